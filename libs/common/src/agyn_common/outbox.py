@@ -1,0 +1,142 @@
+"""The transactional outbox and its relay to JetStream (DESIGN §5).
+
+A state change and the events it causes commit in one transaction: `Outbox.emit` inserts
+a row with the change. After the commit the relay wakes, publishes the rows in order with
+`Nats-Msg-Id` = row id (JetStream drops a duplicate inside the stream's window), and
+deletes what was acknowledged. While NATS is away rows wait and the relay retries with
+backoff, so no event is lost and none is sent for a rolled-back change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from opentelemetry import propagate
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus
+from agyn_common.db import Database, after_commit
+
+log = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+
+outbox_table = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
+    sa.Column("seq", sa.BigInteger, sa.Identity(always=True), nullable=False, unique=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("headers", postgresql.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+
+def create_outbox_table(op: Any) -> None:
+    """For a service's first migration. Later changes to the table need their own revision."""
+    outbox_table.create(op.get_bind())
+
+
+def event_subject(service: str, event: str) -> str:
+    return f"{EVENTS_SUBJECT_PREFIX}.{service}.{event}"
+
+
+class Outbox:
+    def __init__(self, db: Database, *, batch_size: int = 200, poll_seconds: float = 2.0) -> None:
+        self._db = db
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    async def emit(
+        self, connection: AsyncConnection, subject: str, payload: bytes, headers: Mapping[str, str] = ()
+    ) -> uuid.UUID:
+        """Queue one message in the caller's transaction; published once it commits."""
+        message_id = uuid.uuid4()
+        carried = dict(headers)
+        propagate.inject(carried)  # traceparent of the emitting span, when there is one
+        await connection.execute(
+            outbox_table.insert().values(id=message_id, subject=subject, payload=payload, headers=carried)
+        )
+        after_commit(connection, self._wake.set)
+        return message_id
+
+    async def emit_event(
+        self, connection: AsyncConnection, service: str, event: str, data: Mapping[str, Any]
+    ) -> uuid.UUID:
+        """A domain event on `agyn.events.<service>.<event>` with a JSON body."""
+        event_id = uuid.uuid4()
+        body = {
+            "id": str(event_id),
+            "type": f"{service}.{event}",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "data": dict(data),
+        }
+        return await self.emit(
+            connection, event_subject(service, event), json.dumps(body, separators=(",", ":")).encode()
+        )
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, bus: Bus) -> None:
+        """Relay forever (until cancelled)."""
+        delay = 0.1
+        while True:
+            try:
+                relayed = await self.relay_once(bus)
+            except Exception as error:  # NATS away or DB hiccup: keep the rows, retry
+                log.warning("outbox relay failed, retrying in %.1fs: %s", delay, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            delay = 0.1
+            if relayed == self._batch_size:
+                continue  # more may be waiting
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+            except TimeoutError:
+                pass  # rows committed by another replica, or a wake that was missed
+
+    async def relay_once(self, bus: Bus) -> int:
+        """Publish one batch of committed rows; return how many were acknowledged."""
+        if not bus.connected:
+            raise ConnectionError("nats not connected")
+        js = bus.jetstream
+        async with self._db.transaction() as connection:
+            rows = (
+                await connection.execute(
+                    sa.select(outbox_table.c.id, outbox_table.c.subject, outbox_table.c.payload,
+                              outbox_table.c.headers)
+                    .order_by(outbox_table.c.seq)
+                    .limit(self._batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            # Pipelined: every message is sent before any acknowledgement is awaited.
+            futures = [
+                await js.publish_async(
+                    row.subject, row.payload, headers={**row.headers, "Nats-Msg-Id": str(row.id)}
+                )
+                for row in rows
+            ]
+            done = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), timeout=5)
+            acknowledged = [row.id for row, result in zip(rows, done, strict=True)
+                            if not isinstance(result, BaseException)]
+            if acknowledged:
+                await connection.execute(outbox_table.delete().where(outbox_table.c.id.in_(acknowledged)))
+        if len(acknowledged) < len(rows):
+            raise ConnectionError(f"{len(rows) - len(acknowledged)} publishes were not acknowledged")
+        return len(acknowledged)

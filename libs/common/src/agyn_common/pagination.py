@@ -1,0 +1,49 @@
+"""Keyset page tokens and page-size bounds shared by every List RPC."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+
+from agyn_common.errors import invalid_argument
+
+_SEPARATOR = "\x1f"
+
+
+def clamp_page_size(requested: int, *, default: int = 50, maximum: int = 100) -> int:
+    """Non-positive means the default; above the maximum is clamped, not an error."""
+    if requested <= 0:
+        return default
+    return min(requested, maximum)
+
+
+def encode_page_token(*parts: str) -> str:
+    """Opaque token of the last row's sort key: base64url, no padding.
+
+    A single part encodes as the part itself (for a UUID key: the 36-character string).
+    """
+    raw = _SEPARATOR.join(parts).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str, parts: int = 1) -> list[str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise invalid_argument("page_token", "invalid page_token") from None
+    decoded = raw.split(_SEPARATOR)
+    if len(decoded) != parts:
+        raise invalid_argument("page_token", "invalid page_token")
+    return decoded
+
+
+def decode_uuid_page_token(token: str) -> uuid.UUID | None:
+    """The UUID after which the next page starts; None for the first page."""
+    if not token:
+        return None
+    (value,) = decode_page_token(token)
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise invalid_argument("page_token", "invalid page_token") from None

@@ -1,0 +1,34 @@
+"""Per-key token buckets (per caller, per client address), bounded in memory."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+
+class RateLimiter:
+    """`allow(key)` spends one token from the key's bucket; False when it is empty.
+
+    Buckets refill at `rate` tokens per second up to `burst`. The least recently used
+    keys are forgotten beyond `max_keys`, so memory stays bounded whatever the callers.
+    """
+
+    def __init__(
+        self, rate: float, burst: int, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._max_keys = max_keys
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def allow(self, key: str) -> bool:
+        now = self._clock()
+        tokens, last = self._buckets.pop(key, (float(self._burst), now))
+        tokens = min(float(self._burst), tokens + (now - last) * self._rate)
+        allowed = tokens >= 1.0
+        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
+        while len(self._buckets) > self._max_keys:
+            self._buckets.popitem(last=False)
+        return allowed

@@ -1,0 +1,202 @@
+"""Serving a service: start-up, health, and a graceful stop.
+
+Start: settings are already validated; migrate under the advisory lock; open the database
+and (in the background) the bus; start the gRPC server with the RPC pipeline, the health
+service and reflection. Health is SERVING only while the database answers and NATS is
+connected. Stop (SIGTERM/SIGINT): health goes NOT_SERVING, the server refuses new calls
+and lets running ones finish within the grace period, then everything closes and the
+process exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Generic, TypeVar
+
+import grpc
+from google.protobuf.internal import api_implementation
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.sdk.trace import TracerProvider
+
+from agyn_common.access import AccessPolicy, ServiceAccess
+from agyn_common.bus import EVENTS, Bus, StreamSpec
+from agyn_common.db import Database
+from agyn_common.idempotency import purge_expired_keys
+from agyn_common.logs import configure_logging
+from agyn_common.migrations import migrate
+from agyn_common.outbox import Outbox
+from agyn_common.pipeline import RpcPipeline, current_tracer
+from agyn_common.settings import ServiceSettings, load_settings
+from agyn_common.telemetry import configure_tracing
+
+log = logging.getLogger(__name__)
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+HEALTH_INTERVAL_SECONDS = 1.0
+HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
+
+
+@dataclass
+class Runtime(Generic[SettingsT]):
+    """The resources a service's servicers are built from."""
+
+    settings: SettingsT
+    db: Database
+    bus: Bus
+    outbox: Outbox
+
+
+@dataclass(frozen=True)
+class ServiceDefinition(Generic[SettingsT]):
+    name: str
+    settings_type: type[SettingsT]
+    access: ServiceAccess
+    grpc_services: tuple[str, ...]  # full names, for health and reflection
+    register: Callable[[grpc.aio.Server, Runtime[SettingsT]], None]
+    migrations: Path | None = None
+    streams: tuple[StreamSpec, ...] = (EVENTS,)
+    # Extra commands (`python -m agyn_<name> <command>`), each given the settings.
+    commands: dict[str, Callable[[SettingsT, list[str]], int]] = field(default_factory=dict)
+
+
+class RunningService(Generic[SettingsT]):
+    def __init__(
+        self,
+        definition: ServiceDefinition[SettingsT],
+        runtime: Runtime[SettingsT],
+        server: grpc.aio.Server,
+        health_servicer: health.aio.HealthServicer,
+        port: int,
+    ) -> None:
+        self.definition = definition
+        self.runtime = runtime
+        self.server = server
+        self.health = health_servicer
+        self.port = port
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start_background(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self.runtime.outbox.run(self.runtime.bus), name="outbox-relay"),
+            asyncio.create_task(self._follow_dependencies(), name="health"),
+            asyncio.create_task(self._housekeeping(), name="housekeeping"),
+        ]
+
+    async def _set_status(self, status: int) -> None:
+        for name in ("", *self.definition.grpc_services):
+            await self.health.set(name, status)
+
+    async def _follow_dependencies(self) -> None:
+        serving = health_pb2.HealthCheckResponse.SERVING
+        not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+        while True:
+            try:
+                await asyncio.wait_for(self.runtime.db.ping(), timeout=2)
+                database_ok = True
+            except Exception as error:
+                log.warning("database check failed: %s", error)
+                database_ok = False
+            await self._set_status(serving if database_ok and self.runtime.bus.connected else not_serving)
+            await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
+
+    async def _housekeeping(self) -> None:
+        while True:
+            try:
+                async with self.runtime.db.transaction() as connection:
+                    await purge_expired_keys(connection)
+            except Exception as error:
+                log.warning("housekeeping failed: %s", error)
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """NOT_SERVING, let running calls finish (up to `grace` seconds), then close."""
+        grace = self.runtime.settings.shutdown_grace_seconds if grace is None else grace
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.runtime.outbox.relay_once(self.runtime.bus)  # best effort; rows persist anyway
+        await self.runtime.bus.close()
+        await self.runtime.db.close()
+
+
+async def start_service(
+    definition: ServiceDefinition[SettingsT],
+    settings: SettingsT,
+    *,
+    tracer_provider: TracerProvider | None = None,
+) -> RunningService[SettingsT]:
+    if settings.migrate_on_start and definition.migrations is not None:
+        await asyncio.to_thread(migrate, definition.name, definition.migrations, settings.database_url)
+    db = Database(settings.database_url)
+    bus = Bus(settings.nats_url, name=definition.name, streams=definition.streams)
+    bus.start()
+    runtime = Runtime(settings=settings, db=db, bus=bus, outbox=Outbox(db))
+    policy = AccessPolicy(definition.access, settings.agyn_access_mode, settings.agyn_mesh_namespace)
+    server = grpc.aio.server(interceptors=[RpcPipeline(policy, current_tracer(tracer_provider))])
+    definition.register(server, runtime)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*definition.grpc_services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    await server.start()
+    running = RunningService(definition, runtime, server, health_servicer, port)
+    await running._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
+    running.start_background()
+    log.info("%s listening on %s:%d", definition.name, settings.grpc_host, port)
+    return running
+
+
+async def serve_until_signalled(definition: ServiceDefinition[SettingsT], settings: SettingsT) -> None:
+    provider = configure_tracing(definition.name)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    running = await start_service(definition, settings, tracer_provider=provider)
+    await stop.wait()
+    log.info("stopping: letting running calls finish")
+    await running.stop()
+    provider.shutdown()
+    log.info("stopped")
+
+
+def main(definition: ServiceDefinition[SettingsT], argv: Sequence[str] | None = None) -> int:
+    """The command line of every service: `serve` (default), `migrate`, and its own commands."""
+    parser = argparse.ArgumentParser(prog=f"agyn-{definition.name}")
+    parser.add_argument("command", nargs="?", default="serve",
+                        choices=["serve", "migrate", *definition.commands])
+    parser.add_argument("args", nargs=argparse.REMAINDER)
+    options = parser.parse_args(argv)
+    settings = load_settings(definition.settings_type, f"agyn-{definition.name}")
+    configure_logging(definition.name, settings.log_level)
+    if api_implementation.Type() != "upb":
+        print(f"agyn-{definition.name}: protobuf backend is {api_implementation.Type()}, need upb",
+              file=sys.stderr)
+        return 2
+    if options.command == "migrate":
+        if definition.migrations is not None:
+            migrate(definition.name, definition.migrations, settings.database_url)
+        return 0
+    if options.command != "serve":
+        return definition.commands[options.command](settings, options.args)
+    asyncio.run(serve_until_signalled(definition, settings))
+    return 0

@@ -1,0 +1,53 @@
+"""Service settings from the environment, validated once at start.
+
+A missing or bad setting ends the process with one line naming it, before anything
+starts, instead of a traceback or a half-started service.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agyn_common.access import AccessMode
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads. Subclass it to add a service's own settings."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    database_url: str = Field(description="postgresql:// DSN of the service's own database")
+    nats_url: str = Field(default="nats://127.0.0.1:4222")
+    grpc_host: str = Field(default="0.0.0.0")
+    grpc_port: int = Field(default=50051, ge=0, le=65535)
+    agyn_access_mode: AccessMode = Field(default=AccessMode.MESH)
+    # In mesh mode, accept callers only from this Kubernetes namespace (unset: any).
+    agyn_mesh_namespace: str | None = None
+    shutdown_grace_seconds: float = Field(default=20.0, gt=0)
+    migrate_on_start: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
+
+
+def describe_errors(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item["loc"]).upper() or "settings"
+        reason = "is required" if item["type"] == "missing" else item["msg"]
+        problems.append(f"{name} {reason}")
+    return "; ".join(problems)
+
+
+def load_settings(settings_type: type[SettingsT], program: str) -> SettingsT:
+    """Read the settings or exit(2) with one line: `<program>: bad settings: NAME reason`."""
+    try:
+        return settings_type()
+    except ValidationError as error:
+        print(f"{program}: bad settings: {describe_errors(error)}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,86 @@
+"""Who may call the users deployable (gateway-auth-mesh §4.4; users sheet §4).
+
+The single source for the in-process check and the Istio AuthorizationPolicy.
+"""
+
+from agyn_common.access import AccessBuilder, IdentityRule
+
+USERS = "agynio.api.users.v1.UsersService"
+IDENTITY = "agynio.api.identity.v1.IdentityService"
+
+GATEWAY_METHODS = (
+    "GetMe",
+    "UpdateMe",
+    "SearchUsers",
+    "CreateUser",
+    "GetUser",
+    "ListUsers",
+    "UpdateUser",
+    "DeleteUser",
+    "CreateAPIToken",
+    "ListAPITokens",
+    "RevokeAPIToken",
+    "BatchGetUsers",
+    "CreateDevice",
+    "ListDevices",
+    "DeleteDevice",
+)
+# Readers of identities that render or route by them.
+IDENTITY_READERS = (
+    "gateway",
+    "chat",
+    "threads",
+    "organizations",
+    "agents",
+    "apps",
+    "runners",
+    "notifications",
+    "expose",
+)
+
+ACCESS = (
+    AccessBuilder("users")
+    .allow(USERS, GATEWAY_METHODS, callers=["gateway"], identity=IdentityRule.REQUIRED)
+    # Profile reads by services acting for their caller (Organizations seeds nicknames from usernames).
+    .allow(
+        USERS, ["BatchGetUsers", "GetUser"], callers=["chat", "organizations"], identity=IdentityRule.REQUIRED
+    )
+    # The authentication path runs before there is an identity.
+    .allow(
+        USERS,
+        ["GetUserByOIDCSubject", "ResolveOrCreateUser"],
+        callers=["gateway", "media-proxy"],
+        identity=IdentityRule.NONE,
+    )
+    .allow(
+        USERS,
+        ["ResolveAPIToken"],
+        callers=["gateway", "llm-proxy", "media-proxy"],
+        identity=IdentityRule.NONE,
+    )
+    .allow(
+        IDENTITY,
+        ["RegisterIdentity"],
+        callers=["users", "agents", "runners", "apps"],
+        identity=IdentityRule.NONE,
+    )
+    .allow(
+        IDENTITY,
+        ["GetIdentityType", "BatchGetIdentityTypes"],
+        callers=IDENTITY_READERS,
+        identity=IdentityRule.OPTIONAL,
+    )
+    .allow(
+        IDENTITY,
+        ["SetNickname", "RemoveNickname"],
+        callers=["organizations", "agents", "apps"],
+        identity=IdentityRule.REQUIRED,
+    )
+    .allow(
+        IDENTITY,
+        ["ResolveNickname", "BatchGetNicknames"],
+        callers=["threads", "gateway", "chat", "organizations", "notifications", "expose"],
+        identity=IdentityRule.REQUIRED,
+    )
+    .build()
+)

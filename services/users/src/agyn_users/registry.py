@@ -1,0 +1,33 @@
+"""The identity registry: every platform identity and its type."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agyn_users.models import identities
+
+
+async def register_identity(connection: AsyncConnection, identity_id: uuid.UUID, identity_type: int) -> bool:
+    """Insert the identity; False when the id is already registered (nothing changes then)."""
+    result = await connection.execute(
+        postgresql.insert(identities)
+        .values(identity_id=identity_id, identity_type=identity_type)
+        .on_conflict_do_nothing()
+        .returning(identities.c.identity_id)
+    )
+    return result.first() is not None
+
+
+async def identity_types(connection: AsyncConnection, identity_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    if not identity_ids:
+        return {}
+    rows = await connection.execute(
+        sa.select(identities.c.identity_id, identities.c.identity_type).where(
+            identities.c.identity_id.in_(set(identity_ids))
+        )
+    )
+    return {row.identity_id: row.identity_type for row in rows}

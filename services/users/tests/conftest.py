@@ -1,0 +1,30 @@
+"""Fixtures: the users deployable running in-process against the session's PostgreSQL and NATS."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from agyn_common.server import start_service
+from agyn_users.__main__ import DEFINITION
+from agynio.api.identity.v1 import identity_pb2_grpc
+from agynio.api.users.v1 import users_pb2_grpc
+from users_helpers import UsersClient, users_settings
+
+
+@pytest.fixture
+async def users_service(database_factory, nats) -> AsyncIterator[UsersClient]:
+    settings = users_settings(database_factory("users", DEFINITION.migrations), nats.url)
+    running = await start_service(DEFINITION, settings)
+    channel = grpc.aio.insecure_channel(running.address)
+    try:
+        yield UsersClient(
+            running=running,
+            channel=channel,
+            users=users_pb2_grpc.UsersServiceStub(channel),
+            identity=identity_pb2_grpc.IdentityServiceStub(channel),
+        )
+    finally:
+        await channel.close()
+        await running.stop(1)
