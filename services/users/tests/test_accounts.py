@@ -48,7 +48,7 @@ async def test_username_sources_in_order_and_collisions(users_service):
     from_email = await provision(users_service, email="bob_smith@example.com")
     assert from_email.username == "bob_smith-2"
     from_name = await provision(users_service, name="Ünïcode Name")
-    assert from_name.username == "n-c-ode-name"
+    assert from_name.username == "n-code-name"  # ü, ï and the space each become "-", then runs collapse
     fallback = await provision(users_service, subject="only-subject", name="!!!")
     assert fallback.username.startswith("user-") and len(fallback.username) == 13
 

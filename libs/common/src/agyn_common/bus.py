@@ -86,7 +86,8 @@ class Bus:
         return self._client is not None and self._client.is_connected
 
     async def wait_ready(self, timeout: float | None = None) -> None:
-        await asyncio.wait_for(self._ready.wait(), timeout)
+        async with asyncio.timeout(timeout):
+            await self._ready.wait()
 
     @property
     def client(self) -> Client:

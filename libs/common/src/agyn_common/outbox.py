@@ -10,6 +10,7 @@ backoff, so no event is lost and none is sent for a rolled-back change.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -56,6 +57,7 @@ class Outbox:
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._stopped = False
 
     async def emit(
         self, connection: AsyncConnection, subject: str, payload: bytes, headers: Mapping[str, str] = ()
@@ -88,25 +90,34 @@ class Outbox:
     def wake(self) -> None:
         self._wake.set()
 
+    def stop(self) -> None:
+        """End `run` at its next wait."""
+        self._stopped = True
+        self._wake.set()
+
+    async def _wait_for_wake(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
     async def run(self, bus: Bus) -> None:
-        """Relay forever (until cancelled)."""
+        """Relay until `stop`."""
         delay = 0.1
-        while True:
+        while not self._stopped:
             try:
                 relayed = await self.relay_once(bus)
             except Exception as error:  # NATS away or DB hiccup: keep the rows, retry
                 log.warning("outbox relay failed, retrying in %.1fs: %s", delay, error)
-                await asyncio.sleep(delay)
+                self._wake.clear()
+                await self._wait_for_wake(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             delay = 0.1
             if relayed == self._batch_size:
                 continue  # more may be waiting
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-            except TimeoutError:
-                pass  # rows committed by another replica, or a wake that was missed
+            # Also poll: rows may come from another replica, or a wake may have been missed.
+            await self._wait_for_wake(self._poll_seconds)
 
     async def relay_once(self, bus: Bus) -> int:
         """Publish one batch of committed rows; return how many were acknowledged."""
@@ -132,7 +143,8 @@ class Outbox:
                 )
                 for row in rows
             ]
-            done = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), timeout=5)
+            async with asyncio.timeout(5):
+                done = await asyncio.gather(*futures, return_exceptions=True)
             acknowledged = [row.id for row, result in zip(rows, done, strict=True)
                             if not isinstance(result, BaseException)]
             if acknowledged:

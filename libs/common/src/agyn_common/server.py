@@ -84,6 +84,7 @@ class RunningService(Generic[SettingsT]):
         self.health = health_servicer
         self.port = port
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
 
     @property
     def address(self) -> str:
@@ -96,6 +97,12 @@ class RunningService(Generic[SettingsT]):
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
         ]
 
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, but wake at once when the service stops."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+
     async def _set_status(self, status: int) -> None:
         for name in ("", *self.definition.grpc_services):
             await self.health.set(name, status)
@@ -103,33 +110,40 @@ class RunningService(Generic[SettingsT]):
     async def _follow_dependencies(self) -> None:
         serving = health_pb2.HealthCheckResponse.SERVING
         not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
-        while True:
+        while not self._stopping.is_set():
             try:
-                await asyncio.wait_for(self.runtime.db.ping(), timeout=2)
+                async with asyncio.timeout(2):  # not wait_for: in 3.11 it can swallow a cancel
+                    await self.runtime.db.ping()
                 database_ok = True
             except Exception as error:
                 log.warning("database check failed: %s", error)
                 database_ok = False
             await self._set_status(serving if database_ok and self.runtime.bus.connected else not_serving)
-            await asyncio.sleep(HEALTH_INTERVAL_SECONDS)
+            await self._pause(HEALTH_INTERVAL_SECONDS)
 
     async def _housekeeping(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 async with self.runtime.db.transaction() as connection:
                     await purge_expired_keys(connection)
             except Exception as error:
                 log.warning("housekeeping failed: %s", error)
-            await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+            await self._pause(HOUSEKEEPING_INTERVAL_SECONDS)
 
     async def stop(self, grace: float | None = None) -> None:
         """NOT_SERVING, let running calls finish (up to `grace` seconds), then close."""
         grace = self.runtime.settings.shutdown_grace_seconds if grace is None else grace
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
+        # The loops end on the event; the cancel interrupts one that is mid-await. A library
+        # may swallow a cancel, so the event, not the cancel, is what guarantees the end.
+        self._stopping.set()
+        self.runtime.outbox.stop()
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        _, stuck = await asyncio.wait(self._tasks, timeout=5)
+        for task in stuck:
+            log.warning("background task %s did not stop", task.get_name())
         with contextlib.suppress(Exception):
             await self.runtime.outbox.relay_once(self.runtime.bus)  # best effort; rows persist anyway
         await self.runtime.bus.close()
