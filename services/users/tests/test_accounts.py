@@ -7,9 +7,8 @@ import uuid
 
 import grpc
 import pytest
-from users_helpers import admin_user, expect_error, metadata, provision
-
 from agynio.api.users.v1 import users_pb2
+from users_helpers import admin_user, expect_error, metadata, provision
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
@@ -19,7 +18,10 @@ INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 async def test_first_sign_in_creates_then_resolves_without_updating(users_service):
     request = users_pb2.ResolveOrCreateUserRequest(
-        oidc_subject="idp|alice", name="Alice Liddell", email="Alice.L@example.com", photo_url="https://p/a.png"
+        oidc_subject="idp|alice",
+        name="Alice Liddell",
+        email="Alice.L@example.com",
+        photo_url="https://p/a.png",
     )
     first = await users_service.users.ResolveOrCreateUser(request, metadata=metadata())
     assert first.created
@@ -83,7 +85,9 @@ async def test_get_user_by_oidc_subject(users_service):
         grpc.StatusCode.NOT_FOUND,
     )
     await expect_error(
-        users_service.users.GetUserByOIDCSubject(users_pb2.GetUserByOIDCSubjectRequest(), metadata=metadata()),
+        users_service.users.GetUserByOIDCSubject(
+            users_pb2.GetUserByOIDCSubjectRequest(), metadata=metadata()
+        ),
         INVALID,
         "oidc_subject",
     )
@@ -107,11 +111,15 @@ async def test_get_user_by_oidc_subject(users_service):
 
 async def test_get_me_reports_role(users_service):
     user = await provision(users_service, name="Dana")
-    reply = await users_service.users.GetMe(users_pb2.GetMeRequest(), metadata=metadata(identity=user.meta.id))
+    reply = await users_service.users.GetMe(
+        users_pb2.GetMeRequest(), metadata=metadata(identity=user.meta.id)
+    )
     assert reply.user.name == "Dana"
     assert reply.cluster_role == users_pb2.CLUSTER_ROLE_UNSPECIFIED
     await users_service.make_admin(user.meta.id)
-    reply = await users_service.users.GetMe(users_pb2.GetMeRequest(), metadata=metadata(identity=user.meta.id))
+    reply = await users_service.users.GetMe(
+        users_pb2.GetMeRequest(), metadata=metadata(identity=user.meta.id)
+    )
     assert reply.cluster_role == users_pb2.CLUSTER_ROLE_ADMIN
 
 
@@ -131,13 +139,17 @@ async def test_update_me(users_service):
     user = await provision(users_service, name="Eve")
     other = await provision(users_service, name="Frank")
     me = metadata(identity=user.meta.id)
-    reply = await users_service.users.UpdateMe(users_pb2.UpdateMeRequest(name="", username="eve_2"), metadata=me)
+    reply = await users_service.users.UpdateMe(
+        users_pb2.UpdateMeRequest(name="", username="eve_2"), metadata=me
+    )
     assert reply.user.name == ""
     assert reply.user.username == "eve_2"
     assert reply.user.meta.updated_at.ToDatetime() >= user.meta.updated_at.ToDatetime()
     await expect_error(users_service.users.UpdateMe(users_pb2.UpdateMeRequest(), metadata=me), INVALID)
     await expect_error(
-        users_service.users.UpdateMe(users_pb2.UpdateMeRequest(username="Not Valid"), metadata=me), INVALID, "username"
+        users_service.users.UpdateMe(users_pb2.UpdateMeRequest(username="Not Valid"), metadata=me),
+        INVALID,
+        "username",
     )
     await expect_error(
         users_service.users.UpdateMe(users_pb2.UpdateMeRequest(name="x" * 257), metadata=me), INVALID, "name"
@@ -151,7 +163,9 @@ async def test_update_me(users_service):
         grpc.StatusCode.UNAUTHENTICATED,
     )
     await expect_error(
-        users_service.users.UpdateMe(users_pb2.UpdateMeRequest(name="n"), metadata=metadata(identity=uuid.uuid4())),
+        users_service.users.UpdateMe(
+            users_pb2.UpdateMeRequest(name="n"), metadata=metadata(identity=uuid.uuid4())
+        ),
         grpc.StatusCode.NOT_FOUND,
     )
 
@@ -181,13 +195,20 @@ async def test_search_users_exact_first_then_bytewise(users_service):
 
 @pytest.mark.parametrize(
     ("prefix", "limit", "field"),
-    [("", 0, "prefix"), ("a" * 33, 0, "prefix"), ("a b", 0, "prefix"), ("a", -1, "limit"), ("a", 21, "limit")],
+    [
+        ("", 0, "prefix"),
+        ("a" * 33, 0, "prefix"),
+        ("a b", 0, "prefix"),
+        ("a", -1, "limit"),
+        ("a", 21, "limit"),
+    ],
 )
 async def test_search_users_validation(users_service, prefix, limit, field):
     searcher = await provision(users_service)
     await expect_error(
         users_service.users.SearchUsers(
-            users_pb2.SearchUsersRequest(prefix=prefix, limit=limit), metadata=metadata(identity=searcher.meta.id)
+            users_pb2.SearchUsersRequest(prefix=prefix, limit=limit),
+            metadata=metadata(identity=searcher.meta.id),
         ),
         INVALID,
         field,
@@ -267,7 +288,9 @@ async def test_get_user(users_service):
     )
     assert reply.cluster_role == users_pb2.CLUSTER_ROLE_ADMIN
     await expect_error(
-        users_service.users.GetUser(users_pb2.GetUserRequest(identity_id="x"), metadata=metadata(identity=admin)),
+        users_service.users.GetUser(
+            users_pb2.GetUserRequest(identity_id="x"), metadata=metadata(identity=admin)
+        ),
         INVALID,
         "identity_id",
     )
@@ -302,11 +325,15 @@ async def test_list_users_pages_by_identity_id(users_service):
     )
     assert len(whole.users) == 7 and whole.next_page_token == ""
     # page_size <= 0 means 50; above 100 is clamped.
-    default = await users_service.users.ListUsers(users_pb2.ListUsersRequest(), metadata=metadata(identity=admin))
+    default = await users_service.users.ListUsers(
+        users_pb2.ListUsersRequest(), metadata=metadata(identity=admin)
+    )
     assert len(default.users) == 7
     for bad in ("%%%", "bm90LWEtdXVpZA"):
         await expect_error(
-            users_service.users.ListUsers(users_pb2.ListUsersRequest(page_token=bad), metadata=metadata(identity=admin)),
+            users_service.users.ListUsers(
+                users_pb2.ListUsersRequest(page_token=bad), metadata=metadata(identity=admin)
+            ),
             INVALID,
             "page_token",
         )
@@ -316,7 +343,9 @@ async def test_create_user(users_service):
     admin = await admin_user(users_service)
     caller = metadata(identity=admin)
     reply = await users_service.users.CreateUser(
-        users_pb2.CreateUserRequest(oidc_subject="idp|h", name="Hal Jordan", cluster_role=users_pb2.CLUSTER_ROLE_ADMIN),
+        users_pb2.CreateUserRequest(
+            oidc_subject="idp|h", name="Hal Jordan", cluster_role=users_pb2.CLUSTER_ROLE_ADMIN
+        ),
         metadata=caller,
     )
     assert reply.user.username == "hal-jordan"
@@ -335,7 +364,11 @@ async def test_create_user(users_service):
         (users_pb2.CreateUserRequest(oidc_subject="s", username="BAD"), INVALID, "username"),
         (users_pb2.CreateUserRequest(oidc_subject="s", photo_url="u" * 2049), INVALID, "photo_url"),
         (users_pb2.CreateUserRequest(oidc_subject="idp|h"), grpc.StatusCode.ALREADY_EXISTS, "oidc_subject"),
-        (users_pb2.CreateUserRequest(oidc_subject="s", username="ivy"), grpc.StatusCode.ALREADY_EXISTS, "username"),
+        (
+            users_pb2.CreateUserRequest(oidc_subject="s", username="ivy"),
+            grpc.StatusCode.ALREADY_EXISTS,
+            "username",
+        ),
     ]
     for request, code, fragment in failures:
         await expect_error(users_service.users.CreateUser(request, metadata=caller), code, fragment)
@@ -364,26 +397,39 @@ async def test_update_user(users_service):
         users_pb2.UpdateUserRequest(identity_id=user.meta.id, email="", nickname="kk", username="kim_k"),
         metadata=caller,
     )
-    assert (reply.user.email, reply.user.nickname, reply.user.username, reply.user.name) == ("", "kk", "kim_k", "Kim")
+    assert (reply.user.email, reply.user.nickname, reply.user.username, reply.user.name) == (
+        "",
+        "kk",
+        "kim_k",
+        "Kim",
+    )
     await users_service.users.UpdateUser(
         users_pb2.UpdateUserRequest(identity_id=user.meta.id, cluster_role=users_pb2.CLUSTER_ROLE_ADMIN),
         metadata=caller,
     )
-    role = await users_service.users.GetUser(users_pb2.GetUserRequest(identity_id=user.meta.id), metadata=caller)
+    role = await users_service.users.GetUser(
+        users_pb2.GetUserRequest(identity_id=user.meta.id), metadata=caller
+    )
     assert role.cluster_role == users_pb2.CLUSTER_ROLE_ADMIN
     # Granting twice and clearing twice are both fine.
     for role_value in (users_pb2.CLUSTER_ROLE_ADMIN, 0, 0):
         await users_service.users.UpdateUser(
             users_pb2.UpdateUserRequest(identity_id=user.meta.id, cluster_role=role_value), metadata=caller
         )
-    role = await users_service.users.GetUser(users_pb2.GetUserRequest(identity_id=user.meta.id), metadata=caller)
+    role = await users_service.users.GetUser(
+        users_pb2.GetUserRequest(identity_id=user.meta.id), metadata=caller
+    )
     assert role.cluster_role == users_pb2.CLUSTER_ROLE_UNSPECIFIED
     failures = [
         (users_pb2.UpdateUserRequest(identity_id="x", name="n"), INVALID, "identity_id"),
         (users_pb2.UpdateUserRequest(identity_id=user.meta.id), INVALID, "at least one field"),
         (users_pb2.UpdateUserRequest(identity_id=user.meta.id, cluster_role=3), INVALID, "cluster_role"),
         (users_pb2.UpdateUserRequest(identity_id=user.meta.id, username="-Bad-"), INVALID, "username"),
-        (users_pb2.UpdateUserRequest(identity_id=str(uuid.uuid4()), name="n"), grpc.StatusCode.NOT_FOUND, "user"),
+        (
+            users_pb2.UpdateUserRequest(identity_id=str(uuid.uuid4()), name="n"),
+            grpc.StatusCode.NOT_FOUND,
+            "user",
+        ),
         (
             users_pb2.UpdateUserRequest(identity_id=user.meta.id, username=taken.username),
             grpc.StatusCode.ALREADY_EXISTS,
@@ -407,7 +453,9 @@ async def test_delete_user_removes_account_and_credentials(users_service):
         pb.DeleteUserRequest(identity_id=user.meta.id), metadata=metadata(identity=admin)
     )
     await expect_error(
-        users_service.users.GetUser(pb.GetUserRequest(identity_id=user.meta.id), metadata=metadata(identity=admin)),
+        users_service.users.GetUser(
+            pb.GetUserRequest(identity_id=user.meta.id), metadata=metadata(identity=admin)
+        ),
         grpc.StatusCode.NOT_FOUND,
     )
     await expect_error(
@@ -417,11 +465,15 @@ async def test_delete_user_removes_account_and_credentials(users_service):
         grpc.StatusCode.NOT_FOUND,
     )
     await expect_error(
-        users_service.users.DeleteUser(pb.DeleteUserRequest(identity_id=user.meta.id), metadata=metadata(identity=admin)),
+        users_service.users.DeleteUser(
+            pb.DeleteUserRequest(identity_id=user.meta.id), metadata=metadata(identity=admin)
+        ),
         grpc.StatusCode.NOT_FOUND,
     )
     await expect_error(
-        users_service.users.DeleteUser(pb.DeleteUserRequest(identity_id=""), metadata=metadata(identity=admin)),
+        users_service.users.DeleteUser(
+            pb.DeleteUserRequest(identity_id=""), metadata=metadata(identity=admin)
+        ),
         INVALID,
         "identity_id",
     )

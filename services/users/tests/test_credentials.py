@@ -7,10 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
+from agynio.api.users.v1 import users_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 from users_helpers import expect_error, metadata, provision, sha256_hex
-
-from agynio.api.users.v1 import users_pb2
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 TOKEN_FORMAT = re.compile(r"^agyn_[0-9A-Za-z]{44}$")
@@ -25,7 +24,9 @@ def stamp(moment: datetime) -> Timestamp:
 async def test_token_lifecycle_create_resolve_revoke(users_service):
     user = await provision(users_service)
     me = metadata(identity=user.meta.id)
-    created = await users_service.users.CreateAPIToken(users_pb2.CreateAPITokenRequest(name="ci"), metadata=me)
+    created = await users_service.users.CreateAPIToken(
+        users_pb2.CreateAPITokenRequest(name="ci"), metadata=me
+    )
     assert TOKEN_FORMAT.match(created.plaintext_token)
     assert created.token.token_prefix == created.plaintext_token[:8]
     assert not created.token.HasField("expires_at") and not created.token.HasField("last_used_at")
@@ -41,13 +42,19 @@ async def test_token_lifecycle_create_resolve_revoke(users_service):
     assert [token.id for token in listed.tokens] == [created.token.id]
     assert listed.tokens[0].last_used_at == resolved.token.last_used_at
 
-    await users_service.users.RevokeAPIToken(users_pb2.RevokeAPITokenRequest(token_id=created.token.id), metadata=me)
+    await users_service.users.RevokeAPIToken(
+        users_pb2.RevokeAPITokenRequest(token_id=created.token.id), metadata=me
+    )
     await expect_error(
-        users_service.users.ResolveAPIToken(users_pb2.ResolveAPITokenRequest(token_hash=token_hash), metadata=metadata()),
+        users_service.users.ResolveAPIToken(
+            users_pb2.ResolveAPITokenRequest(token_hash=token_hash), metadata=metadata()
+        ),
         grpc.StatusCode.NOT_FOUND,
     )
     await expect_error(
-        users_service.users.RevokeAPIToken(users_pb2.RevokeAPITokenRequest(token_id=created.token.id), metadata=me),
+        users_service.users.RevokeAPIToken(
+            users_pb2.RevokeAPITokenRequest(token_id=created.token.id), metadata=me
+        ),
         grpc.StatusCode.NOT_FOUND,
     )
 
@@ -56,7 +63,9 @@ async def test_expired_token_is_unauthenticated_and_untouched(users_service):
     user = await provision(users_service)
     me = metadata(identity=user.meta.id)
     created = await users_service.users.CreateAPIToken(
-        users_pb2.CreateAPITokenRequest(name="short", expires_at=stamp(datetime.now(UTC) + timedelta(seconds=1))),
+        users_pb2.CreateAPITokenRequest(
+            name="short", expires_at=stamp(datetime.now(UTC) + timedelta(seconds=1))
+        ),
         metadata=me,
     )
     async with users_service.running.runtime.db.transaction() as connection:
@@ -69,7 +78,8 @@ async def test_expired_token_is_unauthenticated_and_untouched(users_service):
         )
     await expect_error(
         users_service.users.ResolveAPIToken(
-            users_pb2.ResolveAPITokenRequest(token_hash=sha256_hex(created.plaintext_token)), metadata=metadata()
+            users_pb2.ResolveAPITokenRequest(token_hash=sha256_hex(created.plaintext_token)),
+            metadata=metadata(),
         ),
         grpc.StatusCode.UNAUTHENTICATED,
         "expired",
@@ -96,7 +106,8 @@ async def test_tokens_are_listed_newest_first_and_only_the_owners(users_service)
     # Someone else's token reads as not found.
     await expect_error(
         users_service.users.RevokeAPIToken(
-            users_pb2.RevokeAPITokenRequest(token_id=theirs.token.id), metadata=metadata(identity=owner.meta.id)
+            users_pb2.RevokeAPITokenRequest(token_id=theirs.token.id),
+            metadata=metadata(identity=owner.meta.id),
         ),
         grpc.StatusCode.NOT_FOUND,
     )
@@ -108,9 +119,16 @@ async def test_token_validation_and_callers(users_service):
     failures = [
         (users_pb2.CreateAPITokenRequest(), INVALID, "name"),
         (users_pb2.CreateAPITokenRequest(name="x" * 257), INVALID, "name"),
-        (users_pb2.CreateAPITokenRequest(name="n", expires_at=stamp(datetime.now(UTC) - timedelta(1))), INVALID,
-         "in the future"),
-        (users_pb2.CreateAPITokenRequest(name="n", expires_at=Timestamp(seconds=1, nanos=-5)), INVALID, "expires_at"),
+        (
+            users_pb2.CreateAPITokenRequest(name="n", expires_at=stamp(datetime.now(UTC) - timedelta(1))),
+            INVALID,
+            "in the future",
+        ),
+        (
+            users_pb2.CreateAPITokenRequest(name="n", expires_at=Timestamp(seconds=1, nanos=-5)),
+            INVALID,
+            "expires_at",
+        ),
     ]
     for request, code, fragment in failures:
         await expect_error(users_service.users.CreateAPIToken(request, metadata=me), code, fragment)
@@ -145,8 +163,12 @@ async def test_token_validation_and_callers(users_service):
 async def test_create_token_with_idempotency_key_returns_the_same_secret(users_service):
     user = await provision(users_service)
     keyed = metadata(identity=user.meta.id, idempotency_key="tok-1")
-    first = await users_service.users.CreateAPIToken(users_pb2.CreateAPITokenRequest(name="k"), metadata=keyed)
-    again = await users_service.users.CreateAPIToken(users_pb2.CreateAPITokenRequest(name="k"), metadata=keyed)
+    first = await users_service.users.CreateAPIToken(
+        users_pb2.CreateAPITokenRequest(name="k"), metadata=keyed
+    )
+    again = await users_service.users.CreateAPIToken(
+        users_pb2.CreateAPITokenRequest(name="k"), metadata=keyed
+    )
     assert again.plaintext_token == first.plaintext_token
     listed = await users_service.users.ListAPITokens(
         users_pb2.ListAPITokensRequest(), metadata=metadata(identity=user.meta.id)
@@ -159,7 +181,9 @@ async def test_device_lifecycle_and_paging(users_service):
     other = await provision(users_service)
     me = metadata(identity=user.meta.id)
     created = [
-        await users_service.users.CreateDevice(users_pb2.CreateDeviceRequest(name=f"laptop-{index}"), metadata=me)
+        await users_service.users.CreateDevice(
+            users_pb2.CreateDeviceRequest(name=f"laptop-{index}"), metadata=me
+        )
         for index in range(5)
     ]
     first = created[0]
@@ -180,14 +204,17 @@ async def test_device_lifecycle_and_paging(users_service):
         if not token:
             break
     assert sorted(seen) == seen and set(seen) == {reply.device.meta.id for reply in created}
-    await users_service.users.DeleteDevice(users_pb2.DeleteDeviceRequest(id=first.device.meta.id), metadata=me)
+    await users_service.users.DeleteDevice(
+        users_pb2.DeleteDeviceRequest(id=first.device.meta.id), metadata=me
+    )
     await expect_error(
         users_service.users.DeleteDevice(users_pb2.DeleteDeviceRequest(id=first.device.meta.id), metadata=me),
         grpc.StatusCode.NOT_FOUND,
     )
     await expect_error(
         users_service.users.DeleteDevice(
-            users_pb2.DeleteDeviceRequest(id=created[1].device.meta.id), metadata=metadata(identity=other.meta.id)
+            users_pb2.DeleteDeviceRequest(id=created[1].device.meta.id),
+            metadata=metadata(identity=other.meta.id),
         ),
         grpc.StatusCode.NOT_FOUND,
     )
@@ -196,7 +223,9 @@ async def test_device_lifecycle_and_paging(users_service):
 async def test_device_validation_and_callers(users_service):
     user = await provision(users_service)
     me = metadata(identity=user.meta.id)
-    await expect_error(users_service.users.CreateDevice(users_pb2.CreateDeviceRequest(), metadata=me), INVALID, "name")
+    await expect_error(
+        users_service.users.CreateDevice(users_pb2.CreateDeviceRequest(), metadata=me), INVALID, "name"
+    )
     await expect_error(
         users_service.users.CreateDevice(users_pb2.CreateDeviceRequest(name="d"), metadata=metadata()),
         grpc.StatusCode.UNAUTHENTICATED,

@@ -6,9 +6,8 @@ import uuid
 
 import grpc
 import pytest
-from users_helpers import admin_user, expect_error, metadata, provision
-
 from agynio.api.identity.v1 import identity_pb2
+from users_helpers import admin_user, expect_error, metadata, provision
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 AGENT = identity_pb2.IDENTITY_TYPE_AGENT
@@ -39,7 +38,11 @@ async def test_register_then_read_types_singly_and_in_request_order(users_servic
         identity_pb2.BatchGetIdentityTypesRequest(identity_ids=[app, unknown, agent, app]),
         metadata=metadata(caller="gateway"),
     )
-    assert [(e.identity_id, e.identity_type) for e in batch.entries] == [(app, APP), (agent, AGENT), (app, APP)]
+    assert [(e.identity_id, e.identity_type) for e in batch.entries] == [
+        (app, APP),
+        (agent, AGENT),
+        (app, APP),
+    ]
     empty = await users_service.identity.BatchGetIdentityTypes(
         identity_pb2.BatchGetIdentityTypesRequest(), metadata=metadata(caller="gateway")
     )
@@ -71,7 +74,8 @@ async def test_get_type_errors(users_service):
     )
     await expect_error(
         users_service.identity.GetIdentityType(
-            identity_pb2.GetIdentityTypeRequest(identity_id=str(uuid.uuid4())), metadata=metadata(caller="threads")
+            identity_pb2.GetIdentityTypeRequest(identity_id=str(uuid.uuid4())),
+            metadata=metadata(caller="threads"),
         ),
         grpc.StatusCode.NOT_FOUND,
         "identity not found",
@@ -82,14 +86,16 @@ async def test_batch_types_name_the_bad_item_and_cap_the_size(users_service):
     good = str(uuid.uuid4())
     await expect_error(
         users_service.identity.BatchGetIdentityTypes(
-            identity_pb2.BatchGetIdentityTypesRequest(identity_ids=[good, "bad"]), metadata=metadata(caller="chat")
+            identity_pb2.BatchGetIdentityTypesRequest(identity_ids=[good, "bad"]),
+            metadata=metadata(caller="chat"),
         ),
         INVALID,
         "identity_ids[1]",
     )
     await expect_error(
         users_service.identity.BatchGetIdentityTypes(
-            identity_pb2.BatchGetIdentityTypesRequest(identity_ids=[good] * 1001), metadata=metadata(caller="chat")
+            identity_pb2.BatchGetIdentityTypesRequest(identity_ids=[good] * 1001),
+            metadata=metadata(caller="chat"),
         ),
         INVALID,
         "1000",
@@ -107,7 +113,8 @@ async def test_registry_methods_admit_only_their_declared_callers(users_service)
     )
     await expect_error(
         users_service.identity.GetIdentityType(
-            identity_pb2.GetIdentityTypeRequest(identity_id=str(uuid.uuid4())), metadata=metadata(caller="files")
+            identity_pb2.GetIdentityTypeRequest(identity_id=str(uuid.uuid4())),
+            metadata=metadata(caller="files"),
         ),
         grpc.StatusCode.PERMISSION_DENIED,
     )
@@ -129,7 +136,9 @@ async def test_admin_sets_resolves_replaces_and_removes_a_handle(users_service):
     agent = await register(users_service, AGENT)
     as_admin = metadata(admin, caller="organizations")
     await users_service.identity.SetNickname(set_request(org, agent, "  helper  "), metadata=as_admin)
-    await users_service.identity.SetNickname(set_request(org, agent, "helper"), metadata=as_admin)  # same value
+    await users_service.identity.SetNickname(
+        set_request(org, agent, "helper"), metadata=as_admin
+    )  # same value
     resolved = await users_service.identity.ResolveNickname(
         identity_pb2.ResolveNicknameRequest(organization_id=org, nickname="@helper"),
         metadata=metadata(admin, caller="threads"),
@@ -212,7 +221,9 @@ async def test_app_handles_are_per_installation(users_service):
         "only allowed for app",
     )
     await users_service.identity.RemoveNickname(
-        identity_pb2.RemoveNicknameRequest(organization_id=org, identity_id=other_app, installation_id=install_a),
+        identity_pb2.RemoveNicknameRequest(
+            organization_id=org, identity_id=other_app, installation_id=install_a
+        ),
         metadata=as_admin,
     )
 
@@ -231,7 +242,12 @@ async def test_app_handles_are_per_installation(users_service):
 )
 async def test_set_nickname_validation(users_service, fields, field):
     admin = await admin_user(users_service)
-    request = {"organization_id": str(uuid.uuid4()), "identity_id": str(uuid.uuid4()), "nickname": "ok", **fields}
+    request = {
+        "organization_id": str(uuid.uuid4()),
+        "identity_id": str(uuid.uuid4()),
+        "nickname": "ok",
+        **fields,
+    }
     await expect_error(
         users_service.identity.SetNickname(
             identity_pb2.SetNicknameRequest(**request), metadata=metadata(admin, caller="organizations")
@@ -244,13 +260,16 @@ async def test_set_nickname_validation(users_service, fields, field):
 async def test_nickname_methods_need_a_forwarded_identity(users_service):
     org = str(uuid.uuid4())
     calls = [
-        users_service.identity.SetNickname(set_request(org, org, "x"), metadata=metadata(caller="organizations")),
+        users_service.identity.SetNickname(
+            set_request(org, org, "x"), metadata=metadata(caller="organizations")
+        ),
         users_service.identity.RemoveNickname(
             identity_pb2.RemoveNicknameRequest(organization_id=org, identity_id=org),
             metadata=metadata(caller="organizations"),
         ),
         users_service.identity.ResolveNickname(
-            identity_pb2.ResolveNicknameRequest(organization_id=org, nickname="x"), metadata=metadata(caller="threads")
+            identity_pb2.ResolveNicknameRequest(organization_id=org, nickname="x"),
+            metadata=metadata(caller="threads"),
         ),
         users_service.identity.BatchGetNicknames(
             identity_pb2.BatchGetNicknamesRequest(organization_id=org), metadata=metadata(caller="threads")
@@ -264,7 +283,8 @@ async def test_unknown_target_identity_is_not_found(users_service):
     admin = await admin_user(users_service)
     await expect_error(
         users_service.identity.SetNickname(
-            set_request(str(uuid.uuid4()), str(uuid.uuid4()), "ghost"), metadata=metadata(admin, caller="agents")
+            set_request(str(uuid.uuid4()), str(uuid.uuid4()), "ghost"),
+            metadata=metadata(admin, caller="agents"),
         ),
         grpc.StatusCode.NOT_FOUND,
         "identity not found",

@@ -57,7 +57,7 @@ class EmbeddedPostgres:
     def url(self, database: str = "postgres") -> str:
         return str(self._server.get_uri(database))
 
-    def execute(self, statement: str | sql.Composable, database: str = "postgres") -> None:
+    def execute(self, statement: str | sql.SQL | sql.Composed, database: str = "postgres") -> None:
         with psycopg.connect(self.url(database), autocommit=True) as connection:
             connection.execute(statement)
 

@@ -60,11 +60,11 @@ class Outbox:
         self._stopped = False
 
     async def emit(
-        self, connection: AsyncConnection, subject: str, payload: bytes, headers: Mapping[str, str] = ()
+        self, connection: AsyncConnection, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
     ) -> uuid.UUID:
         """Queue one message in the caller's transaction; published once it commits."""
         message_id = uuid.uuid4()
-        carried = dict(headers)
+        carried = dict(headers or {})
         propagate.inject(carried)  # traceparent of the emitting span, when there is one
         await connection.execute(
             outbox_table.insert().values(id=message_id, subject=subject, payload=payload, headers=carried)

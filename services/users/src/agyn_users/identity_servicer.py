@@ -69,7 +69,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def RegisterIdentity(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         identity_id = parse_uuid(request.identity_id, "identity_id")
         if request.identity_type not in REGISTRABLE_TYPES:
-            raise invalid_argument("identity_type", f"must be agent, runner, user or app, got {request.identity_type}")
+            raise invalid_argument(
+                "identity_type", f"must be agent, runner, user or app, got {request.identity_type}"
+            )
         async with self._db.transaction() as connection:
             if not await register_identity(connection, identity_id, request.identity_type):
                 raise already_exists("identity already registered")
@@ -200,14 +202,23 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         async with self._db.transaction() as connection:
             row = (
                 await connection.execute(
-                    sa.select(org_nicknames.c.identity_id, org_nicknames.c.installation_id, identities.c.identity_type)
+                    sa.select(
+                        org_nicknames.c.identity_id,
+                        org_nicknames.c.installation_id,
+                        identities.c.identity_type,
+                    )
                     .join(identities, identities.c.identity_id == org_nicknames.c.identity_id)
-                    .where(org_nicknames.c.organization_id == organization_id, org_nicknames.c.nickname == nickname)
+                    .where(
+                        org_nicknames.c.organization_id == organization_id,
+                        org_nicknames.c.nickname == nickname,
+                    )
                 )
             ).first()
         if row is None:
             raise not_found("nickname not found")
-        reply = identity_pb2.ResolveNicknameResponse(identity_id=str(row.identity_id), identity_type=row.identity_type)
+        reply = identity_pb2.ResolveNicknameResponse(
+            identity_id=str(row.identity_id), identity_type=row.identity_type
+        )
         if row.installation_id is not None:
             reply.installation_id = str(row.installation_id)
         return reply
@@ -223,7 +234,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         # installation-less handle first, else its oldest (sheet §8.16).
         query = (
             sa.select(org_nicknames.c.identity_id, org_nicknames.c.nickname)
-            .where(org_nicknames.c.organization_id == organization_id, org_nicknames.c.identity_id.in_(set(ids)))
+            .where(
+                org_nicknames.c.organization_id == organization_id, org_nicknames.c.identity_id.in_(set(ids))
+            )
             .order_by(
                 org_nicknames.c.identity_id,
                 org_nicknames.c.installation_id.is_not(None),

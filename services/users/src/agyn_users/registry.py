@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import cast
 
 import sqlalchemy as sa
+from agynio.api.identity.v1 import identity_pb2
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,7 +24,9 @@ async def register_identity(connection: AsyncConnection, identity_id: uuid.UUID,
     return result.first() is not None
 
 
-async def identity_types(connection: AsyncConnection, identity_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+async def identity_types(
+    connection: AsyncConnection, identity_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, identity_pb2.IdentityType]:
     if not identity_ids:
         return {}
     rows = await connection.execute(
@@ -30,4 +34,5 @@ async def identity_types(connection: AsyncConnection, identity_ids: list[uuid.UU
             identities.c.identity_id.in_(set(identity_ids))
         )
     )
-    return {row.identity_id: row.identity_type for row in rows}
+    # The column holds the proto numbers (see models.identities).
+    return {row.identity_id: cast(identity_pb2.IdentityType, row.identity_type) for row in rows}

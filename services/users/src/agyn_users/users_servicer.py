@@ -57,7 +57,7 @@ ROLES = {users_pb2.CLUSTER_ROLE_UNSPECIFIED, users_pb2.CLUSTER_ROLE_ADMIN}
 SERVICE = "agynio.api.users.v1.UsersService"
 
 
-def _role(admin: bool) -> users_pb2.ClusterRole.ValueType:
+def _role(admin: bool) -> users_pb2.ClusterRole:
     return users_pb2.CLUSTER_ROLE_ADMIN if admin else users_pb2.CLUSTER_ROLE_UNSPECIFIED
 
 

@@ -34,7 +34,10 @@ def upgrade() -> None:
     )
     op.create_index("users_oidc_subject_idx", "users", ["oidc_subject"], unique=True)
     op.create_index(
-        "users_username_idx", "users", ["username"], unique=True,
+        "users_username_idx",
+        "users",
+        ["username"],
+        unique=True,
         postgresql_where=sa.text("username IS NOT NULL"),
     )
     op.create_index(
@@ -48,8 +51,9 @@ def upgrade() -> None:
     op.create_table(
         "user_api_tokens",
         sa.Column("id", UUID, primary_key=True),
-        sa.Column("identity_id", UUID, sa.ForeignKey("users.identity_id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "identity_id", UUID, sa.ForeignKey("users.identity_id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("token_hash", sa.Text, nullable=False, unique=True),
         sa.Column("token_prefix", sa.Text, nullable=False),
@@ -61,8 +65,9 @@ def upgrade() -> None:
     op.create_table(
         "user_devices",
         sa.Column("id", UUID, primary_key=True),
-        sa.Column("identity_id", UUID, sa.ForeignKey("users.identity_id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "identity_id", UUID, sa.ForeignKey("users.identity_id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("openziti_identity_id", sa.Text, nullable=False),
         sa.Column("enrollment_jwt", sa.Text, nullable=True),
@@ -81,27 +86,43 @@ def upgrade() -> None:
         "org_nicknames",
         sa.Column("id", UUID, primary_key=True, server_default=sa.text("gen_random_uuid()")),
         sa.Column("organization_id", UUID, nullable=False),
-        sa.Column("identity_id", UUID, sa.ForeignKey("identities.identity_id", ondelete="CASCADE"),
-                  nullable=False),
+        sa.Column(
+            "identity_id", UUID, sa.ForeignKey("identities.identity_id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("installation_id", UUID, nullable=True),
         sa.Column("nickname", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
     )
-    op.create_index("org_nicknames_org_nickname_idx", "org_nicknames", ["organization_id", "nickname"],
-                    unique=True)
     op.create_index(
-        "org_nicknames_org_identity_idx", "org_nicknames", ["organization_id", "identity_id"], unique=True,
+        "org_nicknames_org_nickname_idx", "org_nicknames", ["organization_id", "nickname"], unique=True
+    )
+    op.create_index(
+        "org_nicknames_org_identity_idx",
+        "org_nicknames",
+        ["organization_id", "identity_id"],
+        unique=True,
         postgresql_where=sa.text("installation_id IS NULL"),
     )
     op.create_index(
-        "org_nicknames_org_installation_idx", "org_nicknames", ["organization_id", "installation_id"],
-        unique=True, postgresql_where=sa.text("installation_id IS NOT NULL"),
+        "org_nicknames_org_installation_idx",
+        "org_nicknames",
+        ["organization_id", "installation_id"],
+        unique=True,
+        postgresql_where=sa.text("installation_id IS NOT NULL"),
     )
     create_outbox_table(op)
     create_idempotency_table(op)
 
 
 def downgrade() -> None:
-    for table in ("idempotency_keys", "outbox", "org_nicknames", "identities", "user_devices",
-                  "user_api_tokens", "cluster_admins", "users"):
+    for table in (
+        "idempotency_keys",
+        "outbox",
+        "org_nicknames",
+        "identities",
+        "user_devices",
+        "user_api_tokens",
+        "cluster_admins",
+        "users",
+    ):
         op.drop_table(table)

@@ -1,0 +1,53 @@
+# The Agyn platform backend. `make help` lists the targets.
+# Every target installs what it needs: uv into .tools/, then the workspace into .venv/.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+SYNCED := $(VENV)/.synced
+BIN := $(VENV)/bin
+
+# Use the machine's Python (3.11+); never download one behind the user's back.
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.DEFAULT_GOAL := help
+.PHONY: help up test pytest lint typecheck fmt proto clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(SYNCED): $(UV) uv.lock pyproject.toml $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
+	$(UV) sync --all-packages --locked --python $(PYTHON)
+	@touch $@
+
+up: $(SYNCED) ## Run the whole platform on this machine (state in .agyn/local; Ctrl-C stops)
+	$(BIN)/python -m agyn_local up
+
+test: lint typecheck pytest ## Lint, type-check and run every test (what CI runs)
+
+pytest: $(SYNCED) ## Run the tests only
+	$(BIN)/pytest
+
+lint: $(SYNCED) ## ruff: lint and formatting check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(SYNCED) ## mypy over the libraries, services and tools
+	$(BIN)/mypy
+
+fmt: $(SYNCED) ## Format and auto-fix with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+proto: $(SYNCED) ## Regenerate libs/api from proto/ (pinned grpcio-tools)
+	$(BIN)/python scripts/gen_proto.py
+
+clean: ## Remove the tool and virtual environments (keeps .agyn/local data)
+	rm -rf $(TOOLS) $(VENV)

@@ -1,0 +1,50 @@
+"""Test helpers over real infrastructure (used by the test suites of every service)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import nats
+from nats.js.api import DeliverPolicy
+
+Event = dict[str, Any]
+
+
+async def read_events(
+    nats_url: str,
+    subject: str,
+    until: Callable[[list[Event]], bool],
+    *,
+    timeout: float = 30.0,
+    settle: float = 1.0,
+) -> list[Event]:
+    """Every JSON event stored on `subject` (wildcards allowed), from the start of the stream.
+
+    Reads until `until(events)` holds, then keeps reading for `settle` seconds so that a
+    duplicate arriving late is seen too. Raises TimeoutError if `until` never holds.
+    """
+    client = await nats.connect(nats_url, connect_timeout=5)
+    events: list[Event] = []
+    changed = asyncio.Event()
+
+    async def collect(message: Any) -> None:
+        events.append(json.loads(message.data))
+        changed.set()
+
+    try:
+        js = client.jetstream()
+        subscription = await js.subscribe(
+            subject, cb=collect, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL
+        )
+        async with asyncio.timeout(timeout):
+            while not until(events):
+                changed.clear()
+                await changed.wait()
+        await asyncio.sleep(settle)
+        await subscription.unsubscribe()
+        return events
+    finally:
+        await client.close()
