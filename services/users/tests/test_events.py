@@ -50,7 +50,10 @@ async def test_account_lifecycle_emits_its_events_in_order(users_service, nats):
         ("users.user.cluster_role_changed", {"identity_id": user_id, "cluster_role": "CLUSTER_ROLE_ADMIN"}),
         ("users.api_token.revoked", {"identity_id": user_id, "token_id": token.token.id}),
         # deleting an admin ends the role first
-        ("users.user.cluster_role_changed", {"identity_id": user_id, "cluster_role": "CLUSTER_ROLE_UNSPECIFIED"}),
+        (
+            "users.user.cluster_role_changed",
+            {"identity_id": user_id, "cluster_role": "CLUSTER_ROLE_UNSPECIFIED"},
+        ),
         ("users.user.deleted", {"identity_id": user_id}),
     ]
     select = about({user_id})
@@ -68,7 +71,9 @@ async def test_users_created_while_nats_is_down_all_arrive_exactly_once(users_se
     ids = {user.meta.id for user in users}
     select = about(ids)
     events = select(
-        await read_events(nats.url, SUBJECT, lambda got: {e["data"]["identity_id"] for e in select(got)} == ids)
+        await read_events(
+            nats.url, SUBJECT, lambda got: {e["data"]["identity_id"] for e in select(got)} == ids
+        )
     )
     assert Counter(event["data"]["identity_id"] for event in events) == dict.fromkeys(ids, 1)
     assert {event["type"] for event in events} == {"users.user.created"}

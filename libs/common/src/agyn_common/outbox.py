@@ -60,10 +60,18 @@ class Outbox:
         self._stopped = False
 
     async def emit(
-        self, connection: AsyncConnection, subject: str, payload: bytes, headers: Mapping[str, str] | None = None
+        self,
+        connection: AsyncConnection,
+        subject: str,
+        payload: bytes,
+        headers: Mapping[str, str] | None = None,
+        message_id: uuid.UUID | None = None,
     ) -> uuid.UUID:
-        """Queue one message in the caller's transaction; published once it commits."""
-        message_id = uuid.uuid4()
+        """Queue one message in the caller's transaction; published once it commits.
+
+        `message_id` becomes the `Nats-Msg-Id` JetStream deduplicates on.
+        """
+        message_id = message_id or uuid.uuid4()
         carried = dict(headers or {})
         propagate.inject(carried)  # traceparent of the emitting span, when there is one
         await connection.execute(
@@ -84,7 +92,10 @@ class Outbox:
             "data": dict(data),
         }
         return await self.emit(
-            connection, event_subject(service, event), json.dumps(body, separators=(",", ":")).encode()
+            connection,
+            event_subject(service, event),
+            json.dumps(body, separators=(",", ":")).encode(),
+            message_id=event_id,
         )
 
     def wake(self) -> None:
@@ -127,8 +138,12 @@ class Outbox:
         async with self._db.transaction() as connection:
             rows = (
                 await connection.execute(
-                    sa.select(outbox_table.c.id, outbox_table.c.subject, outbox_table.c.payload,
-                              outbox_table.c.headers)
+                    sa.select(
+                        outbox_table.c.id,
+                        outbox_table.c.subject,
+                        outbox_table.c.payload,
+                        outbox_table.c.headers,
+                    )
                     .order_by(outbox_table.c.seq)
                     .limit(self._batch_size)
                     .with_for_update(skip_locked=True)
@@ -145,8 +160,11 @@ class Outbox:
             ]
             async with asyncio.timeout(5):
                 done = await asyncio.gather(*futures, return_exceptions=True)
-            acknowledged = [row.id for row, result in zip(rows, done, strict=True)
-                            if not isinstance(result, BaseException)]
+            acknowledged = [
+                row.id
+                for row, result in zip(rows, done, strict=True)
+                if not isinstance(result, BaseException)
+            ]
             if acknowledged:
                 await connection.execute(outbox_table.delete().where(outbox_table.c.id.in_(acknowledged)))
         if len(acknowledged) < len(rows):

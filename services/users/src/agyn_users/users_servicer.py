@@ -7,8 +7,9 @@ cluster-admin gate (before field validation), then the fields, then the store.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import sqlalchemy as sa
@@ -55,6 +56,7 @@ SEARCH_MAX_LIMIT = 20
 MAX_TOKENS_PER_USER = 200
 ROLES = {users_pb2.CLUSTER_ROLE_UNSPECIFIED, users_pb2.CLUSTER_ROLE_ADMIN}
 SERVICE = "agynio.api.users.v1.UsersService"
+ResponseT = TypeVar("ResponseT")
 
 
 def _role(admin: bool) -> users_pb2.ClusterRole:
@@ -106,6 +108,27 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         exists = await connection.execute(sa.select(sa.literal(1)).where(users.c.identity_id == identity_id))
         if exists.first() is None:
             raise permission_denied(f"only users can {what}")
+
+    @staticmethod
+    async def _once(
+        connection: AsyncConnection,
+        context: grpc.aio.ServicerContext,
+        caller: uuid.UUID,
+        method: str,
+        request: Any,
+        create: Callable[[], Awaitable[ResponseT]],
+        response_type: type[ResponseT],
+    ) -> ResponseT:
+        """`create` at most once per `idempotency-key` of this caller and method (DESIGN §6)."""
+        return await run_idempotent(
+            connection,
+            key=idempotency_key(context.invocation_metadata()),
+            caller=str(caller),
+            method=f"{SERVICE}/{method}",
+            request=request,
+            response_type=response_type,
+            work=create,
+        )
 
     async def _update_user(
         self, connection: AsyncConnection, identity_id: uuid.UUID, values: dict[str, Any]
@@ -346,14 +369,8 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
                     await self._change_role(connection, row.identity_id, True)
                 return users_pb2.CreateUserResponse(user=user_message(row))
 
-            return await run_idempotent(
-                connection,
-                key=idempotency_key(context.invocation_metadata()),
-                caller=str(caller),
-                method=f"{SERVICE}/CreateUser",
-                request=request,
-                response_type=users_pb2.CreateUserResponse,
-                work=create,
+            return await self._once(
+                connection, context, caller, "CreateUser", request, create, users_pb2.CreateUserResponse
             )
 
     async def UpdateUser(
@@ -437,14 +454,14 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
                 ).one()
                 return users_pb2.CreateAPITokenResponse(token=token_message(row), plaintext_token=plaintext)
 
-            return await run_idempotent(
+            return await self._once(
                 connection,
-                key=idempotency_key(context.invocation_metadata()),
-                caller=str(owner),
-                method=f"{SERVICE}/CreateAPIToken",
-                request=request,
-                response_type=users_pb2.CreateAPITokenResponse,
-                work=create,
+                context,
+                owner,
+                "CreateAPIToken",
+                request,
+                create,
+                users_pb2.CreateAPITokenResponse,
             )
 
     async def ListAPITokens(
@@ -508,14 +525,8 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
                 ).one()
                 return users_pb2.CreateDeviceResponse(device=device_message(row), enrollment_jwt=credential)
 
-            return await run_idempotent(
-                connection,
-                key=idempotency_key(context.invocation_metadata()),
-                caller=str(owner),
-                method=f"{SERVICE}/CreateDevice",
-                request=request,
-                response_type=users_pb2.CreateDeviceResponse,
-                work=create,
+            return await self._once(
+                connection, context, owner, "CreateDevice", request, create, users_pb2.CreateDeviceResponse
             )
 
     async def ListDevices(
