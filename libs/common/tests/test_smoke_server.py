@@ -1,18 +1,21 @@
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from agyn_common.access import AccessBuilder
 from agyn_common.server import ServiceDefinition, start_service
 from agyn_common.settings import ServiceSettings
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
 async def test_health_serving(database_factory, nats):
     definition = ServiceDefinition(
-        name="probe", settings_type=ServiceSettings, access=AccessBuilder("probe").build(),
-        grpc_services=(), register=lambda server, runtime: None,
+        name="probe",
+        settings_type=ServiceSettings,
+        access=AccessBuilder("probe").build(),
+        grpc_services=(),
+        register=lambda server, runtime: None,
     )
-    settings = ServiceSettings(database_url=database_factory("probe", None), nats_url=nats.url,
-                               grpc_host="127.0.0.1", grpc_port=0)
+    settings = ServiceSettings(
+        database_url=database_factory("probe", None), nats_url=nats.url, grpc_host="127.0.0.1", grpc_port=0
+    )
     running = await start_service(definition, settings)
     try:
         async with grpc.aio.insecure_channel(running.address) as channel:
@@ -22,6 +25,7 @@ async def test_health_serving(database_factory, nats):
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     break
                 import asyncio
+
                 await asyncio.sleep(0.1)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
     finally:

@@ -196,15 +196,18 @@ async def serve_until_signalled(definition: ServiceDefinition[SettingsT], settin
 def main(definition: ServiceDefinition[SettingsT], argv: Sequence[str] | None = None) -> int:
     """The command line of every service: `serve` (default), `migrate`, and its own commands."""
     parser = argparse.ArgumentParser(prog=f"agyn-{definition.name}")
-    parser.add_argument("command", nargs="?", default="serve",
-                        choices=["serve", "migrate", *definition.commands])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", *definition.commands]
+    )
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
     settings = load_settings(definition.settings_type, f"agyn-{definition.name}")
     configure_logging(definition.name, settings.log_level)
     if api_implementation.Type() != "upb":
-        print(f"agyn-{definition.name}: protobuf backend is {api_implementation.Type()}, need upb",
-              file=sys.stderr)
+        print(
+            f"agyn-{definition.name}: protobuf backend is {api_implementation.Type()}, need upb",
+            file=sys.stderr,
+        )
         return 2
     if options.command == "migrate":
         if definition.migrations is not None:
