@@ -145,6 +145,9 @@ class AccessPolicy:
         matching = [grant for grant in grants if workload in grant.callers]
         if not matching:
             raise permission_denied(f"{workload} may not call {method_path}")
+        if all(grant.identity is IdentityRule.NONE for grant in matching):
+            return
+        caller = caller_from_metadata(metadata)  # malformed identity metadata: UNAUTHENTICATED
         identity_required = all(grant.identity is IdentityRule.REQUIRED for grant in matching)
-        if identity_required and caller_from_metadata(metadata).identity_id is None:
+        if identity_required and caller.identity_id is None:
             raise unauthenticated()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
 
+import grpc
 import nats
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.js.api import DeliverPolicy
 
 Event = dict[str, Any]
@@ -48,3 +51,17 @@ async def read_events(
         return events
     finally:
         await client.close()
+
+
+async def wait_for_health(
+    channel: grpc.aio.Channel, expected: int, *, service: str = "", timeout: float = 15.0
+) -> None:
+    """Poll grpc.health.v1 until `service` reports `expected`; TimeoutError otherwise."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    async with asyncio.timeout(timeout):
+        while True:
+            with contextlib.suppress(grpc.aio.AioRpcError):
+                reply = await stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=2)
+                if reply.status == expected:
+                    return
+            await asyncio.sleep(0.1)

@@ -1,0 +1,76 @@
+"""Fixtures: the probe service in-process, with its spans kept in memory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import pytest
+from agyn_common.access import AccessMode
+from agyn_common.server import RunningService, start_service
+from agyn_common.settings import ServiceSettings
+from agyn_common.testing import wait_for_health
+from google.protobuf import wrappers_pb2
+from grpc_health.v1 import health_pb2
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from probe_service import DEFINITION, MIGRATIONS, SERVICE
+
+GATEWAY = (("x-agyn-caller", "gateway"),)
+
+
+@dataclass
+class Probe:
+    running: RunningService[ServiceSettings]
+    channel: grpc.aio.Channel
+    spans: InMemorySpanExporter
+
+    def method(
+        self, name: str, request_type: Any = wrappers_pb2.StringValue
+    ) -> grpc.aio.UnaryUnaryMultiCallable:
+        return self.channel.unary_unary(
+            f"/{SERVICE}/{name}",
+            request_serializer=lambda message: message.SerializeToString(),
+            response_deserializer=request_type.FromString,
+        )
+
+    async def echo(self, value: str, metadata: Any = GATEWAY) -> str:
+        reply = await self.method("Echo")(
+            wrappers_pb2.StringValue(value=value), metadata=metadata, timeout=10
+        )
+        return str(reply.value)
+
+
+def probe_settings(database_url: str, nats_url: str) -> ServiceSettings:
+    return ServiceSettings(
+        database_url=database_url,
+        nats_url=nats_url,
+        grpc_host="127.0.0.1",
+        grpc_port=0,
+        agyn_access_mode=AccessMode.LOCAL,
+    )
+
+
+@pytest.fixture
+def probe_database(database_factory) -> str:
+    return database_factory("probe", MIGRATIONS)
+
+
+@pytest.fixture
+async def probe(probe_database, nats) -> AsyncIterator[Probe]:
+    spans = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    running = await start_service(
+        DEFINITION, probe_settings(probe_database, nats.url), tracer_provider=provider
+    )
+    channel = grpc.aio.insecure_channel(running.address)
+    try:
+        await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
+        yield Probe(running=running, channel=channel, spans=spans)
+    finally:
+        await channel.close()
+        await running.stop(1)
