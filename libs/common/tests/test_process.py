@@ -75,6 +75,18 @@ class Collector(trace_service_pb2_grpc.TraceServiceServicer):
         return found
 
 
+def serving_environment(database_url: str, nats_url: str, port: int, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "GRPC_HOST": "127.0.0.1",
+        "GRPC_PORT": str(port),
+        "AGYN_ACCESS_MODE": "local",
+        **extra,
+    }
+
+
 async def test_sigterm_lets_running_calls_finish_refuses_new_ones_and_exits_0(probe_database, nats):
     collector = Collector()
     collector_server = grpc.aio.server()
@@ -86,16 +98,13 @@ async def test_sigterm_lets_running_calls_finish_refuses_new_ones_and_exits_0(pr
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         probe_service.__file__,
-        env={
-            **os.environ,
-            "DATABASE_URL": probe_database,
-            "NATS_URL": nats.url,
-            "GRPC_HOST": "127.0.0.1",
-            "GRPC_PORT": str(port),
-            "AGYN_ACCESS_MODE": "local",
-            "SHUTDOWN_GRACE_SECONDS": "15",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector_port}",
-        },
+        env=serving_environment(
+            probe_database,
+            nats.url,
+            port,
+            SHUTDOWN_GRACE_SECONDS="15",
+            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{collector_port}",
+        ),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -157,3 +166,28 @@ async def test_sigterm_lets_running_calls_finish_refuses_new_ones_and_exits_0(pr
     exported = collector.spans()
     assert ("probe", f"{probe_service.SERVICE}/Echo", crash["trace_id"]) in exported
     assert sum(1 for _, name, _ in exported if name == f"{probe_service.SERVICE}/Sleep") == 3
+
+
+async def test_sigterm_while_nats_is_down_still_exits_0(probe_database, nats):
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        probe_service.__file__,
+        env=serving_environment(probe_database, nats.url, port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING, timeout=60)
+            nats.stop()
+            await wait_for_health(channel, health_pb2.HealthCheckResponse.NOT_SERVING)
+        process.send_signal(signal.SIGTERM)
+        async with asyncio.timeout(30):
+            _, stderr = await process.communicate()
+        assert process.returncode == 0, stderr.decode()[-2000:]
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert json.loads(stderr.decode().splitlines()[-1])["message"] == "stopped"

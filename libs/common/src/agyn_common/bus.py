@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client
+from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 from nats.js.errors import NotFoundError
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 EVENTS_STREAM = "AGYN_EVENTS"
 EVENTS_SUBJECT_PREFIX = "agyn.events"
+DRAIN_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,13 @@ class Bus:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._client is not None and not self._client.is_closed:
-            await self._client.drain()
+            try:
+                async with asyncio.timeout(DRAIN_TIMEOUT_SECONDS):
+                    await self._client.drain()
+            except (NatsError, TimeoutError):
+                # NATS is down or reconnecting: nothing is left to flush (events wait in the
+                # outbox), so just let the connection go.
+                await self._client.close()
 
 
 async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:

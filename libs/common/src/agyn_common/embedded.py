@@ -127,6 +127,9 @@ class EmbeddedNats:
             stdout=output,
             stderr=output,
             env={**os.environ},
+            # Not in our process group: a Ctrl-C meant for `make up` must not stop NATS
+            # before the services that use it.
+            start_new_session=True,
         )
         _wait_for_port(self.port, self._process, timeout)
 

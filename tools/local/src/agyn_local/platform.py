@@ -1,0 +1,261 @@
+"""The local platform: embedded PostgreSQL and NATS, every service of `SERVICES` on loopback.
+
+State lives in one directory (`.agyn/local` by default) and survives restarts: the
+PostgreSQL cluster (one database per service), the JetStream store, the logs and the local
+admin's API token. `endpoints.json` exists only while the platform is up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import grpc
+from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from agyn_local.services import ADMIN_SERVICE, SERVICES, LocalService
+
+HOST = "127.0.0.1"
+READY_TIMEOUT_SECONDS = 90.0
+# A service's own grace period is 20 s (SHUTDOWN_GRACE_SECONDS); give it a little more.
+STOP_TIMEOUT_SECONDS = 25.0
+
+
+class StartupFailed(Exception):
+    """The platform could not come up; the message says what to look at."""
+
+
+class Stopped(Exception):
+    """A stop was requested while starting."""
+
+
+@dataclass
+class Options:
+    state_dir: Path
+    nats_port: int
+    base_port: int  # 0: any free port for each service
+
+
+@dataclass
+class RunningProcess:
+    service: LocalService
+    address: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def assign_ports(options: Options) -> dict[str, int]:
+    if options.base_port == 0:
+        return {service.name: free_port() for service in SERVICES}
+    ports = {service.name: options.base_port + index for index, service in enumerate(SERVICES)}
+    for name, port in ports.items():
+        if not port_is_free(port):
+            raise StartupFailed(f"port {port} for {name} is in use; choose another with --base-port")
+    return ports
+
+
+def write_json_atomically(path: Path, content: object) -> None:
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(content, indent=2) + "\n")
+    partial.replace(path)
+
+
+@contextlib.contextmanager
+def exclusive(state_dir: Path) -> Iterator[None]:
+    """One platform per state directory: a second `up` on the same data would corrupt it."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / "up.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StartupFailed(f"another `make up` is running on {state_dir}") from None
+        yield
+
+
+class LocalPlatform:
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.state_dir = options.state_dir
+        self.logs_dir = options.state_dir / "logs"
+        self.endpoints_path = options.state_dir / "endpoints.json"
+        self.admin_token_path = options.state_dir / "admin-token"
+        self.admin_identity_path = options.state_dir / "admin-identity-id"
+        self.stop_requested = threading.Event()
+        self._postgres: EmbeddedPostgres | None = None
+        self._nats: EmbeddedNats | None = None
+        self._processes: list[RunningProcess] = []
+        self._log_handles: list[IO[bytes]] = []
+
+    # --- start -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        ports = assign_ports(self.options)
+        if not port_is_free(self.options.nats_port):
+            raise StartupFailed(
+                f"port {self.options.nats_port} for NATS is in use; choose another with --nats-port"
+            )
+        self._postgres = EmbeddedPostgres(self.state_dir / "postgres", durable=True)
+        self._nats = EmbeddedNats(
+            self.state_dir / "nats", port=self.options.nats_port, log_file=self.logs_dir / "nats.log"
+        )
+        self._nats.start()
+        addresses = {name: f"{HOST}:{port}" for name, port in ports.items()}
+        for service in SERVICES:
+            self._processes.append(self._spawn(service, ports[service.name], addresses))
+        for running in self._processes:
+            self._wait_until_serving(running)
+        self._bootstrap_admin()
+        write_json_atomically(self.endpoints_path, {**addresses, "nats": self._nats.url})
+
+    def service_environment(
+        self, service: LocalService, port: int, addresses: dict[str, str]
+    ) -> dict[str, str]:
+        assert self._nats is not None and self._postgres is not None
+        environment = {
+            **os.environ,
+            "NATS_URL": self._nats.url,
+            "GRPC_HOST": HOST,
+            "GRPC_PORT": str(port),
+            "AGYN_ACCESS_MODE": "local",
+            "MIGRATE_ON_START": "true",
+            **{f"{name.upper()}_ADDRESS": address for name, address in addresses.items()},
+        }
+        if service.database:
+            environment["DATABASE_URL"] = self._postgres.ensure_database(service.name)
+        return environment
+
+    def _spawn(self, service: LocalService, port: int, addresses: dict[str, str]) -> RunningProcess:
+        log_path = self.logs_dir / f"{service.name}.log"
+        log_handle = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log_handles.append(log_handle)
+        process = subprocess.Popen(
+            [sys.executable, "-m", service.module, "serve"],
+            env=self.service_environment(service, port, addresses),
+            stdout=log_handle,
+            stderr=log_handle,
+            # Its own session: Ctrl-C reaches only us, and we stop the services in order.
+            start_new_session=True,
+        )
+        return RunningProcess(service, addresses[service.name], process, log_path)
+
+    def _wait_until_serving(self, running: RunningProcess) -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        with grpc.insecure_channel(running.address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while time.monotonic() < deadline:
+                if self.stop_requested.is_set():
+                    raise Stopped
+                if running.process.poll() is not None:
+                    raise StartupFailed(
+                        f"{running.service.name} exited with code {running.process.returncode}; "
+                        f"the end of {running.log_path}:\n{log_tail(running.log_path)}"
+                    )
+                with contextlib.suppress(grpc.RpcError):
+                    reply = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                time.sleep(0.2)
+        raise StartupFailed(
+            f"{running.service.name} did not report SERVING within {READY_TIMEOUT_SECONDS:.0f}s; "
+            f"the end of {running.log_path}:\n{log_tail(running.log_path)}"
+        )
+
+    def _bootstrap_admin(self) -> None:
+        """Create (or keep) the local cluster admin and its API token."""
+        (admin,) = (running for running in self._processes if running.service.name == ADMIN_SERVICE)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                admin.service.module,
+                "bootstrap-admin",
+                "--token-file",
+                str(self.admin_token_path),
+            ],
+            env=self.service_environment(admin.service, 0, {}),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StartupFailed(f"creating the local admin failed:\n{result.stderr.strip()[-2000:]}")
+        self.admin_identity_path.write_text(result.stdout.strip() + "\n")
+
+    # --- run and stop --------------------------------------------------------------------
+
+    def summary(self) -> str:
+        rows = [f"  {running.service.name:<14} {running.address}" for running in self._processes]
+        assert self._nats is not None
+        rows.append(f"  {'nats':<14} {self._nats.url}")
+        return "\n".join(
+            [
+                f"Agyn is up; state in {self.state_dir}",
+                *rows,
+                f"  admin identity {self.admin_identity_path.read_text().strip()}",
+                f"  admin token    {self.admin_token_path}",
+                f"Endpoints in {self.endpoints_path}, logs in {self.logs_dir}. Ctrl-C stops.",
+            ]
+        )
+
+    def wait_for_exit(self) -> RunningProcess | None:
+        """Block until a stop is requested (None) or a service dies (that service)."""
+        while not self.stop_requested.wait(0.5):
+            for running in self._processes:
+                if running.process.poll() is not None:
+                    return running
+        return None
+
+    def stop(self) -> None:
+        """Stop whatever started, services first; safe to call at any point of start()."""
+        self.endpoints_path.unlink(missing_ok=True)
+        for running in self._processes:
+            if running.process.poll() is None:
+                running.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        for running in self._processes:
+            try:
+                running.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                running.process.kill()
+                running.process.wait()
+        self._processes.clear()
+        for handle in self._log_handles:
+            handle.close()
+        self._log_handles.clear()
+        if self._nats is not None:
+            self._nats.stop()
+            self._nats = None
+        if self._postgres is not None:
+            self._postgres.stop()
+            self._postgres = None

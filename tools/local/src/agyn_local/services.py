@@ -1,0 +1,20 @@
+"""What `make up` runs. Adding a service to the local platform is one entry here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LocalService:
+    # The key in endpoints.json, the database name, the log file name, and the prefix of
+    # the `<NAME>_ADDRESS` variable every service is given to find this one.
+    name: str
+    module: str  # run as `python -m <module> serve`
+    database: bool = True
+
+
+SERVICES: tuple[LocalService, ...] = (LocalService(name="users", module="agyn_users"),)
+
+# The service whose `bootstrap-admin` command creates the local cluster admin.
+ADMIN_SERVICE = "users"

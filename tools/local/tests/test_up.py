@@ -1,0 +1,184 @@
+"""`python -m agyn_local up` as a user runs it: a real process tree, called over gRPC."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import grpc
+from agyn_common.embedded import free_port
+from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+
+START_TIMEOUT_SECONDS = 90
+
+
+class Up:
+    def __init__(self, state_dir: Path, nats_port: int) -> None:
+        self.state_dir = state_dir
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agyn_local", "up", "--dir", str(state_dir),
+             "--nats-port", str(nats_port), "--base-port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
+
+    @property
+    def endpoints_path(self) -> Path:
+        return self.state_dir / "endpoints.json"
+
+    def wait_until_up(self) -> dict[str, str]:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self.endpoints_path.exists():
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f"up exited with {self.process.returncode}: {self.process.stderr.read()}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError("the platform did not come up")
+            time.sleep(0.2)
+        return json.loads(self.endpoints_path.read_text())
+
+    def finish(self, timeout: float = 60) -> tuple[int, str, str]:
+        stdout, stderr = self.process.communicate(timeout=timeout)
+        return self.process.returncode, stdout, stderr
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+@contextmanager
+def running_up(state_dir: Path, nats_port: int) -> Iterator[Up]:
+    up = Up(state_dir, nats_port)
+    try:
+        yield up
+    finally:
+        up.kill()
+
+
+@contextmanager
+def users_client(address: str, identity_id: str | None = None) -> Iterator[users_pb2_grpc.UsersServiceStub]:
+    metadata = [("x-agyn-caller", "gateway")]
+    if identity_id:
+        metadata.append(("x-identity-id", identity_id))
+
+    class WithMetadata(grpc.UnaryUnaryClientInterceptor):
+        def intercept_unary_unary(self, continuation, details, request):
+            details = details._replace(metadata=metadata, timeout=10)
+            return continuation(details, request)
+
+    with grpc.insecure_channel(address) as channel:
+        yield users_pb2_grpc.UsersServiceStub(grpc.intercept_channel(channel, WithMetadata()))
+
+
+def service_pids(module: str, address: str) -> list[int]:
+    """Pids of `python -m <module>` processes serving on `address` (Linux /proc)."""
+    port = address.rsplit(":", 1)[1]
+    found = []
+    for process_dir in Path("/proc").glob("[0-9]*"):
+        try:
+            arguments = (process_dir / "cmdline").read_bytes().split(b"\0")
+            environment = (process_dir / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if module.encode() in arguments and f"GRPC_PORT={port}".encode() in environment:
+            found.append(int(process_dir.name))
+    return found
+
+
+def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
+    state_dir = tmp_path / "local"
+    nats_port = free_port()
+
+    with running_up(state_dir, nats_port) as up:
+        endpoints = up.wait_until_up()
+        assert set(endpoints) == {"users", "nats"}
+        assert endpoints["nats"] == f"nats://127.0.0.1:{nats_port}"
+        token = (state_dir / "admin-token").read_text().strip()
+        admin_id = (state_dir / "admin-identity-id").read_text().strip()
+        assert token.startswith("agyn_")
+        assert (state_dir / "admin-token").stat().st_mode & 0o077 == 0
+
+        with users_client(endpoints["users"], admin_id) as users:
+            me = users.GetMe(users_pb2.GetMeRequest())
+            assert me.user.meta.id == admin_id
+            assert me.cluster_role == users_pb2.CLUSTER_ROLE_ADMIN
+            for subject in ("local|ada", "local|grace"):
+                users.CreateUser(users_pb2.CreateUserRequest(oidc_subject=subject))
+            page = users.ListUsers(users_pb2.ListUsersRequest(page_size=2))
+            assert len(page.users) == 2 and page.next_page_token
+        with users_client(endpoints["users"]) as gateway:
+            resolved = gateway.ResolveAPIToken(
+                users_pb2.ResolveAPITokenRequest(token_hash=hashlib.sha256(token.encode()).hexdigest())
+            )
+            assert resolved.identity_id == admin_id
+
+        # One platform per state directory.
+        second = subprocess.run(
+            [sys.executable, "-m", "agyn_local", "up", "--dir", str(state_dir), "--base-port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert second.returncode == 1
+        assert "another `make up` is running" in second.stderr
+
+        up.process.send_signal(signal.SIGTERM)
+        returncode, stdout, stderr = up.finish()
+        assert returncode == 0, stderr
+        assert "Agyn is up" in stdout
+        assert not up.endpoints_path.exists()
+        assert (
+            json.loads((state_dir / "logs" / "users.log").read_text().splitlines()[-1])["message"]
+            == "stopped"
+        )
+        assert service_pids("agyn_users", endpoints["users"]) == []
+
+    # The second run keeps the admin, its token and the users made before.
+    with running_up(state_dir, nats_port) as up:
+        endpoints = up.wait_until_up()
+        assert (state_dir / "admin-token").read_text().strip() == token
+        assert (state_dir / "admin-identity-id").read_text().strip() == admin_id
+        with users_client(endpoints["users"], admin_id) as users:
+            listed = users.ListUsers(users_pb2.ListUsersRequest(page_size=10))
+            assert {user.oidc_subject for user in listed.users} >= {"local|ada", "local|grace"}
+
+        # A service that dies takes the platform down with a non-zero exit, naming it.
+        (users_pid,) = service_pids("agyn_users", endpoints["users"])
+        subprocess.run(["kill", "-KILL", str(users_pid)], check=True)
+        returncode, _, stderr = up.finish()
+        assert returncode == 1
+        assert "users exited" in stderr
+        assert not up.endpoints_path.exists()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", nats_port)) != 0  # NATS stopped with it
+
+
+def test_up_refuses_a_busy_port_with_one_line(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "agyn_local", "up", "--dir", str(tmp_path), "--base-port", str(busy)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        == f"agyn-local: port {busy} for users is in use; choose another with --base-port"
+    )
