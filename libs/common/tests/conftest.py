@@ -8,10 +8,9 @@ from typing import Any
 
 import grpc
 import pytest
-from agyn_common.access import AccessMode
 from agyn_common.server import RunningService, start_service
 from agyn_common.settings import ServiceSettings
-from agyn_common.testing import wait_for_health
+from agyn_common.testing import in_process_settings, wait_for_health
 from google.protobuf import wrappers_pb2
 from grpc_health.v1 import health_pb2
 from opentelemetry.sdk.trace import TracerProvider
@@ -44,16 +43,6 @@ class Probe:
         return str(reply.value)
 
 
-def probe_settings(database_url: str, nats_url: str) -> ServiceSettings:
-    return ServiceSettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        agyn_access_mode=AccessMode.LOCAL,
-    )
-
-
 @pytest.fixture
 def probe_database(database_factory) -> str:
     return database_factory("probe", MIGRATIONS)
@@ -65,7 +54,7 @@ async def probe(probe_database, nats) -> AsyncIterator[Probe]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
     running = await start_service(
-        DEFINITION, probe_settings(probe_database, nats.url), tracer_provider=provider
+        DEFINITION, in_process_settings(ServiceSettings, probe_database, nats.url), tracer_provider=provider
     )
     channel = grpc.aio.insecure_channel(running.address)
     try:

@@ -7,15 +7,17 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 from agyn_common.server import start_service
+from agyn_common.testing import in_process_settings
 from agyn_users.__main__ import DEFINITION
+from agyn_users.settings import UsersSettings
 from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.users.v1 import users_pb2_grpc
-from users_helpers import UsersClient, users_settings
+from users_helpers import UsersClient
 
 
 @pytest.fixture
 async def users_service(database_factory, nats) -> AsyncIterator[UsersClient]:
-    settings = users_settings(database_factory("users", DEFINITION.migrations), nats.url)
+    settings = in_process_settings(UsersSettings, database_factory("users", DEFINITION.migrations), nats.url)
     running = await start_service(DEFINITION, settings)
     channel = grpc.aio.insecure_channel(running.address)
     try:

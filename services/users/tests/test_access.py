@@ -6,9 +6,10 @@ import grpc
 import pytest
 from agyn_common.access import AccessMode
 from agyn_common.server import start_service
+from agyn_common.testing import in_process_settings
 from agyn_users.__main__ import DEFINITION
+from agyn_users.settings import UsersSettings
 from google.protobuf import descriptor_pool
-from users_helpers import users_settings
 
 DECLARED = sorted(DEFINITION.access.methods)
 OUTSIDER = "files"  # a workload no users method admits
@@ -50,7 +51,7 @@ async def test_a_call_naming_no_workload_is_denied(users_service):
 
 @pytest.fixture
 async def mesh_channel(database_factory, nats):
-    local = users_settings(database_factory("users", DEFINITION.migrations), nats.url)
+    local = in_process_settings(UsersSettings, database_factory("users", DEFINITION.migrations), nats.url)
     mesh = local.model_copy(update={"agyn_access_mode": AccessMode.MESH, "agyn_mesh_namespace": "agyn"})
     running = await start_service(DEFINITION, mesh)
     channel = grpc.aio.insecure_channel(running.address)

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 
 import grpc
 import pytest
-from agyn_common.access import AccessMode
 from agyn_common.server import RunningService
 from agyn_users.admins import set_cluster_admin
-from agyn_users.settings import UsersSettings
 from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
@@ -37,16 +35,6 @@ class UsersClient:
     async def make_admin(self, identity_id: uuid.UUID | str) -> None:
         async with self.running.runtime.db.transaction() as connection:
             await set_cluster_admin(connection, uuid.UUID(str(identity_id)), True)
-
-
-def users_settings(database_url: str, nats_url: str) -> UsersSettings:
-    return UsersSettings(
-        database_url=database_url,
-        nats_url=nats_url,
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        agyn_access_mode=AccessMode.LOCAL,
-    )
 
 
 async def provision(client: UsersClient, subject: str | None = None, **fields: str) -> users_pb2.User:

@@ -6,14 +6,29 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import nats
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.js.api import DeliverPolicy
 
+from agyn_common.access import AccessMode
+from agyn_common.settings import ServiceSettings
+
 Event = dict[str, Any]
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def in_process_settings(settings_type: type[SettingsT], database_url: str, nats_url: str) -> SettingsT:
+    """Settings of a service started inside a test: any free loopback port, local access mode."""
+    return settings_type(
+        database_url=database_url,
+        nats_url=nats_url,
+        grpc_host="127.0.0.1",
+        grpc_port=0,
+        agyn_access_mode=AccessMode.LOCAL,
+    )
 
 
 async def read_events(
