@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 import pytest
+from agyn_common.embedded import free_port
 from agyn_common.server import start_service
 from agyn_common.testing import in_process_settings
 from agyn_users.__main__ import DEFINITION
@@ -17,7 +18,13 @@ from users_helpers import UsersClient
 
 @pytest.fixture
 async def users_service(database_factory, nats) -> AsyncIterator[UsersClient]:
-    settings = in_process_settings(UsersSettings, database_factory("users", DEFINITION.migrations), nats.url)
+    """Users alone: Organizations is down (nothing listens at its address)."""
+    settings = in_process_settings(
+        UsersSettings,
+        database_factory("users", DEFINITION.migrations),
+        nats.url,
+        organizations_address=f"127.0.0.1:{free_port()}",
+    )
     running = await start_service(DEFINITION, settings)
     channel = grpc.aio.insecure_channel(running.address)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from agyn_common.access import AccessMode
+from agyn_common.embedded import free_port
 from agyn_common.server import start_service
 from agyn_common.testing import in_process_settings
 from agyn_users.__main__ import DEFINITION
@@ -51,8 +52,14 @@ async def test_a_call_naming_no_workload_is_denied(users_service):
 
 @pytest.fixture
 async def mesh_channel(database_factory, nats):
-    local = in_process_settings(UsersSettings, database_factory("users", DEFINITION.migrations), nats.url)
-    mesh = local.model_copy(update={"agyn_access_mode": AccessMode.MESH, "agyn_mesh_namespace": "agyn"})
+    mesh = in_process_settings(
+        UsersSettings,
+        database_factory("users", DEFINITION.migrations),
+        nats.url,
+        organizations_address=f"127.0.0.1:{free_port()}",
+        agyn_access_mode=AccessMode.MESH,
+        agyn_mesh_namespace="agyn",
+    )
     running = await start_service(DEFINITION, mesh)
     channel = grpc.aio.insecure_channel(running.address)
     yield channel

@@ -36,6 +36,10 @@ async def test_account_lifecycle_emits_its_events_in_order(users_service, nats):
         users_pb2.UpdateUserRequest(identity_id=user_id, cluster_role=users_pb2.CLUSTER_ROLE_ADMIN),
         metadata=as_admin,
     )
+    await users_service.users.UpdateUser(  # already an admin: nothing changes, nothing is announced
+        users_pb2.UpdateUserRequest(identity_id=user_id, cluster_role=users_pb2.CLUSTER_ROLE_ADMIN),
+        metadata=as_admin,
+    )
     token = await users_service.users.CreateAPIToken(
         users_pb2.CreateAPITokenRequest(name="ci"), metadata=metadata(user_id)
     )

@@ -130,9 +130,10 @@ def set_request(org, identity, nickname, installation=None):
     return request
 
 
-async def test_admin_sets_resolves_replaces_and_removes_a_handle(users_service):
-    admin = await admin_user(users_service)
-    org = str(uuid.uuid4())
+async def test_admin_sets_resolves_replaces_and_removes_a_handle(platform):
+    users_service = platform.users
+    admin = await platform.admin()
+    org = await platform.create_org(admin)
     agent = await register(users_service, AGENT)
     as_admin = metadata(admin, caller="organizations")
     await users_service.identity.SetNickname(set_request(org, agent, "  helper  "), metadata=as_admin)
@@ -167,9 +168,10 @@ async def test_admin_sets_resolves_replaces_and_removes_a_handle(users_service):
     )
 
 
-async def test_handles_are_unique_per_organization_only(users_service):
-    admin = await admin_user(users_service)
-    org, other_org = str(uuid.uuid4()), str(uuid.uuid4())
+async def test_handles_are_unique_per_organization_only(platform):
+    users_service = platform.users
+    admin = await platform.admin()
+    org, other_org = await platform.create_org(admin), await platform.create_org(admin)
     first, second = await register(users_service), await register(users_service)
     as_admin = metadata(admin, caller="agents")
     await users_service.identity.SetNickname(set_request(org, first, "bot"), metadata=as_admin)
@@ -181,9 +183,10 @@ async def test_handles_are_unique_per_organization_only(users_service):
     await users_service.identity.SetNickname(set_request(other_org, second, "bot"), metadata=as_admin)
 
 
-async def test_app_handles_are_per_installation(users_service):
-    admin = await admin_user(users_service)
-    org = str(uuid.uuid4())
+async def test_app_handles_are_per_installation(platform):
+    users_service = platform.users
+    admin = await platform.admin()
+    org = await platform.create_org(admin)
     app, other_app = await register(users_service, APP), await register(users_service, APP)
     install_a, install_b = str(uuid.uuid4()), str(uuid.uuid4())
     as_admin = metadata(admin, caller="apps")
@@ -279,11 +282,12 @@ async def test_nickname_methods_need_a_forwarded_identity(users_service):
         await expect_error(call, grpc.StatusCode.UNAUTHENTICATED, "identity not available")
 
 
-async def test_unknown_target_identity_is_not_found(users_service):
-    admin = await admin_user(users_service)
+async def test_unknown_target_identity_is_not_found(platform):
+    admin = await platform.admin()
+    org = await platform.create_org(admin)
     await expect_error(
-        users_service.identity.SetNickname(
-            set_request(str(uuid.uuid4()), str(uuid.uuid4()), "ghost"),
+        platform.users.identity.SetNickname(
+            set_request(org, str(uuid.uuid4()), "ghost"),
             metadata=metadata(admin, caller="agents"),
         ),
         grpc.StatusCode.NOT_FOUND,
@@ -291,16 +295,14 @@ async def test_unknown_target_identity_is_not_found(users_service):
     )
 
 
-async def test_membership_checks_wait_for_organizations(users_service):
-    """Relations only Organizations can answer are refused, naming the missing dependency."""
+async def test_nickname_checks_fail_unavailable_while_organizations_is_down(users_service):
+    """Relations only Organizations can answer are refused as UNAVAILABLE naming it, never guessed."""
     user = await provision(users_service)
     admin = await admin_user(users_service)
     org = str(uuid.uuid4())
     as_user = metadata(user.meta.id, caller="organizations")
-    pending = [
-        # a member setting their own handle, and anyone managing another's, without admin rights
+    calls = [
         users_service.identity.SetNickname(set_request(org, user.meta.id, "me"), metadata=as_user),
-        users_service.identity.SetNickname(set_request(org, str(admin), "boss"), metadata=as_user),
         users_service.identity.ResolveNickname(
             identity_pb2.ResolveNicknameRequest(organization_id=org, nickname="me"),
             metadata=metadata(user.meta.id, caller="threads"),
@@ -309,19 +311,68 @@ async def test_membership_checks_wait_for_organizations(users_service):
             identity_pb2.BatchGetNicknamesRequest(organization_id=org, identity_ids=[user.meta.id]),
             metadata=metadata(user.meta.id, caller="threads"),
         ),
-        # `member` is not a relation a cluster admin holds by role
         users_service.identity.SetNickname(
             set_request(org, str(admin), "boss"), metadata=metadata(admin, caller="organizations")
         ),
     ]
-    for call in pending:
-        error = await expect_error(call, grpc.StatusCode.FAILED_PRECONDITION, "organizations service")
-        assert b"organizations" in dict(error.trailing_metadata())["grpc-status-details-bin"]
+    for call in calls:
+        error = await expect_error(call, grpc.StatusCode.UNAVAILABLE, "organizations is unavailable")
+        assert b"DEPENDENCY_UNAVAILABLE" in dict(error.trailing_metadata())["grpc-status-details-bin"]
 
 
-async def test_batch_get_nicknames_order_omissions_and_checks(users_service):
-    admin = await admin_user(users_service)
-    org = str(uuid.uuid4())
+async def test_nickname_rights_follow_organization_relations(platform):
+    """Own handle: member. Another's: owner (member management) or cluster admin. Read: member."""
+    owner, member, outsider = await platform.user("owner"), await platform.user("mia"), await platform.user()
+    admin = await platform.admin()
+    org = await platform.create_org(owner)
+    await platform.join(owner, org, member)
+    identity = platform.users.identity
+
+    await identity.SetNickname(
+        set_request(org, str(member), "mia2"), metadata=metadata(member, caller="organizations")
+    )
+    denied = [
+        identity.SetNickname(
+            set_request(org, str(owner), "boss"), metadata=metadata(member, caller="organizations")
+        ),
+        identity.SetNickname(
+            set_request(org, str(outsider), "me"), metadata=metadata(outsider, caller="organizations")
+        ),
+        identity.ResolveNickname(
+            identity_pb2.ResolveNicknameRequest(organization_id=org, nickname="mia2"),
+            metadata=metadata(outsider, caller="threads"),
+        ),
+    ]
+    for call in denied:
+        await expect_error(call, grpc.StatusCode.PERMISSION_DENIED)
+    await identity.SetNickname(
+        set_request(org, str(member), "mia3"), metadata=metadata(owner, caller="organizations")
+    )
+    await identity.SetNickname(
+        set_request(org, str(member), "mia4"), metadata=metadata(admin, caller="organizations")
+    )
+    resolved = await identity.ResolveNickname(
+        identity_pb2.ResolveNicknameRequest(organization_id=org, nickname="@mia4"),
+        metadata=metadata(member, caller="threads"),
+    )
+    assert resolved.identity_id == str(member)
+    # A cluster admin reads any organization's handles (can_view_threads), but holds no `member`.
+    await identity.BatchGetNicknames(
+        identity_pb2.BatchGetNicknamesRequest(organization_id=org, identity_ids=[str(member)]),
+        metadata=metadata(admin, caller="threads"),
+    )
+    await expect_error(
+        identity.SetNickname(
+            set_request(org, str(admin), "root"), metadata=metadata(admin, caller="organizations")
+        ),
+        grpc.StatusCode.PERMISSION_DENIED,
+    )
+
+
+async def test_batch_get_nicknames_order_omissions_and_checks(platform):
+    users_service = platform.users
+    admin = await platform.admin()
+    org = await platform.create_org(admin)
     named, unnamed = await register(users_service), await register(users_service)
     await users_service.identity.SetNickname(
         set_request(org, named, "named"), metadata=metadata(admin, caller="agents")

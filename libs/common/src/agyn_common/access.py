@@ -13,6 +13,7 @@ import enum
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from agyn_common.caller import Metadata, caller_from_metadata, metadata_values
@@ -111,6 +112,14 @@ class AccessMode(enum.Enum):
     LOCAL = "local"
 
 
+_calling_workload: ContextVar[str | None] = ContextVar("calling_workload", default=None)
+
+
+def calling_workload() -> str | None:
+    """The workload (ServiceAccount) the current RPC came from, once the access check passed."""
+    return _calling_workload.get()
+
+
 @dataclass(frozen=True)
 class AccessPolicy:
     declaration: ServiceAccess
@@ -145,6 +154,7 @@ class AccessPolicy:
         matching = [grant for grant in grants if workload in grant.callers]
         if not matching:
             raise permission_denied(f"{workload} may not call {method_path}")
+        _calling_workload.set(workload)  # each RPC runs in its own task: this never leaks
         if all(grant.identity is IdentityRule.NONE for grant in matching):
             return
         caller = caller_from_metadata(metadata)  # malformed identity metadata: UNAUTHENTICATED

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 EVENTS_STREAM = "AGYN_EVENTS"
 EVENTS_SUBJECT_PREFIX = "agyn.events"
 DRAIN_TIMEOUT_SECONDS = 5.0
+
+MessageHandler = Callable[[Msg], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,8 @@ class Bus:
         self._js: JetStreamContext | None = None
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._interests: list[tuple[str, MessageHandler]] = []
+        self._gap_callbacks: list[Callable[[], None]] = []
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._connect_until_ready(), name="bus-connect")
@@ -69,10 +75,13 @@ class Bus:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
+                    reconnected_cb=self._reconnected,
                 )
                 js = client.jetstream(timeout=5)
                 for spec in self._streams:
                     await ensure_stream(js, spec)
+                for subject, handler in self._interests:
+                    await client.subscribe(subject, cb=handler)
             except Exception as error:  # any connect or declare failure: retry, never crash
                 log.warning("nats not reachable yet: %s", error)
                 await asyncio.sleep(delay)
@@ -80,8 +89,31 @@ class Bus:
                 continue
             self._client, self._js = client, js
             self._ready.set()
+            self._signal_gap()  # anything cached before the first connection went unwatched
             log.info("connected to nats")
             return
+
+    async def _reconnected(self) -> None:
+        # Core subscriptions are restored by the client, but what was published meanwhile is gone.
+        self._signal_gap()
+
+    def _signal_gap(self) -> None:
+        for callback in self._gap_callbacks:
+            callback()
+
+    def subscribe(self, subject: str, handler: MessageHandler) -> None:
+        """Follow `subject` live (core NATS) from the first connection on, across reconnects.
+
+        Call it while the service is being set up, before the bus has connected. Live delivery
+        only: a consumer that must not miss messages pairs this with `on_gap`.
+        """
+        if self._client is not None:
+            raise RuntimeError("subscribe before the bus connects (while registering the service)")
+        self._interests.append((subject, handler))
+
+    def on_gap(self, callback: Callable[[], None]) -> None:
+        """Call `callback` whenever live messages may have been missed (first connect, reconnect)."""
+        self._gap_callbacks.append(callback)
 
     @property
     def connected(self) -> bool:

@@ -75,3 +75,12 @@ def internal(message: str) -> ServiceError:
 
 def resource_exhausted(message: str) -> ServiceError:
     return ServiceError(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
+
+
+def dependency_unavailable(dependency: str, error: grpc.aio.AioRpcError) -> ServiceError:
+    """Another service could not answer: UNAVAILABLE naming it, so the caller may retry."""
+    return ServiceError(
+        grpc.StatusCode.UNAVAILABLE,
+        f"{dependency} is unavailable: {error.code().name}",
+        [error_info("DEPENDENCY_UNAVAILABLE", {"dependency": dependency})],
+    )

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from agyn_common.errors import invalid_argument
 
 _SEPARATOR = "\x1f"
+_TOKEN_ALPHABET = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def clamp_page_size(requested: int, *, default: int = 50, maximum: int = 100) -> int:
@@ -28,6 +32,9 @@ def encode_page_token(*parts: str) -> str:
 
 
 def decode_page_token(token: str, parts: int = 1) -> list[str]:
+    # The decoder skips characters outside the alphabet; a token holding any is not ours.
+    if not _TOKEN_ALPHABET.fullmatch(token):
+        raise invalid_argument("page_token", "invalid page_token")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -47,3 +54,9 @@ def decode_uuid_page_token(token: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         raise invalid_argument("page_token", "invalid page_token") from None
+
+
+def split_page(rows: Sequence[Any], page_size: int, key: str = "id") -> tuple[Sequence[Any], str]:
+    """Rows fetched with LIMIT page_size + 1 → this page, and the token after it ("" at the end)."""
+    page = rows[:page_size]
+    return page, encode_page_token(str(getattr(page[-1], key))) if len(rows) > page_size else ""

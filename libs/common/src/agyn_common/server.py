@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from agyn_common.access import AccessPolicy, ServiceAccess
 from agyn_common.bus import EVENTS, Bus, StreamSpec
+from agyn_common.clients import ServiceChannels
 from agyn_common.db import Database
 from agyn_common.idempotency import purge_expired_keys
 from agyn_common.logs import configure_logging
@@ -54,6 +55,7 @@ class Runtime(Generic[SettingsT]):
     db: Database
     bus: Bus
     outbox: Outbox
+    channels: ServiceChannels  # to call other services
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,7 @@ class RunningService(Generic[SettingsT]):
             log.warning("background task %s did not stop", task.get_name())
         with contextlib.suppress(Exception):
             await self.runtime.outbox.relay_once(self.runtime.bus)  # best effort; rows persist anyway
+        await self.runtime.channels.close()
         await self.runtime.bus.close()
         await self.runtime.db.close()
 
@@ -161,7 +164,8 @@ async def start_service(
     db = Database(settings.database_url)
     bus = Bus(settings.nats_url, name=definition.name, streams=definition.streams)
     bus.start()
-    runtime = Runtime(settings=settings, db=db, bus=bus, outbox=Outbox(db))
+    channels = ServiceChannels(definition.access.service_account, settings.agyn_access_mode)
+    runtime = Runtime(settings=settings, db=db, bus=bus, outbox=Outbox(db), channels=channels)
     policy = AccessPolicy(definition.access, settings.agyn_access_mode, settings.agyn_mesh_namespace)
     server = grpc.aio.server(interceptors=[RpcPipeline(policy, current_tracer(tracer_provider))])
     definition.register(server, runtime)

@@ -20,15 +20,19 @@ Event = dict[str, Any]
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 
-def in_process_settings(settings_type: type[SettingsT], database_url: str, nats_url: str) -> SettingsT:
+def in_process_settings(
+    settings_type: type[SettingsT], database_url: str, nats_url: str, **overrides: Any
+) -> SettingsT:
     """Settings of a service started inside a test: any free loopback port, local access mode."""
-    return settings_type(
-        database_url=database_url,
-        nats_url=nats_url,
-        grpc_host="127.0.0.1",
-        grpc_port=0,
-        agyn_access_mode=AccessMode.LOCAL,
-    )
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "nats_url": nats_url,
+        "grpc_host": "127.0.0.1",
+        "grpc_port": 0,
+        "agyn_access_mode": AccessMode.LOCAL,
+        **overrides,
+    }
+    return settings_type(**values)
 
 
 async def read_events(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 
@@ -30,3 +31,19 @@ def check_length(value: str, field: str, *, max_chars: int, required: bool = Fal
     if len(value) > max_chars:
         raise invalid_argument(field, f"must be at most {max_chars} characters, got {len(value)}")
     return value
+
+
+MAX_NICKNAME = 32
+NICKNAME_PATTERN = re.compile(r"[a-z0-9_-]+")
+
+
+def normalize_nickname(value: str, field: str = "nickname") -> str:
+    """An organization @nickname: trimmed, 1-32 of a-z, 0-9, '_' and '-'."""
+    nickname = value.strip()
+    if not nickname:
+        raise invalid_argument(field, "must not be empty")
+    if len(nickname) > MAX_NICKNAME:
+        raise invalid_argument(field, f"must be at most {MAX_NICKNAME} characters, got {len(nickname)}")
+    if not NICKNAME_PATTERN.fullmatch(nickname):
+        raise invalid_argument(field, "may contain only a-z, 0-9, '_' and '-'")
+    return nickname

@@ -6,25 +6,25 @@ import sys
 from pathlib import Path
 
 import grpc
+from agyn_common.org_access import OrganizationAccess
 from agyn_common.server import Runtime, ServiceDefinition
 from agyn_common.server import main as serve_main
 from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.users.v1 import users_pb2_grpc
 
 from agyn_users.access import ACCESS, IDENTITY, USERS
-from agyn_users.admins import ClusterAdmins
 from agyn_users.bootstrap import bootstrap_admin_command
 from agyn_users.identity_servicer import IdentityServicer
-from agyn_users.org_relations import OrganizationRelations
 from agyn_users.settings import UsersSettings
 from agyn_users.users_servicer import UsersServicer
 
 
 def register(server: grpc.aio.Server, runtime: Runtime[UsersSettings]) -> None:
-    admins = ClusterAdmins(runtime.db)
+    organizations = OrganizationAccess(runtime.channels.channel(runtime.settings.organizations_address))
+    organizations.attach(runtime.bus)
     users_pb2_grpc.add_UsersServiceServicer_to_server(UsersServicer(runtime), server)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-        IdentityServicer(runtime.db, OrganizationRelations(admins.is_admin)), server
+        IdentityServicer(runtime.db, organizations), server
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from agyn_common.db import Database
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,23 +20,12 @@ async def is_cluster_admin(connection: AsyncConnection, identity_id: uuid.UUID) 
 
 async def set_cluster_admin(connection: AsyncConnection, identity_id: uuid.UUID, admin: bool) -> bool:
     """Grant or clear the role; idempotent. Returns whether anything changed."""
+    # RETURNING, not rowcount: asyncpg reports a skipped ON CONFLICT insert as a changed row.
+    changed = cluster_admins.c.identity_id
     if admin:
-        result = await connection.execute(
-            postgresql.insert(cluster_admins).values(identity_id=identity_id).on_conflict_do_nothing()
-        )
+        insert = postgresql.insert(cluster_admins).values(identity_id=identity_id).on_conflict_do_nothing()
+        result = await connection.execute(insert.returning(changed))
     else:
-        result = await connection.execute(
-            cluster_admins.delete().where(cluster_admins.c.identity_id == identity_id)
-        )
-    return bool(result.rowcount)
-
-
-class ClusterAdmins:
-    """Role lookups outside a caller's transaction."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def is_admin(self, identity_id: uuid.UUID) -> bool:
-        async with self._db.transaction() as connection:
-            return await is_cluster_admin(connection, identity_id)
+        delete = cluster_admins.delete().where(cluster_admins.c.identity_id == identity_id)
+        result = await connection.execute(delete.returning(changed))
+    return result.first() is not None

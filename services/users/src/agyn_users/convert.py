@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from agyn_common.timestamps import timestamp
 from agynio.api.users.v1 import users_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
-
-
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def user_message(row: Any) -> users_pb2.User:

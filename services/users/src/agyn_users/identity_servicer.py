@@ -2,12 +2,11 @@
 
 Internal only: the mesh decides which services may call each method (`access.py`). The
 nickname methods also authorize the end user the caller forwards in `x-identity-id`
-(sheet §8.13), through `OrganizationRelations`.
+(sheet §8.13), asking Organizations through `OrganizationAccess`.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -16,7 +15,8 @@ import sqlalchemy as sa
 from agyn_common.caller import caller_from_metadata
 from agyn_common.db import Database
 from agyn_common.errors import already_exists, invalid_argument, not_found, permission_denied
-from agyn_common.validation import parse_uuid, parse_uuid_list
+from agyn_common.org_access import OrganizationAccess
+from agyn_common.validation import normalize_nickname, parse_uuid, parse_uuid_list
 from agynio.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
@@ -24,13 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_users.accounts import violated_index
 from agyn_users.models import identities, org_nicknames
-from agyn_users.org_relations import OrganizationRelations
 from agyn_users.registry import identity_types, register_identity
 
 # The reference leaves the batch RPCs unbounded; 1000 keeps one request one query (sheet §8.17).
 MAX_BATCH = 1000
-MAX_NICKNAME = 32
-NICKNAME_PATTERN = re.compile(r"[a-z0-9_-]+")
 REGISTRABLE_TYPES = frozenset(
     {
         identity_pb2.IDENTITY_TYPE_AGENT,
@@ -48,19 +45,8 @@ MANAGE_OTHERS = ("can_manage_members", "can_add_member")
 READ = ("member", "can_view_threads")
 
 
-def normalize_nickname(value: str, field: str = "nickname") -> str:
-    nickname = value.strip()
-    if not nickname:
-        raise invalid_argument(field, "must not be empty")
-    if len(nickname) > MAX_NICKNAME:
-        raise invalid_argument(field, f"must be at most {MAX_NICKNAME} characters, got {len(nickname)}")
-    if not NICKNAME_PATTERN.fullmatch(nickname):
-        raise invalid_argument(field, "may contain only a-z, 0-9, '_' and '-'")
-    return nickname
-
-
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, db: Database, relations: OrganizationRelations) -> None:
+    def __init__(self, db: Database, relations: OrganizationAccess) -> None:
         self._db = db
         self._relations = relations
 
@@ -103,7 +89,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, context: grpc.aio.ServicerContext, relations: tuple[str, ...], organization_id: uuid.UUID
     ) -> None:
         caller = caller_from_metadata(context.invocation_metadata()).require_identity()
-        if not await self._relations.holds_any(caller, relations, organization_id):
+        if not await self._relations.check_any(caller, relations, organization_id):
             raise permission_denied("not allowed in this organization")
 
     async def _authorize_manage(
@@ -111,7 +97,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     ) -> None:
         caller = caller_from_metadata(context.invocation_metadata()).require_identity()
         relations = MANAGE_OWN if caller == identity_id else MANAGE_OTHERS
-        if not await self._relations.holds_any(caller, relations, organization_id):
+        if not await self._relations.check_any(caller, relations, organization_id):
             raise permission_denied("not allowed to manage this nickname")
 
     @staticmethod

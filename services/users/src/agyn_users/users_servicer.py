@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -23,9 +22,10 @@ from agyn_common.errors import (
     unauthenticated,
 )
 from agyn_common.idempotency import idempotency_key, run_idempotent
-from agyn_common.pagination import clamp_page_size, decode_uuid_page_token, encode_page_token
+from agyn_common.pagination import clamp_page_size, decode_uuid_page_token, split_page
 from agyn_common.ratelimit import RateLimiter
 from agyn_common.server import Runtime
+from agyn_common.timestamps import parse_future_timestamp
 from agyn_common.validation import check_length, parse_uuid, parse_uuid_list
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 from sqlalchemy.exc import IntegrityError
@@ -331,8 +331,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             if after is not None:
                 query = query.where(users.c.identity_id > after)
             rows = (await connection.execute(query)).all()
-        page = rows[:page_size]
-        next_token = encode_page_token(str(page[-1].identity_id)) if len(rows) > page_size else ""
+        page, next_token = split_page(rows, page_size, key="identity_id")
         return users_pb2.ListUsersResponse(
             users=[user_message(row) for row in page], next_page_token=next_token
         )
@@ -425,7 +424,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         check_length(request.name, "name", max_chars=MAX_NAME, required=True)
         expires_at = None
         if request.HasField("expires_at"):
-            expires_at = _future_timestamp(request.expires_at, "expires_at")
+            expires_at = parse_future_timestamp(request.expires_at, "expires_at")
         async with self._db.transaction() as connection:
             await self._require_user_row(connection, owner, "create api tokens")
 
@@ -545,8 +544,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             query = query.where(user_devices.c.id > after)
         async with self._db.transaction() as connection:
             rows = (await connection.execute(query)).all()
-        page = rows[:page_size]
-        next_token = encode_page_token(str(page[-1].id)) if len(rows) > page_size else ""
+        page, next_token = split_page(rows, page_size)
         return users_pb2.ListDevicesResponse(
             devices=[device_message(row) for row in page], next_page_token=next_token
         )
@@ -567,13 +565,3 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         if deleted is None:
             raise not_found("device not found")
         return users_pb2.DeleteDeviceResponse()
-
-
-def _future_timestamp(value: Any, field: str) -> datetime:
-    """A Timestamp that is valid and strictly in the future, as an aware datetime."""
-    if not (0 <= value.nanos <= 999_999_999) or not (-62135596800 <= value.seconds <= 253402300799):
-        raise invalid_argument(field, "is not a valid timestamp")
-    moment = value.ToDatetime(tzinfo=UTC)
-    if moment <= datetime.now(UTC):
-        raise invalid_argument(field, "expires_at must be in the future")
-    return moment

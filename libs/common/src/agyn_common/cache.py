@@ -1,0 +1,58 @@
+"""A small in-process cache of answers owned by another service.
+
+Entries live a few seconds and are dropped earlier when the owner announces a change on the
+bus. A lookup that started before such a drop must not store its (possibly stale) answer:
+callers take `generation` before asking and pass it to `put`, which ignores the answer if
+anything was dropped in between.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):
+    def __init__(self, *, ttl: float, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._clock = clock
+        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self.generation = 0
+
+    def get(self, key: K, default: V | None = None) -> V | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return default
+        expires_at, value = entry
+        if expires_at <= self._clock():
+            del self._entries[key]
+            return default
+        self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V, generation: int) -> None:
+        """Store `value` unless something was dropped since `generation` was read."""
+        if generation != self.generation:
+            return
+        self._entries[key] = (self._clock() + self._ttl, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def drop_where(self, predicate: Callable[[K], bool]) -> None:
+        self.generation += 1
+        for key in [key for key in self._entries if predicate(key)]:
+            del self._entries[key]
+
+    def clear(self) -> None:
+        self.generation += 1
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,63 @@
+"""Channels to other services: every call gets a deadline, and says who calls in local mode.
+
+In mesh mode the sidecar's client certificate names the calling workload; in local mode
+(`make up`) the `x-agyn-caller` header does, which the callee trusts from loopback only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from agyn_common.access import LOCAL_CALLER_KEY, AccessMode
+
+DEFAULT_DEADLINE_SECONDS = 5.0
+
+
+class _CallerInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
+    def __init__(self, extra_metadata: tuple[tuple[str, str], ...], deadline: float) -> None:
+        self._extra = extra_metadata
+        self._deadline = deadline
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = [*(details.metadata or ()), *self._extra]
+        return grpc.aio.ClientCallDetails(
+            method=details.method,
+            timeout=self._deadline if details.timeout is None else details.timeout,
+            metadata=grpc.aio.Metadata(*metadata),
+            credentials=details.credentials,
+            wait_for_ready=details.wait_for_ready,
+        )
+
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(self._details(client_call_details), request)
+
+
+class ServiceChannels:
+    """One channel per address, opened on first use and closed with the service."""
+
+    def __init__(
+        self, caller: str, mode: AccessMode, *, default_deadline: float = DEFAULT_DEADLINE_SECONDS
+    ) -> None:
+        extra = ((LOCAL_CALLER_KEY, caller),) if mode is AccessMode.LOCAL else ()
+        self._interceptor = _CallerInterceptor(extra, default_deadline)
+        self._channels: dict[str, grpc.aio.Channel] = {}
+
+    def channel(self, address: str) -> grpc.aio.Channel:
+        if address not in self._channels:
+            self._channels[address] = grpc.aio.insecure_channel(address, interceptors=[self._interceptor])
+        return self._channels[address]
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+        self._channels.clear()

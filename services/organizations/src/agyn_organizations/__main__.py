@@ -1,0 +1,51 @@
+"""The organizations deployable: OrganizationsService and OrganizationAccessService on one port."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import grpc
+from agyn_common.server import Runtime, ServiceDefinition
+from agyn_common.server import main as serve_main
+from agynio.api.organizations.v1 import access_pb2_grpc, organizations_pb2_grpc
+
+from agyn_organizations.access import ACCESS, ORGANIZATION_ACCESS, ORGANIZATIONS
+from agyn_organizations.access_servicer import OrganizationAccessServicer
+from agyn_organizations.cluster_admins import ClusterAdmins
+from agyn_organizations.events import OrganizationEvents
+from agyn_organizations.nicknames import Nicknames
+from agyn_organizations.relations import Relations
+from agyn_organizations.servicer import OrganizationsServicer
+from agyn_organizations.settings import OrganizationsSettings
+
+
+def register(server: grpc.aio.Server, runtime: Runtime[OrganizationsSettings]) -> None:
+    users = runtime.channels.channel(runtime.settings.users_address)
+    admins = ClusterAdmins(users, runtime.settings.platform_identity_id)
+    admins.attach(runtime.bus)
+    relations = Relations(admins.is_admin)
+    organizations_pb2_grpc.add_OrganizationsServiceServicer_to_server(
+        OrganizationsServicer(runtime, relations, Nicknames(users)), server
+    )
+    access_pb2_grpc.add_OrganizationAccessServiceServicer_to_server(
+        OrganizationAccessServicer(runtime.db, relations, OrganizationEvents(runtime.outbox)), server
+    )
+
+
+DEFINITION = ServiceDefinition(
+    name="organizations",
+    settings_type=OrganizationsSettings,
+    access=ACCESS,
+    grpc_services=(ORGANIZATIONS, ORGANIZATION_ACCESS),
+    register=register,
+    migrations=Path(__file__).parent / "migrations",
+)
+
+
+def main() -> None:
+    sys.exit(serve_main(DEFINITION))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Users and Organizations running in-process and wired to each other, as in `make up`.
+
+Imported by name by the organizations and users suites (both directories are on sys.path).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import grpc
+from agyn_common.embedded import free_port
+from agyn_common.server import RunningService, start_service
+from agyn_common.testing import in_process_settings
+from agyn_organizations.__main__ import DEFINITION as ORGANIZATIONS
+from agyn_organizations.settings import OrganizationsSettings
+from agyn_users.__main__ import DEFINITION as USERS
+from agyn_users.settings import UsersSettings
+from agynio.api.identity.v1 import identity_pb2_grpc
+from agynio.api.organizations.v1 import access_pb2, access_pb2_grpc, organizations_pb2, organizations_pb2_grpc
+from agynio.api.users.v1 import users_pb2_grpc
+from users_helpers import UsersClient, metadata, provision
+
+pb = organizations_pb2
+OWNER, MEMBER = pb.MEMBERSHIP_ROLE_OWNER, pb.MEMBERSHIP_ROLE_MEMBER
+PENDING, ACTIVE = pb.MEMBERSHIP_STATUS_PENDING, pb.MEMBERSHIP_STATUS_ACTIVE
+
+
+@dataclass
+class Platform:
+    users: UsersClient
+    organizations_service: RunningService
+    organizations: organizations_pb2_grpc.OrganizationsServiceStub
+    access: access_pb2_grpc.OrganizationAccessServiceStub
+
+    async def user(self, username: str | None = None) -> uuid.UUID:
+        fields = {"preferred_username": username} if username else {}
+        created = await provision(self.users, name=username or "someone", **fields)
+        return uuid.UUID(created.meta.id)
+
+    async def admin(self) -> uuid.UUID:
+        identity = await self.user()
+        await self.users.make_admin(identity)
+        return identity
+
+    async def create_org(self, owner: uuid.UUID, name: str = "Acme") -> str:
+        reply = await self.organizations.CreateOrganization(
+            pb.CreateOrganizationRequest(name=name), metadata=metadata(owner)
+        )
+        return reply.organization.id
+
+    async def invite(
+        self, owner: uuid.UUID, org: str, identity: uuid.UUID, role: int = MEMBER
+    ) -> pb.Membership:
+        reply = await self.organizations.CreateMembership(
+            pb.CreateMembershipRequest(organization_id=org, identity_id=str(identity), role=role),
+            metadata=metadata(owner),
+        )
+        return reply.membership
+
+    async def join(
+        self, owner: uuid.UUID, org: str, identity: uuid.UUID, role: int = MEMBER
+    ) -> pb.Membership:
+        """Invite `identity` and accept as them: an active membership."""
+        invitation = await self.invite(owner, org, identity, role)
+        reply = await self.organizations.AcceptMembership(
+            pb.AcceptMembershipRequest(membership_id=invitation.id), metadata=metadata(identity)
+        )
+        return reply.membership
+
+    async def check(self, identity: uuid.UUID, relation: str, org: str, caller: str = "threads") -> bool:
+        reply = await self.access.CheckOrganizationRelation(
+            access_pb2.CheckOrganizationRelationRequest(
+                identity_id=str(identity), organization_id=org, relation=relation
+            ),
+            metadata=metadata(caller=caller),
+        )
+        return reply.allowed
+
+
+@asynccontextmanager
+async def in_process_platform(database_factory, nats_url: str) -> AsyncIterator[Platform]:
+    organizations_port = free_port()  # Users must know where Organizations will listen
+    users = await start_service(
+        USERS,
+        in_process_settings(
+            UsersSettings,
+            database_factory("users", USERS.migrations),
+            nats_url,
+            organizations_address=f"127.0.0.1:{organizations_port}",
+        ),
+    )
+    organizations = await start_service(
+        ORGANIZATIONS,
+        in_process_settings(
+            OrganizationsSettings,
+            database_factory("organizations", ORGANIZATIONS.migrations),
+            nats_url,
+            users_address=users.address,
+            grpc_port=organizations_port,
+        ),
+    )
+    users_channel = grpc.aio.insecure_channel(users.address)
+    organizations_channel = grpc.aio.insecure_channel(organizations.address)
+    try:
+        yield Platform(
+            users=UsersClient(
+                running=users,
+                channel=users_channel,
+                users=users_pb2_grpc.UsersServiceStub(users_channel),
+                identity=identity_pb2_grpc.IdentityServiceStub(users_channel),
+            ),
+            organizations_service=organizations,
+            organizations=organizations_pb2_grpc.OrganizationsServiceStub(organizations_channel),
+            access=access_pb2_grpc.OrganizationAccessServiceStub(organizations_channel),
+        )
+    finally:
+        await organizations_channel.close()
+        await users_channel.close()
+        await organizations.stop(1)
+        await users.stop(1)
