@@ -12,12 +12,15 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 import grpc
 from agyn_common.embedded import free_port
+from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
 START_TIMEOUT_SECONDS = 90
+StubT = TypeVar("StubT")
 
 
 class Up:
@@ -67,7 +70,8 @@ def running_up(state_dir: Path, nats_port: int) -> Iterator[Up]:
 
 
 @contextmanager
-def users_client(address: str, identity_id: str | None = None) -> Iterator[users_pb2_grpc.UsersServiceStub]:
+def client(stub_type: type[StubT], address: str, identity_id: str | None = None) -> Iterator[StubT]:
+    """A stub calling as the Gateway would in local mode, for `identity_id` when given."""
     metadata = [("x-agyn-caller", "gateway")]
     if identity_id:
         metadata.append(("x-identity-id", identity_id))
@@ -78,7 +82,7 @@ def users_client(address: str, identity_id: str | None = None) -> Iterator[users
             return continuation(details, request)
 
     with grpc.insecure_channel(address) as channel:
-        yield users_pb2_grpc.UsersServiceStub(grpc.intercept_channel(channel, WithMetadata()))
+        yield stub_type(grpc.intercept_channel(channel, WithMetadata()))
 
 
 def service_pids(module: str, address: str) -> list[int]:
@@ -102,14 +106,14 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
 
     with running_up(state_dir, nats_port) as up:
         endpoints = up.wait_until_up()
-        assert set(endpoints) == {"users", "nats"}
+        assert set(endpoints) == {"users", "organizations", "nats"}
         assert endpoints["nats"] == f"nats://127.0.0.1:{nats_port}"
         token = (state_dir / "admin-token").read_text().strip()
         admin_id = (state_dir / "admin-identity-id").read_text().strip()
         assert token.startswith("agyn_")
         assert (state_dir / "admin-token").stat().st_mode & 0o077 == 0
 
-        with users_client(endpoints["users"], admin_id) as users:
+        with client(users_pb2_grpc.UsersServiceStub, endpoints["users"], admin_id) as users:
             me = users.GetMe(users_pb2.GetMeRequest())
             assert me.user.meta.id == admin_id
             assert me.cluster_role == users_pb2.CLUSTER_ROLE_ADMIN
@@ -117,11 +121,22 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
                 users.CreateUser(users_pb2.CreateUserRequest(oidc_subject=subject))
             page = users.ListUsers(users_pb2.ListUsersRequest(page_size=2))
             assert len(page.users) == 2 and page.next_page_token
-        with users_client(endpoints["users"]) as gateway:
+        with client(users_pb2_grpc.UsersServiceStub, endpoints["users"]) as gateway:
             resolved = gateway.ResolveAPIToken(
                 users_pb2.ResolveAPITokenRequest(token_hash=hashlib.sha256(token.encode()).hexdigest())
             )
             assert resolved.identity_id == admin_id
+        # Organizations works with Users behind it: the admin owns a new organization.
+        with client(
+            organizations_pb2_grpc.OrganizationsServiceStub, endpoints["organizations"], admin_id
+        ) as orgs:
+            created = orgs.CreateOrganization(organizations_pb2.CreateOrganizationRequest(name="Local"))
+            members = orgs.ListMembers(
+                organizations_pb2.ListMembersRequest(organization_id=created.organization.id)
+            )
+            assert [(m.identity_id, m.role) for m in members.memberships] == [
+                (admin_id, organizations_pb2.MEMBERSHIP_ROLE_OWNER)
+            ]
 
         # One platform per state directory.
         second = subprocess.run(
@@ -139,20 +154,24 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         assert returncode == 0, stderr
         assert "Agyn is up" in stdout
         assert not up.endpoints_path.exists()
-        assert (
-            json.loads((state_dir / "logs" / "users.log").read_text().splitlines()[-1])["message"]
-            == "stopped"
-        )
-        assert service_pids("agyn_users", endpoints["users"]) == []
+        for name in ("users", "organizations"):
+            log_lines = (state_dir / "logs" / f"{name}.log").read_text().splitlines()
+            assert json.loads(log_lines[-1])["message"] == "stopped"
+            assert service_pids(f"agyn_{name}", endpoints[name]) == []
 
     # The second run keeps the admin, its token and the users made before.
     with running_up(state_dir, nats_port) as up:
         endpoints = up.wait_until_up()
         assert (state_dir / "admin-token").read_text().strip() == token
         assert (state_dir / "admin-identity-id").read_text().strip() == admin_id
-        with users_client(endpoints["users"], admin_id) as users:
+        with client(users_pb2_grpc.UsersServiceStub, endpoints["users"], admin_id) as users:
             listed = users.ListUsers(users_pb2.ListUsersRequest(page_size=10))
             assert {user.oidc_subject for user in listed.users} >= {"local|ada", "local|grace"}
+        with client(
+            organizations_pb2_grpc.OrganizationsServiceStub, endpoints["organizations"], admin_id
+        ) as orgs:
+            listed_orgs = orgs.ListOrganizations(organizations_pb2.ListOrganizationsRequest())
+            assert [org.name for org in listed_orgs.organizations] == ["Local"]
 
         # A service that dies takes the platform down with a non-zero exit, naming it.
         (users_pid,) = service_pids("agyn_users", endpoints["users"])

@@ -134,7 +134,7 @@ class LocalPlatform:
             self._processes.append(self._spawn(service, ports[service.name], addresses))
         for running in self._processes:
             self._wait_until_serving(running)
-        self._bootstrap_admin()
+        self._bootstrap_admin(addresses)
         write_json_atomically(self.endpoints_path, {**addresses, "nats": self._nats.url})
 
     def service_environment(
@@ -190,7 +190,7 @@ class LocalPlatform:
             f"the end of {running.log_path}:\n{log_tail(running.log_path)}"
         )
 
-    def _bootstrap_admin(self) -> None:
+    def _bootstrap_admin(self, addresses: dict[str, str]) -> None:
         """Create (or keep) the local cluster admin and its API token."""
         (admin,) = (running for running in self._processes if running.service.name == ADMIN_SERVICE)
         result = subprocess.run(
@@ -202,7 +202,7 @@ class LocalPlatform:
                 "--token-file",
                 str(self.admin_token_path),
             ],
-            env=self.service_environment(admin.service, 0, {}),
+            env=self.service_environment(admin.service, 0, addresses),
             capture_output=True,
             text=True,
             timeout=60,

@@ -14,7 +14,10 @@ class LocalService:
     database: bool = True
 
 
-SERVICES: tuple[LocalService, ...] = (LocalService(name="users", module="agyn_users"),)
+SERVICES: tuple[LocalService, ...] = (
+    LocalService(name="users", module="agyn_users"),
+    LocalService(name="organizations", module="agyn_organizations"),
+)
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.
 ADMIN_SERVICE = "users"
