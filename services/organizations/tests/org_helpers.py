@@ -34,6 +34,17 @@ class Platform:
     organizations_service: RunningService
     organizations: organizations_pb2_grpc.OrganizationsServiceStub
     access: access_pb2_grpc.OrganizationAccessServiceStub
+    organizations_running: bool = True
+
+    async def stop_organizations(self) -> None:
+        await self.organizations_service.stop(1)
+        self.organizations_running = False
+
+    async def start_organizations(self) -> None:
+        """Organizations again, on the same port and database."""
+        settings = self.organizations_service.runtime.settings
+        self.organizations_service = await start_service(ORGANIZATIONS, settings)
+        self.organizations_running = True
 
     async def user(self, username: str | None = None) -> uuid.UUID:
         fields = {"preferred_username": username} if username else {}
@@ -104,20 +115,22 @@ async def in_process_platform(database_factory, nats_url: str) -> AsyncIterator[
     )
     users_channel = grpc.aio.insecure_channel(users.address)
     organizations_channel = grpc.aio.insecure_channel(organizations.address)
+    platform = Platform(
+        users=UsersClient(
+            running=users,
+            channel=users_channel,
+            users=users_pb2_grpc.UsersServiceStub(users_channel),
+            identity=identity_pb2_grpc.IdentityServiceStub(users_channel),
+        ),
+        organizations_service=organizations,
+        organizations=organizations_pb2_grpc.OrganizationsServiceStub(organizations_channel),
+        access=access_pb2_grpc.OrganizationAccessServiceStub(organizations_channel),
+    )
     try:
-        yield Platform(
-            users=UsersClient(
-                running=users,
-                channel=users_channel,
-                users=users_pb2_grpc.UsersServiceStub(users_channel),
-                identity=identity_pb2_grpc.IdentityServiceStub(users_channel),
-            ),
-            organizations_service=organizations,
-            organizations=organizations_pb2_grpc.OrganizationsServiceStub(organizations_channel),
-            access=access_pb2_grpc.OrganizationAccessServiceStub(organizations_channel),
-        )
+        yield platform
     finally:
         await organizations_channel.close()
         await users_channel.close()
-        await organizations.stop(1)
+        if platform.organizations_running:
+            await platform.organizations_service.stop(1)
         await users.stop(1)

@@ -16,7 +16,7 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
-from nats.js.api import StreamConfig
+from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import NotFoundError
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 EVENTS_STREAM = "AGYN_EVENTS"
 EVENTS_SUBJECT_PREFIX = "agyn.events"
 DRAIN_TIMEOUT_SECONDS = 5.0
+ACK_WAIT_SECONDS = 30.0  # a consumer handler that takes longer sees its message again
+RETRY_DELAY_SECONDS = 1.0  # before a message whose handler failed is delivered again
 
 MessageHandler = Callable[[Msg], Awaitable[None]]
 
@@ -59,6 +61,7 @@ class Bus:
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._interests: list[tuple[str, MessageHandler]] = []
+        self._consumers: list[tuple[str, str, MessageHandler]] = []
         self._gap_callbacks: list[Callable[[], None]] = []
 
     def start(self) -> None:
@@ -82,6 +85,16 @@ class Bus:
                     await ensure_stream(js, spec)
                 for subject, handler in self._interests:
                     await client.subscribe(subject, cb=handler)
+                for durable, subject, handler in self._consumers:
+                    await js.subscribe(
+                        subject,
+                        queue=durable,  # the replicas of a service share one consumer
+                        durable=durable,
+                        stream=EVENTS_STREAM,
+                        cb=_acknowledging(handler),
+                        manual_ack=True,
+                        config=ConsumerConfig(ack_wait=ACK_WAIT_SECONDS, max_deliver=-1),
+                    )
             except Exception as error:  # any connect or declare failure: retry, never crash
                 log.warning("nats not reachable yet: %s", error)
                 await asyncio.sleep(delay)
@@ -110,6 +123,18 @@ class Bus:
         if self._client is not None:
             raise RuntimeError("subscribe before the bus connects (while registering the service)")
         self._interests.append((subject, handler))
+
+    def consume(self, durable: str, subject: str, handler: MessageHandler) -> None:
+        """Handle every event on `subject` (in the events stream) at least once, across restarts.
+
+        A durable JetStream consumer named `durable`: what is published while the service is
+        down is delivered when it is back. A message is acknowledged once `handler` returns
+        and delivered again if it raises, so handlers must be idempotent. Call it while the
+        service is being set up, like `subscribe`.
+        """
+        if self._client is not None:
+            raise RuntimeError("consume before the bus connects (while registering the service)")
+        self._consumers.append((durable, subject, handler))
 
     def on_gap(self, callback: Callable[[], None]) -> None:
         """Call `callback` whenever live messages may have been missed (first connect, reconnect)."""
@@ -147,6 +172,19 @@ class Bus:
                 # NATS is down or reconnecting: nothing is left to flush (events wait in the
                 # outbox), so just let the connection go.
                 await self._client.close()
+
+
+def _acknowledging(handler: MessageHandler) -> MessageHandler:
+    async def deliver(message: Msg) -> None:
+        try:
+            await handler(message)
+        except Exception:
+            log.exception("handling %s failed; it will be delivered again", message.subject)
+            await message.nak(delay=RETRY_DELAY_SECONDS)
+            return
+        await message.ack()
+
+    return deliver
 
 
 async def ensure_stream(js: JetStreamContext, spec: StreamSpec) -> None:

@@ -13,6 +13,7 @@ from agynio.api.organizations.v1 import access_pb2_grpc, organizations_pb2_grpc
 from agyn_organizations.access import ACCESS, ORGANIZATION_ACCESS, ORGANIZATIONS
 from agyn_organizations.access_servicer import OrganizationAccessServicer
 from agyn_organizations.cluster_admins import ClusterAdmins
+from agyn_organizations.departures import Departures
 from agyn_organizations.events import OrganizationEvents
 from agyn_organizations.nicknames import Nicknames
 from agyn_organizations.relations import Relations
@@ -25,11 +26,13 @@ def register(server: grpc.aio.Server, runtime: Runtime[OrganizationsSettings]) -
     admins = ClusterAdmins(users, runtime.settings.platform_identity_id)
     admins.attach(runtime.bus)
     relations = Relations(admins.is_admin)
+    events = OrganizationEvents(runtime.outbox)
+    Departures(runtime.db, events).attach(runtime.bus)
     organizations_pb2_grpc.add_OrganizationsServiceServicer_to_server(
         OrganizationsServicer(runtime, relations, Nicknames(users)), server
     )
     access_pb2_grpc.add_OrganizationAccessServiceServicer_to_server(
-        OrganizationAccessServicer(runtime.db, relations, OrganizationEvents(runtime.outbox)), server
+        OrganizationAccessServicer(runtime.db, relations, events), server
     )
 
 

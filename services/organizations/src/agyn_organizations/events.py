@@ -55,7 +55,7 @@ class OrganizationEvents:
         membership: Any,
         change: str,
     ) -> None:
-        """`change`: invited, added, accepted, declined, removed, role_changed."""
+        """`change`: invited, added, accepted, declined, removed, role_changed, identity_deleted."""
         await self._emit(
             connection,
             MEMBERSHIP_CHANGED,

@@ -1,0 +1,92 @@
+"""Durable consumption of the events stream: nothing published while a consumer is away is lost."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import nats as nats_client
+from agyn_common.bus import EVENTS, Bus
+
+
+async def publish(nats_url: str, subject: str, *numbers: int) -> None:
+    connection = await nats_client.connect(nats_url)
+    js = connection.jetstream()
+    for number in numbers:
+        await js.publish(subject, json.dumps({"n": number}).encode())
+    await connection.close()
+
+
+async def started(nats_url: str, durable: str, subject: str, handler) -> Bus:
+    bus = Bus(nats_url, name="consumer-test", streams=(EVENTS,))
+    bus.consume(durable, subject, handler)
+    bus.start()
+    await bus.wait_ready(10)
+    return bus
+
+
+async def until(condition, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.02)
+
+
+async def test_a_durable_consumer_gets_what_was_published_while_it_was_away(nats):
+    subject = f"agyn.events.test{uuid.uuid4().hex}.thing.happened"
+    durable = f"test-{uuid.uuid4().hex}"
+    seen: list[int] = []
+
+    async def record(message) -> None:
+        seen.append(json.loads(message.data)["n"])
+
+    bus = await started(nats.url, durable, subject, record)
+    await publish(nats.url, subject, 1, 2)
+    await until(lambda: seen == [1, 2])
+    await bus.close()
+
+    await publish(nats.url, subject, 3, 4)  # nobody is listening now
+    bus = await started(nats.url, durable, subject, record)
+    await until(lambda: len(seen) >= 4)
+    await asyncio.sleep(0.5)  # acknowledged messages do not come back
+    assert seen == [1, 2, 3, 4]
+    await bus.close()
+
+
+async def test_a_message_whose_handler_fails_is_delivered_again(nats):
+    subject = f"agyn.events.test{uuid.uuid4().hex}.thing.happened"
+    attempts: list[int] = []
+
+    async def fail_first(message) -> None:
+        attempts.append(json.loads(message.data)["n"])
+        if len(attempts) == 1:
+            raise RuntimeError("the database blinked")
+
+    bus = await started(nats.url, f"test-{uuid.uuid4().hex}", subject, fail_first)
+    await publish(nats.url, subject, 7)
+    await until(lambda: len(attempts) == 2)
+    assert attempts == [7, 7]
+    await bus.close()
+
+
+async def test_two_replicas_share_the_work(nats):
+    subject = f"agyn.events.test{uuid.uuid4().hex}.thing.happened"
+    durable = f"test-{uuid.uuid4().hex}"
+    first: list[int] = []
+    second: list[int] = []
+
+    def into(target):
+        async def record(message) -> None:
+            target.append(json.loads(message.data)["n"])
+
+        return record
+
+    replicas = [await started(nats.url, durable, subject, into(target)) for target in (first, second)]
+    await publish(nats.url, subject, *range(20))
+    await until(lambda: len(first) + len(second) >= 20)
+    await asyncio.sleep(0.5)
+    assert sorted(first + second) == list(range(20))  # each once, whichever replica took it
+    for bus in replicas:
+        await bus.close()
