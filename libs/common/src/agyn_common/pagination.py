@@ -60,3 +60,18 @@ def split_page(rows: Sequence[Any], page_size: int, key: str = "id") -> tuple[Se
     """Rows fetched with LIMIT page_size + 1 → this page, and the token after it ("" at the end)."""
     page = rows[:page_size]
     return page, encode_page_token(str(getattr(page[-1], key))) if len(rows) > page_size else ""
+
+
+def encode_cursor(scope: str, *values: str) -> str:
+    """A page token bound to `scope` (what the listing is of: a participant, a thread, a filter)."""
+    return encode_page_token(scope, *values)
+
+
+def decode_cursor(token: str, scope: str, values: int) -> list[str] | None:
+    """The cursor's values, or None for the first page; INVALID_ARGUMENT for another scope's token."""
+    if not token:
+        return None
+    parts = decode_page_token(token, values + 1)
+    if parts[0] != scope:
+        raise invalid_argument("page_token", "page_token does not match the request")
+    return parts[1:]

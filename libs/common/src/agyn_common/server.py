@@ -52,10 +52,28 @@ class Runtime(Generic[SettingsT]):
     """The resources a service's servicers are built from."""
 
     settings: SettingsT
-    db: Database
     bus: Bus
-    outbox: Outbox
     channels: ServiceChannels  # to call other services
+    database: Database | None  # None for a stateless service
+    outbox_or_none: Outbox | None
+    stopping_callbacks: list[Callable[[], None]] = field(default_factory=list)
+
+    def on_stopping(self, callback: Callable[[], None]) -> None:
+        """Call `callback` when the service starts to stop, before it waits for running calls
+        (so that endless calls such as streams can end at once instead of using up the grace)."""
+        self.stopping_callbacks.append(callback)
+
+    @property
+    def db(self) -> Database:
+        if self.database is None:
+            raise RuntimeError("this service is stateless: it has no database")
+        return self.database
+
+    @property
+    def outbox(self) -> Outbox:
+        if self.outbox_or_none is None:
+            raise RuntimeError("this service is stateless: it has no outbox")
+        return self.outbox_or_none
 
 
 @dataclass(frozen=True)
@@ -66,6 +84,8 @@ class ServiceDefinition(Generic[SettingsT]):
     grpc_services: tuple[str, ...]  # full names, for health and reflection
     register: Callable[[grpc.aio.Server, Runtime[SettingsT]], None]
     migrations: Path | None = None
+    # A stateless service has no database: no outbox, and health follows NATS alone.
+    stateless: bool = False
     streams: tuple[StreamSpec, ...] = (EVENTS,)
     # Extra commands (`python -m agyn_<name> <command>`), each given the settings.
     commands: dict[str, Callable[[SettingsT, list[str]], int]] = field(default_factory=dict)
@@ -93,11 +113,12 @@ class RunningService(Generic[SettingsT]):
         return f"127.0.0.1:{self.port}"
 
     def start_background(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self.runtime.outbox.run(self.runtime.bus), name="outbox-relay"),
-            asyncio.create_task(self._follow_dependencies(), name="health"),
-            asyncio.create_task(self._housekeeping(), name="housekeeping"),
-        ]
+        self._tasks = [asyncio.create_task(self._follow_dependencies(), name="health")]
+        if self.runtime.database is not None:
+            self._tasks += [
+                asyncio.create_task(self.runtime.outbox.run(self.runtime.bus), name="outbox-relay"),
+                asyncio.create_task(self._housekeeping(), name="housekeeping"),
+            ]
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once when the service stops."""
@@ -114,8 +135,9 @@ class RunningService(Generic[SettingsT]):
         not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
         while not self._stopping.is_set():
             try:
-                async with asyncio.timeout(2):  # not wait_for: in 3.11 it can swallow a cancel
-                    await self.runtime.db.ping()
+                if self.runtime.database is not None:
+                    async with asyncio.timeout(2):  # not wait_for: in 3.11 it can swallow a cancel
+                        await self.runtime.database.ping()
                 database_ok = True
             except Exception as error:
                 log.warning("database check failed: %s", error)
@@ -136,21 +158,26 @@ class RunningService(Generic[SettingsT]):
         """NOT_SERVING, let running calls finish (up to `grace` seconds), then close."""
         grace = self.runtime.settings.shutdown_grace_seconds if grace is None else grace
         await self.health.enter_graceful_shutdown()
+        for callback in self.runtime.stopping_callbacks:
+            callback()
         await self.server.stop(grace)
         # The loops end on the event; the cancel interrupts one that is mid-await. A library
         # may swallow a cancel, so the event, not the cancel, is what guarantees the end.
         self._stopping.set()
-        self.runtime.outbox.stop()
+        if self.runtime.outbox_or_none is not None:
+            self.runtime.outbox_or_none.stop()
         for task in self._tasks:
             task.cancel()
         _, stuck = await asyncio.wait(self._tasks, timeout=5)
         for task in stuck:
             log.warning("background task %s did not stop", task.get_name())
-        with contextlib.suppress(Exception):
-            await self.runtime.outbox.relay_once(self.runtime.bus)  # best effort; rows persist anyway
+        if self.runtime.outbox_or_none is not None:
+            with contextlib.suppress(Exception):
+                await self.runtime.outbox_or_none.relay_once(self.runtime.bus)  # best effort; rows persist
         await self.runtime.channels.close()
         await self.runtime.bus.close()
-        await self.runtime.db.close()
+        if self.runtime.database is not None:
+            await self.runtime.database.close()
 
 
 async def start_service(
@@ -161,11 +188,17 @@ async def start_service(
 ) -> RunningService[SettingsT]:
     if settings.migrate_on_start and definition.migrations is not None:
         await asyncio.to_thread(migrate, definition.name, definition.migrations, settings.database_url)
-    db = Database(settings.database_url)
+    db = None if definition.stateless else Database(settings.database_url)
     bus = Bus(settings.nats_url, name=definition.name, streams=definition.streams)
     bus.start()
     channels = ServiceChannels(definition.access.service_account, settings.agyn_access_mode)
-    runtime = Runtime(settings=settings, db=db, bus=bus, outbox=Outbox(db), channels=channels)
+    runtime = Runtime(
+        settings=settings,
+        bus=bus,
+        channels=channels,
+        database=db,
+        outbox_or_none=None if db is None else Outbox(db),
+    )
     policy = AccessPolicy(definition.access, settings.agyn_access_mode, settings.agyn_mesh_namespace)
     server = grpc.aio.server(interceptors=[RpcPipeline(policy, current_tracer(tracer_provider))])
     definition.register(server, runtime)

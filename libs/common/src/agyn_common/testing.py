@@ -16,7 +16,6 @@ from nats.js.api import DeliverPolicy
 from agyn_common.access import AccessMode
 from agyn_common.settings import ServiceSettings
 
-Event = dict[str, Any]
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 
@@ -38,25 +37,27 @@ def in_process_settings(
 async def read_events(
     nats_url: str,
     subject: str,
-    until: Callable[[list[Event]], bool],
+    until: Callable[[list[Any]], bool],
     *,
     timeout: float = 30.0,
     settle: float = 1.0,
-) -> list[Event]:
-    """Every JSON message stored on `subject` (wildcards allowed), from the start of the stream.
+    decode: Callable[[bytes], Any] = json.loads,
+) -> list[Any]:
+    """Every message stored on `subject` (wildcards allowed), from the start of its stream,
+    decoded by `decode` (JSON by default).
 
     Reads until `until(events)` holds, then keeps reading for `settle` seconds so that a
     duplicate arriving late is seen too. Raises TimeoutError if `until` never holds.
     """
     client = await nats.connect(nats_url, connect_timeout=5)
-    events: list[Event] = []
+    events: list[Any] = []
     changed = asyncio.Event()
 
     async def collect(message: Any) -> None:
         try:
-            event = json.loads(message.data)
-        except ValueError:
-            return  # the session's stream is shared: other tests publish malformed events on purpose
+            event = decode(message.data)
+        except Exception:
+            return  # the session's stream is shared: skip what other tests put there in other shapes
         events.append(event)
         changed.set()
 
