@@ -1,0 +1,1 @@
+"""The Threads service."""

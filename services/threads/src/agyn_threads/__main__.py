@@ -1,0 +1,47 @@
+"""The threads deployable: ThreadsService."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import grpc
+from agyn_common.bus import EVENTS
+from agyn_common.org_access import OrganizationAccess
+from agyn_common.rooms import ROOMS
+from agyn_common.server import Runtime, ServiceDefinition
+from agyn_common.server import main as serve_main
+from agynio.api.threads.v1 import threads_pb2_grpc
+
+from agyn_threads.access import ACCESS, THREADS
+from agyn_threads.identities import Identities
+from agyn_threads.servicer import ThreadsServicer
+from agyn_threads.settings import ThreadsSettings
+
+
+def register(server: grpc.aio.Server, runtime: Runtime[ThreadsSettings]) -> None:
+    organizations = OrganizationAccess(runtime.channels.channel(runtime.settings.organizations_address))
+    organizations.attach(runtime.bus)
+    identities = Identities(runtime.channels.channel(runtime.settings.users_address))
+    threads_pb2_grpc.add_ThreadsServiceServicer_to_server(
+        ThreadsServicer(runtime, organizations, identities), server
+    )
+
+
+DEFINITION = ServiceDefinition(
+    name="threads",
+    settings_type=ThreadsSettings,
+    access=ACCESS,
+    grpc_services=(THREADS,),
+    register=register,
+    migrations=Path(__file__).parent / "migrations",
+    streams=(EVENTS, ROOMS),  # message.created envelopes go to the rooms stream
+)
+
+
+def main() -> None:
+    sys.exit(serve_main(DEFINITION))
+
+
+if __name__ == "__main__":
+    main()

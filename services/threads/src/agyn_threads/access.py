@@ -1,0 +1,51 @@
+"""Who may call the threads deployable (threads sheet §A4; DESIGN §2 for the gateway additions).
+
+The single source for the in-process check and the Istio AuthorizationPolicy.
+"""
+
+from agyn_common.access import AccessBuilder, IdentityRule
+
+THREADS = "agynio.api.threads.v1.ThreadsService"
+
+GATEWAY_METHODS = (
+    "CreateThread",
+    "ArchiveThread",
+    "AddParticipant",
+    "SendMessage",
+    "GetThreads",
+    "ListOrganizationThreads",
+    "GetOrganizationThreads",
+    "GetThread",
+    "GetMessages",
+    "GetUnackedMessages",
+    "GetUnackedMessageCounts",
+    "AckMessages",
+    "DegradeThread",  # through the gateway: owners of the organization and cluster admins
+)
+CHAT_METHODS = (
+    "CreateThread",
+    "ArchiveThread",
+    "AddParticipant",
+    "SendMessage",
+    "GetThreads",
+    "GetThread",
+    "GetMessages",
+    "GetUnackedMessages",
+    "GetUnackedMessageCounts",
+    "AckMessages",
+)
+
+ACCESS = (
+    AccessBuilder("threads")
+    .allow(THREADS, GATEWAY_METHODS, callers=["gateway"], identity=IdentityRule.REQUIRED)
+    .allow(THREADS, CHAT_METHODS, callers=["chat"], identity=IdentityRule.REQUIRED)
+    # The orchestrator reads for the agent it acts as, and degrades threads on its own authority.
+    .allow(
+        THREADS,
+        ["GetThreads", "GetThread", "GetUnackedMessages"],
+        callers=["agents-orchestrator"],
+        identity=IdentityRule.REQUIRED,
+    )
+    .allow(THREADS, ["DegradeThread"], callers=["agents-orchestrator"], identity=IdentityRule.NONE)
+    .build()
+)

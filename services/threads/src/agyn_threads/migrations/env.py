@@ -1,0 +1,3 @@
+from agyn_common.migrations import run_env
+
+run_env()

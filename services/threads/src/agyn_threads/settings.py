@@ -1,0 +1,9 @@
+from agyn_common.settings import ServiceSettings
+from pydantic import Field
+
+
+class ThreadsSettings(ServiceSettings):
+    # Organization relations (who may create, read, write) come from Organizations.
+    organizations_address: str = Field(description="host:port of the organizations service")
+    # Identity (in the users deployable) resolves @nicknames and identity types.
+    users_address: str = Field(description="host:port of the users service")

@@ -1,0 +1,62 @@
+"""Threads in-process next to Users and Organizations (imported by name: this directory is on sys.path)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import grpc
+from agyn_common.server import RunningService, start_service
+from agyn_common.testing import in_process_settings
+from agyn_threads.__main__ import DEFINITION as THREADS
+from agyn_threads.settings import ThreadsSettings
+from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
+from org_helpers import Platform
+from users_helpers import metadata
+
+pb = threads_pb2
+
+
+@dataclass
+class Threads:
+    platform: Platform
+    service: RunningService
+    stub: threads_pb2_grpc.ThreadsServiceStub
+
+    async def create(self, caller: uuid.UUID, org: str, *participants: uuid.UUID, **extra) -> pb.Thread:
+        reply = await self.stub.CreateThread(
+            pb.CreateThreadRequest(
+                organization_id=org,
+                participants=[pb.ParticipantIdentifier(participant_id=str(p)) for p in participants],
+            ),
+            metadata=metadata(caller, **extra),
+        )
+        return reply.thread
+
+    async def send(self, caller: uuid.UUID, thread_id: str, body: str = "hello") -> pb.Message:
+        reply = await self.stub.SendMessage(
+            pb.SendMessageRequest(thread_id=thread_id, body=body), metadata=metadata(caller)
+        )
+        return reply.message
+
+
+@asynccontextmanager
+async def in_process_threads(platform: Platform, database_factory, nats_url: str) -> AsyncIterator[Threads]:
+    running = await start_service(
+        THREADS,
+        in_process_settings(
+            ThreadsSettings,
+            database_factory("threads", THREADS.migrations),
+            nats_url,
+            organizations_address=platform.organizations_service.address,
+            users_address=platform.users.running.address,
+        ),
+    )
+    channel = grpc.aio.insecure_channel(running.address)
+    try:
+        yield Threads(platform=platform, service=running, stub=threads_pb2_grpc.ThreadsServiceStub(channel))
+    finally:
+        await channel.close()
+        await running.stop(1)
