@@ -1,0 +1,53 @@
+"""The notifications deployable: NotificationsService, stateless, on the rooms stream."""
+
+from __future__ import annotations
+
+import sys
+
+import grpc
+from agyn_common.bus import EVENTS
+from agyn_common.org_access import OrganizationAccess
+from agyn_common.rooms import ROOMS
+from agyn_common.server import Runtime, ServiceDefinition
+from agyn_common.server import main as serve_main
+from agynio.api.notifications.v1 import notifications_pb2_grpc
+
+from agyn_notifications.access import ACCESS, NOTIFICATIONS
+from agyn_notifications.rooms_access import RoomAccess
+from agyn_notifications.servicer import NotificationsServicer
+from agyn_notifications.settings import NotificationsSettings
+from agyn_notifications.streams import Streams
+
+
+def register(server: grpc.aio.Server, runtime: Runtime[NotificationsSettings]) -> None:
+    settings = runtime.settings
+    organizations = OrganizationAccess(runtime.channels.channel(settings.organizations_address))
+    organizations.attach(runtime.bus)
+    streams = Streams(runtime.bus, settings.max_streams_per_identity)
+    # Streams never end on their own: end them when stopping, not after the whole grace period.
+    runtime.on_stopping(lambda: streams.end_all("the server is stopping; resume with the last cursor"))
+    notifications_pb2_grpc.add_NotificationsServiceServicer_to_server(
+        NotificationsServicer(
+            runtime.bus, RoomAccess(organizations), streams, buffer_size=settings.stream_buffer_size
+        ),
+        server,
+    )
+
+
+DEFINITION = ServiceDefinition(
+    name="notifications",
+    settings_type=NotificationsSettings,
+    access=ACCESS,
+    grpc_services=(NOTIFICATIONS,),
+    register=register,
+    stateless=True,
+    streams=(EVENTS, ROOMS),  # the owner of the rooms stream declares it
+)
+
+
+def main() -> None:
+    sys.exit(serve_main(DEFINITION))
+
+
+if __name__ == "__main__":
+    main()

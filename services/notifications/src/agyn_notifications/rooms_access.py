@@ -1,0 +1,61 @@
+"""Which rooms a caller may subscribe to (threads-notifications sheet B3, "Room authorization").
+
+Each relation is answered by the service that owns its data (DESIGN §3): a participant room
+by identity equality, an organization room by Organizations (`member`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from agyn_common.errors import invalid_argument, permission_denied
+from agyn_common.org_access import OrganizationAccess
+from agyn_common.rooms import unique_rooms
+
+MAX_ROOMS = 256
+ME = "me"
+# Kinds whose `me` id stands for the caller (sheet B3; HEAD's `instance_inbox:me` waits for
+# the agent-instance identity type).
+ME_KINDS = frozenset({"thread_participant"})
+
+
+def has_me_id(room: str) -> bool:
+    _, separator, identifier = room.strip().partition(":")
+    return bool(separator) and identifier.strip() == ME
+
+
+def requested_rooms(values: Sequence[str], identity: uuid.UUID, field: str = "rooms") -> list[str]:
+    """The canonical rooms of a Subscribe, `thread_participant:me` rewritten to the caller."""
+    if not values:
+        raise invalid_argument(field, "rooms required")
+    if len(values) > MAX_ROOMS:
+        raise invalid_argument(field, f"at most {MAX_ROOMS} rooms")
+    rewritten = []
+    for value in values:
+        kind = value.strip().partition(":")[0]
+        # Any other kind keeps `me` verbatim: an invalid id for UUID kinds, denied otherwise.
+        rewritten.append(f"{kind}:{identity}" if kind in ME_KINDS and has_me_id(value) else value)
+    return unique_rooms(rewritten, field)
+
+
+class RoomAccess:
+    def __init__(self, organizations: OrganizationAccess) -> None:
+        self._organizations = organizations
+
+    async def authorize(self, identity: uuid.UUID, rooms: Iterable[str]) -> None:
+        """PERMISSION_DENIED at the first room the caller may not follow."""
+        for room in rooms:
+            if not await self._allowed(identity, room):
+                raise permission_denied(f"not allowed to subscribe to room {room}")
+
+    async def _allowed(self, identity: uuid.UUID, room: str) -> bool:
+        kind, _, identifier = room.partition(":")
+        if kind == "thread_participant":
+            return identifier == str(identity)  # canonical lowercase on both sides
+        if kind == "organization":
+            return await self._organizations.check(identity, "member", uuid.UUID(identifier))
+        # Every other room (workload, agent, trace, the HEAD-era kinds, flat rooms) is denied
+        # until its owning service (Runners, Agents, Tracing, ...) exists here to say which
+        # organization it belongs to; an unknown kind is denied for good.
+        return False
