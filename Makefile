@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help up test pytest lint typecheck fmt proto clean
+.PHONY: help up test pytest bench lint typecheck fmt proto clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -34,6 +34,9 @@ test: lint typecheck pytest ## Lint, type-check and run every test (what CI runs
 
 pytest: $(SYNCED) ## Run the tests only
 	$(BIN)/pytest
+
+bench: $(SYNCED) ## Benchmark SendMessage and its delivery against raw PostgreSQL and NATS (~1.5 min)
+	$(BIN)/python bench/messaging.py
 
 lint: $(SYNCED) ## ruff: lint and formatting check
 	$(BIN)/ruff check .

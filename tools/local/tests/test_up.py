@@ -106,7 +106,7 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
 
     with running_up(state_dir, nats_port) as up:
         endpoints = up.wait_until_up()
-        assert set(endpoints) == {"users", "organizations", "nats"}
+        assert set(endpoints) == {"users", "organizations", "threads", "notifications", "nats"}
         assert endpoints["nats"] == f"nats://127.0.0.1:{nats_port}"
         token = (state_dir / "admin-token").read_text().strip()
         admin_id = (state_dir / "admin-identity-id").read_text().strip()
@@ -154,7 +154,7 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         assert returncode == 0, stderr
         assert "Agyn is up" in stdout
         assert not up.endpoints_path.exists()
-        for name in ("users", "organizations"):
+        for name in ("users", "organizations", "threads", "notifications"):
             log_lines = (state_dir / "logs" / f"{name}.log").read_text().splitlines()
             assert json.loads(log_lines[-1])["message"] == "stopped"
             assert service_pids(f"agyn_{name}", endpoints[name]) == []

@@ -214,6 +214,20 @@ class LocalPlatform:
 
     # --- run and stop --------------------------------------------------------------------
 
+    @property
+    def addresses(self) -> dict[str, str]:
+        return {running.service.name: running.address for running in self._processes}
+
+    @property
+    def nats_url(self) -> str:
+        assert self._nats is not None, "not started"
+        return self._nats.url
+
+    def database_url(self, service: str) -> str:
+        """The DSN of a service's database (the benchmark measures the same PostgreSQL)."""
+        assert self._postgres is not None, "not started"
+        return self._postgres.ensure_database(service)
+
     def summary(self) -> str:
         rows = [f"  {running.service.name:<14} {running.address}" for running in self._processes]
         assert self._nats is not None

@@ -17,6 +17,8 @@ class LocalService:
 SERVICES: tuple[LocalService, ...] = (
     LocalService(name="users", module="agyn_users"),
     LocalService(name="organizations", module="agyn_organizations"),
+    LocalService(name="threads", module="agyn_threads"),
+    LocalService(name="notifications", module="agyn_notifications", database=False),
 )
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.
