@@ -37,7 +37,7 @@ def up(options: Options) -> int:
     platform = LocalPlatform(options)
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        platform.stop_requested.set()
+        platform.stop_requested = True
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, request_stop)

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,7 +108,10 @@ class LocalPlatform:
         self.endpoints_path = options.state_dir / "endpoints.json"
         self.admin_token_path = options.state_dir / "admin-token"
         self.admin_identity_path = options.state_dir / "admin-identity-id"
-        self.stop_requested = threading.Event()
+        # Set by the SIGINT/SIGTERM handler. A plain flag: a signal handler must not take a
+        # lock, and threading.Event.set() deadlocks when the signal lands while the main
+        # thread holds the same Event's lock inside wait() (it happened: `up` hung on SIGTERM).
+        self.stop_requested = False
         self._postgres: EmbeddedPostgres | None = None
         self._nats: EmbeddedNats | None = None
         self._processes: list[RunningProcess] = []
@@ -173,7 +175,7 @@ class LocalPlatform:
         with grpc.insecure_channel(running.address) as channel:
             health = health_pb2_grpc.HealthStub(channel)
             while time.monotonic() < deadline:
-                if self.stop_requested.is_set():
+                if self.stop_requested:
                     raise Stopped
                 if running.process.poll() is not None:
                     raise StartupFailed(
@@ -244,10 +246,11 @@ class LocalPlatform:
 
     def wait_for_exit(self) -> RunningProcess | None:
         """Block until a stop is requested (None) or a service dies (that service)."""
-        while not self.stop_requested.wait(0.5):
+        while not self.stop_requested:
             for running in self._processes:
                 if running.process.poll() is not None:
                     return running
+            time.sleep(0.2)
         return None
 
     def stop(self) -> None:
