@@ -6,7 +6,6 @@ counts the calls; the bus is the session's real NATS.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
@@ -18,6 +17,7 @@ from agyn_common.cache import TtlCache
 from agyn_common.embedded import free_port
 from agyn_common.errors import ServiceError
 from agyn_common.org_access import OrganizationAccess
+from agyn_common.testing import wait_until
 from agynio.api.organizations.v1 import access_pb2, access_pb2_grpc
 
 
@@ -93,14 +93,6 @@ async def publish(nats_url: str, subject: str, data: dict) -> None:
     await connection.close()
 
 
-async def until(condition, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.01)
-
-
 IDENTITY, OTHER = uuid.uuid4(), uuid.uuid4()
 ORG, OTHER_ORG = uuid.uuid4(), uuid.uuid4()
 
@@ -152,38 +144,38 @@ async def test_change_events_drop_exactly_what_they_touch(client, answers, nats)
         "agyn.events.organizations.membership.changed",
         {"organization_id": str(ORG), "identity_id": str(IDENTITY)},
     )
-    await until(lambda: not client._checks.get((IDENTITY, ORG, "member")))
+    await wait_until(lambda: not client._checks.get((IDENTITY, ORG, "member")), timeout=5)
     assert not await client.check(IDENTITY, "member", ORG)
     assert await cached(IDENTITY, OTHER_ORG) and await cached(OTHER, ORG)
     assert await client.organizations_for(OTHER, "member") == (ORG,)  # still cached
 
     # A whole organization: every identity's answers there, and every list.
     await publish(nats.url, "agyn.events.organizations.organization.deleted", {"organization_id": str(ORG)})
-    await until(lambda: client._checks.get((OTHER, ORG, "member")) is None)
+    await wait_until(lambda: client._checks.get((OTHER, ORG, "member")) is None, timeout=5)
     assert await cached(IDENTITY, OTHER_ORG)
     assert await client.organizations_for(OTHER, "member") == ()
 
     # A cluster role: everything about that identity.
     await publish(nats.url, "agyn.events.users.user.cluster_role_changed", {"identity_id": str(IDENTITY)})
-    await until(lambda: client._checks.get((IDENTITY, OTHER_ORG, "member")) is None)
+    await wait_until(lambda: client._checks.get((IDENTITY, OTHER_ORG, "member")) is None, timeout=5)
 
     # An event it cannot make sense of: everything.
     assert await client.check(OTHER, "owner", OTHER_ORG) is False
     await publish(nats.url, "agyn.events.users.user.cluster_role_changed", {"identity_id": "not-a-uuid"})
-    await until(lambda: len(client._checks) == 0)
+    await wait_until(lambda: len(client._checks) == 0, timeout=5)
 
 
 async def test_nothing_is_cached_while_the_bus_is_away_and_all_is_forgotten_after(client, answers, nats):
     answers.allowed = {(str(IDENTITY), str(ORG), "member")}
     assert await client.check(IDENTITY, "member", ORG)
     nats.stop()
-    await until(lambda: not client._caching)
+    await wait_until(lambda: not client._checks.serving, timeout=5)
     calls = len(answers.calls)
     assert await client.check(IDENTITY, "member", ORG)
     assert await client.check(IDENTITY, "member", ORG)
     assert len(answers.calls) == calls + 2  # asked every time: changes could not be heard
     nats.start()
-    await until(lambda: client._caching, timeout=15)
+    await wait_until(lambda: client._checks.serving, timeout=15)
     assert len(client._checks) == 0  # what was cached before the outage is gone
 
 

@@ -4,6 +4,10 @@ Entries live a few seconds and are dropped earlier when the owner announces a ch
 bus. A lookup that started before such a drop must not store its (possibly stale) answer:
 callers take `generation` before asking and pass it to `put`, which ignores the answer if
 anything was dropped in between.
+
+A cache kept true by the bus (`needs_bus=True`, then `follow(bus)`) serves and stores only
+while the bus is connected, since changes announced meanwhile would go unheard, and forgets
+everything when the bus reports a gap.
 """
 
 from __future__ import annotations
@@ -11,21 +15,45 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from agyn_common.bus import Bus
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
 class TtlCache(Generic[K, V]):
-    def __init__(self, *, ttl: float, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        ttl: float,
+        max_entries: int,
+        clock: Callable[[], float] = time.monotonic,
+        needs_bus: bool = False,
+    ) -> None:
         self._ttl = ttl
         self._max_entries = max_entries
         self._clock = clock
         self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()
+        self._needs_bus = needs_bus
+        self._bus: Bus | None = None
         self.generation = 0
 
+    def follow(self, bus: Bus) -> None:
+        self._bus = bus
+        bus.on_gap(self.clear)
+
+    @property
+    def serving(self) -> bool:
+        if self._bus is not None:
+            return self._bus.connected
+        return not self._needs_bus
+
     def get(self, key: K, default: V | None = None) -> V | None:
+        if not self.serving:
+            return default
         entry = self._entries.get(key)
         if entry is None:
             return default
@@ -38,7 +66,7 @@ class TtlCache(Generic[K, V]):
 
     def put(self, key: K, value: V, generation: int) -> None:
         """Store `value` unless something was dropped since `generation` was read."""
-        if generation != self.generation:
+        if generation != self.generation or not self.serving:
             return
         self._entries[key] = (self._clock() + self._ttl, value)
         self._entries.move_to_end(key)

@@ -64,20 +64,17 @@ class OrganizationAccess:
 
     def __init__(self, channel: grpc.aio.Channel, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
         self._stub = access_pb2_grpc.OrganizationAccessServiceStub(channel)
-        self._checks: TtlCache[CheckKey, bool] = TtlCache(ttl=ttl, max_entries=max_entries)
-        self._lists: TtlCache[ListKey, tuple[uuid.UUID, ...]] = TtlCache(ttl=ttl, max_entries=max_entries)
-        self._bus: Bus | None = None
+        self._checks: TtlCache[CheckKey, bool] = TtlCache(ttl=ttl, max_entries=max_entries, needs_bus=True)
+        self._lists: TtlCache[ListKey, tuple[uuid.UUID, ...]] = TtlCache(
+            ttl=ttl, max_entries=max_entries, needs_bus=True
+        )
 
     def attach(self, bus: Bus) -> None:
         """Enable caching, kept true by the change events on `bus`."""
-        self._bus = bus
-        bus.on_gap(self.clear)
+        self._checks.follow(bus)
+        self._lists.follow(bus)
         bus.subscribe(ORGANIZATION_EVENTS, self._on_event)
         bus.subscribe(CLUSTER_ROLE_EVENTS, self._on_event)
-
-    @property
-    def _caching(self) -> bool:
-        return self._bus is not None and self._bus.connected
 
     async def check(self, identity_id: uuid.UUID, relation: str, organization_id: uuid.UUID) -> bool:
         return await self.check_any(identity_id, (relation,), organization_id)
@@ -90,7 +87,7 @@ class OrganizationAccess:
         _check_vocabulary(wanted)
         missing = []
         for relation in wanted:
-            cached = self._checks.get((identity_id, organization_id, relation)) if self._caching else None
+            cached = self._checks.get((identity_id, organization_id, relation))
             if cached:
                 return True
             if cached is None:
@@ -121,9 +118,8 @@ class OrganizationAccess:
                 access_pb2.BatchCheckOrganizationRelationsRequest(checks=checks),
             )
             answers = {relation: batch.results[relation].allowed for relation in missing}
-        if self._caching:
-            for relation, allowed in answers.items():
-                self._checks.put((identity_id, organization_id, relation), allowed, generation)
+        for relation, allowed in answers.items():
+            self._checks.put((identity_id, organization_id, relation), allowed, generation)
         return any(answers.values())
 
     async def require(self, identity_id: uuid.UUID, relation: str, organization_id: uuid.UUID) -> None:
@@ -135,7 +131,7 @@ class OrganizationAccess:
         """Every organization where the identity holds `relation`, by id ascending."""
         _check_vocabulary([relation])
         key = (identity_id, relation)
-        cached = self._lists.get(key) if self._caching else None
+        cached = self._lists.get(key)
         if cached is not None:
             return cached
         generation = self._lists.generation
@@ -144,8 +140,7 @@ class OrganizationAccess:
             access_pb2.ListOrganizationsForRelationRequest(identity_id=str(identity_id), relation=relation),
         )
         organizations = tuple(uuid.UUID(value) for value in reply.organization_ids)
-        if self._caching:
-            self._lists.put(key, organizations, generation)
+        self._lists.put(key, organizations, generation)
         return organizations
 
     def forget(self, *, organization_id: uuid.UUID | None, identity_id: uuid.UUID | None) -> None:

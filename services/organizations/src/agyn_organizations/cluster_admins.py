@@ -13,7 +13,7 @@ import uuid
 import grpc
 from agyn_common.bus import Bus
 from agyn_common.cache import TtlCache
-from agyn_common.caller import IDENTITY_ID_KEY
+from agyn_common.caller import acting_as
 from agyn_common.errors import dependency_unavailable
 from agyn_common.org_access import CLUSTER_ROLE_EVENTS
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
@@ -30,34 +30,30 @@ class ClusterAdmins:
     ) -> None:
         self._users = users_pb2_grpc.UsersServiceStub(users)
         self._platform_identity_id = platform_identity_id
-        self._cache: TtlCache[uuid.UUID, bool] = TtlCache(ttl=ttl, max_entries=10_000)
-        self._bus: Bus | None = None
+        self._cache: TtlCache[uuid.UUID, bool] = TtlCache(ttl=ttl, max_entries=10_000, needs_bus=True)
 
     def attach(self, bus: Bus) -> None:
-        self._bus = bus
-        bus.on_gap(self._cache.clear)
+        self._cache.follow(bus)
         bus.subscribe(CLUSTER_ROLE_EVENTS, self._on_role_changed)
 
     async def is_admin(self, identity_id: uuid.UUID) -> bool:
         if identity_id == self._platform_identity_id:
             return True
-        caching = self._bus is not None and self._bus.connected
-        cached = self._cache.get(identity_id) if caching else None
+        cached = self._cache.get(identity_id)
         if cached is not None:
             return cached
         generation = self._cache.generation
         try:
             reply = await self._users.GetUser(
                 users_pb2.GetUserRequest(identity_id=str(identity_id)),
-                metadata=((IDENTITY_ID_KEY, str(identity_id)),),
+                metadata=acting_as(identity_id),
             )
             admin = reply.cluster_role == users_pb2.CLUSTER_ROLE_ADMIN
         except grpc.aio.AioRpcError as error:
             if error.code() not in NOT_ADMIN_CODES:
                 raise dependency_unavailable("users", error) from error
             admin = False
-        if caching:
-            self._cache.put(identity_id, admin, generation)
+        self._cache.put(identity_id, admin, generation)
         return admin
 
     async def _on_role_changed(self, message: Msg) -> None:
