@@ -44,6 +44,11 @@ class Caller:
 ANONYMOUS = Caller(identity_id=None, identity_type=None)
 
 
+def acting_as(identity_id: uuid.UUID) -> tuple[tuple[str, str], ...]:
+    """Metadata of a call made on behalf of `identity_id`: the callee applies its rights."""
+    return ((IDENTITY_ID_KEY, str(identity_id)),)
+
+
 def metadata_values(metadata: Metadata | None, key: str) -> list[str]:
     values = []
     for item_key, value in metadata or ():

@@ -10,16 +10,12 @@ import logging
 import uuid
 
 import grpc
-from agyn_common.caller import IDENTITY_ID_KEY
+from agyn_common.caller import acting_as
 from agyn_common.errors import ServiceError, dependency_unavailable, failed_precondition
 from agynio.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
 log = logging.getLogger(__name__)
-
-
-def _acting(identity_id: uuid.UUID) -> tuple[tuple[str, str], ...]:
-    return ((IDENTITY_ID_KEY, str(identity_id)),)
 
 
 class Nicknames:
@@ -31,7 +27,7 @@ class Nicknames:
         """The identity's type; FAILED_PRECONDITION when no such identity exists."""
         try:
             reply = await self._identity.GetIdentityType(
-                identity_pb2.GetIdentityTypeRequest(identity_id=str(identity_id)), metadata=_acting(acting)
+                identity_pb2.GetIdentityTypeRequest(identity_id=str(identity_id)), metadata=acting_as(acting)
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
@@ -61,7 +57,7 @@ class Nicknames:
                 )
 
     async def _seed(self, acting: uuid.UUID, organization_id: uuid.UUID, identity_id: uuid.UUID) -> None:
-        metadata = _acting(acting)
+        metadata = acting_as(acting)
         kind = await self._identity.GetIdentityType(
             identity_pb2.GetIdentityTypeRequest(identity_id=str(identity_id)), metadata=metadata
         )
@@ -95,7 +91,7 @@ class Nicknames:
                 identity_pb2.SetNicknameRequest(
                     organization_id=str(organization_id), identity_id=str(caller), nickname=nickname
                 ),
-                metadata=_acting(caller),
+                metadata=acting_as(caller),
             )
         except grpc.aio.AioRpcError as error:
             if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):

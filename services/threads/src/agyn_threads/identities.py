@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 
 import grpc
-from agyn_common.caller import IDENTITY_ID_KEY
+from agyn_common.caller import acting_as
 from agyn_common.errors import (
     ServiceError,
     dependency_unavailable,
@@ -51,7 +51,7 @@ class Identities:
         try:
             reply = await self._identity.ResolveNickname(
                 identity_pb2.ResolveNicknameRequest(organization_id=str(organization_id), nickname=nickname),
-                metadata=((IDENTITY_ID_KEY, str(caller)),),
+                metadata=acting_as(caller),
             )
         except grpc.aio.AioRpcError as error:
             raise _mapped(error, f"participant nickname @{nickname} not found") from error
@@ -65,7 +65,7 @@ class Identities:
         try:
             reply = await self._identity.BatchGetIdentityTypes(
                 identity_pb2.BatchGetIdentityTypesRequest(identity_ids=[str(i) for i in identities]),
-                metadata=((IDENTITY_ID_KEY, str(caller)),),
+                metadata=acting_as(caller),
             )
         except grpc.aio.AioRpcError as error:
             raise _mapped(error, "identity not found") from error
@@ -94,7 +94,7 @@ class Identities:
                         organization_id=str(organization_id),
                         identity_ids=[str(i) for i in identities[start : start + NICKNAME_BATCH]],
                     ),
-                    metadata=((IDENTITY_ID_KEY, str(caller)),),
+                    metadata=acting_as(caller),
                 )
             except grpc.aio.AioRpcError as error:
                 raise dependency_unavailable("users", error) from error
