@@ -29,7 +29,7 @@ def register(server: grpc.aio.Server, runtime: Runtime[OrganizationsSettings]) -
     events = OrganizationEvents(runtime.outbox)
     Departures(runtime.db, events).attach(runtime.bus)
     organizations_pb2_grpc.add_OrganizationsServiceServicer_to_server(
-        OrganizationsServicer(runtime, relations, Nicknames(users)), server
+        OrganizationsServicer(runtime.db, events, relations, Nicknames(users)), server
     )
     access_pb2_grpc.add_OrganizationAccessServiceServicer_to_server(
         OrganizationAccessServicer(runtime.db, relations, events), server

@@ -15,6 +15,7 @@ from typing import Any
 import grpc
 import sqlalchemy as sa
 from agyn_common.caller import Caller, caller_from_metadata
+from agyn_common.db import Database
 from agyn_common.errors import (
     already_exists,
     failed_precondition,
@@ -24,7 +25,6 @@ from agyn_common.errors import (
 )
 from agyn_common.idempotency import idempotency_key, run_idempotent
 from agyn_common.pagination import clamp_page_size, decode_uuid_page_token, split_page
-from agyn_common.server import Runtime
 from agyn_common.timestamps import parse_future_timestamp, timestamp
 from agyn_common.validation import normalize_nickname, parse_uuid
 from agynio.api.organizations.v1 import organizations_pb2 as pb
@@ -36,7 +36,6 @@ from agyn_organizations.events import OrganizationEvents
 from agyn_organizations.models import active_membership, memberships, organization_grants, organizations
 from agyn_organizations.nicknames import Nicknames
 from agyn_organizations.relations import Relations
-from agyn_organizations.settings import OrganizationsSettings
 
 MAX_NAME = 256
 ROLES: dict[int, str] = {pb.MEMBERSHIP_ROLE_OWNER: "owner", pb.MEMBERSHIP_ROLE_MEMBER: "member"}
@@ -92,10 +91,10 @@ def _effective_owner(row: Any) -> bool:
 
 class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer):
     def __init__(
-        self, runtime: Runtime[OrganizationsSettings], relations: Relations, nicknames: Nicknames
+        self, db: Database, events: OrganizationEvents, relations: Relations, nicknames: Nicknames
     ) -> None:
-        self._db = runtime.db
-        self._events = OrganizationEvents(runtime.outbox)
+        self._db = db
+        self._events = events
         self._relations = relations
         self._nicknames = nicknames
 
