@@ -7,6 +7,7 @@ import binascii
 import re
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from agyn_common.errors import invalid_argument
@@ -75,3 +76,17 @@ def decode_cursor(token: str, scope: str, values: int) -> list[str] | None:
     if parts[0] != scope:
         raise invalid_argument("page_token", "page_token does not match the request")
     return parts[1:]
+
+
+def split_cursor_page(
+    rows: Sequence[Any], page_size: int, scope: str, sort_key: str
+) -> tuple[Sequence[Any], str]:
+    """Rows fetched with LIMIT page_size + 1 → this page, and the scoped token after it
+    (the last row's `sort_key` and id; times keep their microseconds)."""
+    page = rows[:page_size]
+    if len(rows) <= page_size:
+        return page, ""
+    value = getattr(page[-1], sort_key)
+    return page, encode_cursor(
+        scope, value.isoformat() if isinstance(value, datetime) else str(value), str(page[-1].id)
+    )

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from agyn_common.caller import Caller, caller_from_metadata
 from agyn_common.errors import failed_precondition, invalid_argument, not_found, permission_denied
 from agyn_common.org_access import OrganizationAccess
-from agyn_common.pagination import clamp_page_size, decode_cursor, encode_cursor
+from agyn_common.pagination import clamp_page_size, decode_cursor, split_cursor_page
 from agyn_common.rooms import room_messages
 from agyn_common.server import Runtime
 from agyn_common.timestamps import timestamp
@@ -93,6 +93,16 @@ def _after(
         beyond = column < values[index] if descending[index] else column > values[index]
         clauses.append(sa.and_(*equal_before, beyond))
     return sa.or_(*clauses)
+
+
+def _newer_or_older(query: Any, cursor: list[str] | None, time: Any, key: Any, *, descending: bool) -> Any:
+    """`query` ordered by (time, key), both one way, starting after the cursor's row."""
+    if cursor is not None:
+        last = [_instant(cursor[0]), _uuid_value(cursor[1])]
+        query = query.where(_after([time, key], last, [descending, descending]))
+    if descending:
+        return query.order_by(time.desc(), key.desc())
+    return query.order_by(time.asc(), key.asc())
 
 
 class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
@@ -367,24 +377,11 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
             .join(thread_participants, thread_participants.c.thread_id == threads.c.id)
             .where(thread_participants.c.participant_id == participant)
         )
-        if cursor is not None:
-            query = query.where(
-                _after(
-                    [threads.c.updated_at, threads.c.id],
-                    [_instant(cursor[0]), _uuid_value(cursor[1])],
-                    [True, True],
-                )
-            )
-        query = query.order_by(threads.c.updated_at.desc(), threads.c.id.desc()).limit(page_size + 1)
+        query = _newer_or_older(query, cursor, threads.c.updated_at, threads.c.id, descending=True)
         async with self._db.transaction() as connection:
-            rows = (await connection.execute(query)).all()
-            page = rows[:page_size]
+            rows = (await connection.execute(query.limit(page_size + 1))).all()
+            page, token = split_cursor_page(rows, page_size, scope, "updated_at")
             built = await self._threads(connection, page)
-        token = (
-            encode_cursor(scope, page[-1].updated_at.isoformat(), str(page[-1].id))
-            if len(rows) > page_size
-            else ""
-        )
         return pb.GetThreadsResponse(threads=built, next_page_token=token)
 
     async def ListOrganizationThreads(
@@ -491,12 +488,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
         query = query.order_by(order, threads.c.id.asc()).limit(page_size + 1)
         async with self._db.transaction() as connection:
             rows = (await connection.execute(query)).all()
-        page = rows[:page_size]
-        if len(rows) <= page_size:
-            return page, ""
-        value = getattr(page[-1], key.name)
-        encoded = value.isoformat() if key_is_time else str(value)
-        return page, encode_cursor(scope, encoded, str(page[-1].id))
+        return split_cursor_page(rows, page_size, scope, key.name)
 
     async def GetMessages(
         self, request: pb.GetMessagesRequest, context: grpc.aio.ServicerContext
@@ -510,30 +502,14 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
         page_size = clamp_page_size(request.page_size)
         caller = self._caller(context).require_identity()
         query = sa.select(messages).where(messages.c.thread_id == thread_id)
-        if cursor is not None:
-            query = query.where(
-                _after(
-                    [messages.c.created_at, messages.c.id],
-                    [_instant(cursor[0]), _uuid_value(cursor[1])],
-                    [newest_first, newest_first],
-                )
-            )
-        if newest_first:
-            query = query.order_by(messages.c.created_at.desc(), messages.c.id.desc())
-        else:
-            query = query.order_by(messages.c.created_at.asc(), messages.c.id.asc())
+        query = _newer_or_older(query, cursor, messages.c.created_at, messages.c.id, descending=newest_first)
         async with self._db.transaction() as connection:
             row = (await connection.execute(sa.select(threads).where(threads.c.id == thread_id))).first()
             # An unknown thread is refused like a forbidden one: threads cannot be probed.
             if row is None or not await self._holds(connection, caller, row, READ):
                 raise permission_denied("permission denied")
             rows = (await connection.execute(query.limit(page_size + 1))).all()
-        page = rows[:page_size]
-        token = (
-            encode_cursor(scope, page[-1].created_at.isoformat(), str(page[-1].id))
-            if len(rows) > page_size
-            else ""
-        )
+        page, token = split_cursor_page(rows, page_size, scope, "created_at")
         return pb.GetMessagesResponse(messages=[message_message(r) for r in page], next_page_token=token)
 
     async def GetUnackedMessages(
@@ -555,23 +531,10 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
         )
         if thread_id is not None:
             query = query.where(message_recipients.c.thread_id == thread_id)
-        if cursor is not None:
-            query = query.where(
-                _after(
-                    [messages.c.created_at, messages.c.id],
-                    [_instant(cursor[0]), _uuid_value(cursor[1])],
-                    [False, False],
-                )
-            )
-        query = query.order_by(messages.c.created_at.asc(), messages.c.id.asc()).limit(page_size + 1)
+        query = _newer_or_older(query, cursor, messages.c.created_at, messages.c.id, descending=False)
         async with self._db.transaction() as connection:
-            rows = (await connection.execute(query)).all()
-        page = rows[:page_size]
-        token = (
-            encode_cursor(scope, page[-1].created_at.isoformat(), str(page[-1].id))
-            if len(rows) > page_size
-            else ""
-        )
+            rows = (await connection.execute(query.limit(page_size + 1))).all()
+        page, token = split_cursor_page(rows, page_size, scope, "created_at")
         return pb.GetUnackedMessagesResponse(
             messages=[message_message(r) for r in page], next_page_token=token
         )
