@@ -6,7 +6,6 @@ added there. Each process gets the addresses of all the others, as in `make up`.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import grpc
 import pytest
 from agyn_common.embedded import free_port
 from agyn_common.testing import wait_for_health
+from agyn_local.platform import service_environment
 from agyn_local.services import SERVICES
 from grpc_health.v1 import health_pb2
 
@@ -55,16 +55,10 @@ async def processes(database_factory, nats, tmp_path) -> AsyncIterator[Processes
     children: list[subprocess.Popen[bytes]] = []
     try:
         for service in SERVICES:
-            environment = {
-                "PATH": os.environ["PATH"],
-                "NATS_URL": nats.url,
-                "GRPC_HOST": "127.0.0.1",
-                "GRPC_PORT": addresses[service.name].rsplit(":", 1)[1],
-                "AGYN_ACCESS_MODE": "local",
-                **{f"{name.upper()}_ADDRESS": address for name, address in addresses.items()},
-            }
-            if service.database:
-                environment["DATABASE_URL"] = database_factory(service.name, None)  # migrated at start
+            # An empty database: the service migrates it at start, as in `make up`.
+            database_url = database_factory(service.name, None) if service.database else None
+            port = int(addresses[service.name].rsplit(":", 1)[1])
+            environment = service_environment(nats.url, port, addresses, database_url)
             children.append(spawn(service.module, environment, tmp_path / f"{service.name}.log"))
         for service in SERVICES:
             async with grpc.aio.insecure_channel(addresses[service.name]) as channel:

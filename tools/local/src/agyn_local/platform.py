@@ -100,6 +100,24 @@ def exclusive(state_dir: Path) -> Iterator[None]:
         yield
 
 
+def service_environment(
+    nats_url: str, port: int, addresses: dict[str, str], database_url: str | None
+) -> dict[str, str]:
+    """A local service's settings: loopback, local access mode, every other service's address."""
+    environment = {
+        **os.environ,
+        "NATS_URL": nats_url,
+        "GRPC_HOST": HOST,
+        "GRPC_PORT": str(port),
+        "AGYN_ACCESS_MODE": "local",
+        "MIGRATE_ON_START": "true",
+        **{f"{name.upper()}_ADDRESS": address for name, address in addresses.items()},
+    }
+    if database_url is not None:
+        environment["DATABASE_URL"] = database_url
+    return environment
+
+
 class LocalPlatform:
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -143,18 +161,8 @@ class LocalPlatform:
         self, service: LocalService, port: int, addresses: dict[str, str]
     ) -> dict[str, str]:
         assert self._nats is not None and self._postgres is not None
-        environment = {
-            **os.environ,
-            "NATS_URL": self._nats.url,
-            "GRPC_HOST": HOST,
-            "GRPC_PORT": str(port),
-            "AGYN_ACCESS_MODE": "local",
-            "MIGRATE_ON_START": "true",
-            **{f"{name.upper()}_ADDRESS": address for name, address in addresses.items()},
-        }
-        if service.database:
-            environment["DATABASE_URL"] = self._postgres.ensure_database(service.name)
-        return environment
+        database_url = self._postgres.ensure_database(service.name) if service.database else None
+        return service_environment(self._nats.url, port, addresses, database_url)
 
     def _spawn(self, service: LocalService, port: int, addresses: dict[str, str]) -> RunningProcess:
         log_path = self.logs_dir / f"{service.name}.log"
