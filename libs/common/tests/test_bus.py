@@ -8,6 +8,7 @@ import uuid
 
 import nats as nats_client
 from agyn_common.bus import EVENTS, Bus
+from agyn_common.testing import wait_until
 
 
 async def publish(nats_url: str, subject: str, *numbers: int) -> None:
@@ -26,14 +27,6 @@ async def started(nats_url: str, durable: str, subject: str, handler) -> Bus:
     return bus
 
 
-async def until(condition, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while True:
-            if condition():
-                return
-            await asyncio.sleep(0.02)
-
-
 async def test_a_durable_consumer_gets_what_was_published_while_it_was_away(nats):
     subject = f"agyn.events.test{uuid.uuid4().hex}.thing.happened"
     durable = f"test-{uuid.uuid4().hex}"
@@ -44,12 +37,12 @@ async def test_a_durable_consumer_gets_what_was_published_while_it_was_away(nats
 
     bus = await started(nats.url, durable, subject, record)
     await publish(nats.url, subject, 1, 2)
-    await until(lambda: seen == [1, 2])
+    await wait_until(lambda: seen == [1, 2])
     await bus.close()
 
     await publish(nats.url, subject, 3, 4)  # nobody is listening now
     bus = await started(nats.url, durable, subject, record)
-    await until(lambda: len(seen) >= 4)
+    await wait_until(lambda: len(seen) >= 4)
     await asyncio.sleep(0.5)  # acknowledged messages do not come back
     assert seen == [1, 2, 3, 4]
     await bus.close()
@@ -66,7 +59,7 @@ async def test_a_message_whose_handler_fails_is_delivered_again(nats):
 
     bus = await started(nats.url, f"test-{uuid.uuid4().hex}", subject, fail_first)
     await publish(nats.url, subject, 7)
-    await until(lambda: len(attempts) == 2)
+    await wait_until(lambda: len(attempts) == 2)
     assert attempts == [7, 7]
     await bus.close()
 
@@ -85,7 +78,7 @@ async def test_two_replicas_share_the_work(nats):
 
     replicas = [await started(nats.url, durable, subject, into(target)) for target in (first, second)]
     await publish(nats.url, subject, *range(20))
-    await until(lambda: len(first) + len(second) >= 20)
+    await wait_until(lambda: len(first) + len(second) >= 20)
     await asyncio.sleep(0.5)
     assert sorted(first + second) == list(range(20))  # each once, whichever replica took it
     for bus in replicas:

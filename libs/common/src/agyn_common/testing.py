@@ -89,3 +89,12 @@ async def wait_for_health(
                 if reply.status == expected:
                     return
             await asyncio.sleep(0.1)
+
+
+async def wait_until(condition: Callable[[], bool], *, timeout: float = 10.0, poll: float = 0.01) -> None:
+    """Poll `condition` until it holds; TimeoutError after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(poll)
