@@ -123,6 +123,17 @@ def test_rate_limiter_spends_the_burst_then_refills():
     assert [limiter.allow("a") for _ in range(4)] == [True, True, True, False]
 
 
+def test_rate_limiter_available_looks_without_spending():
+    clock = FakeClock()
+    limiter = RateLimiter(rate=1.0, burst=2, clock=clock)
+    assert limiter.available("a") and limiter.available("a")
+    assert limiter.allow("a") and limiter.allow("a")
+    assert not limiter.available("a")
+    clock.now += 1.0
+    assert limiter.available("a")
+    assert limiter.allow("a")
+
+
 def test_rate_limiter_forgets_least_recently_used_keys():
     clock = FakeClock()
     limiter = RateLimiter(rate=0.0, burst=1, max_keys=2, clock=clock)

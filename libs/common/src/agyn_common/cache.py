@@ -74,8 +74,11 @@ class TtlCache(Generic[K, V]):
             self._entries.popitem(last=False)
 
     def drop_where(self, predicate: Callable[[K], bool]) -> None:
+        self.drop_entries_where(lambda key, _value: predicate(key))
+
+    def drop_entries_where(self, predicate: Callable[[K, V], bool]) -> None:
         self.generation += 1
-        for key in [key for key in self._entries if predicate(key)]:
+        for key in [key for key, (_, value) in self._entries.items() if predicate(key, value)]:
             del self._entries[key]
 
     def clear(self) -> None:

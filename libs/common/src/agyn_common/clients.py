@@ -1,4 +1,7 @@
-"""Channels to other services: every call gets a deadline, and says who calls in local mode.
+"""Channels to other services: every unary call gets a deadline, and says who calls in local mode.
+
+Streams get no default deadline: a relayed stream (the Gateway's Subscribe) is meant to stay
+open; its caller sets one when it wants one.
 
 In mesh mode the sidecar's client certificate names the calling workload; in local mode
 (`make up`) the `x-agyn-caller` header does, which the callee trusts from loopback only.
@@ -16,8 +19,8 @@ from agyn_common.access import LOCAL_CALLER_KEY, AccessMode
 DEFAULT_DEADLINE_SECONDS = 5.0
 
 
-class _CallerInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
-    def __init__(self, extra_metadata: tuple[tuple[str, str], ...], deadline: float) -> None:
+class _CallDetails:
+    def __init__(self, extra_metadata: tuple[tuple[str, str], ...], deadline: float | None) -> None:
         self._extra = extra_metadata
         self._deadline = deadline
 
@@ -31,11 +34,17 @@ class _CallerInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStr
             wait_for_ready=details.wait_for_ready,
         )
 
+
+# Two classes, not one with both bases: grpc.aio files an interceptor under its first
+# matching kind only, so one class would never see the streams.
+class _UnaryInterceptor(_CallDetails, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
         return await continuation(self._details(client_call_details), request)
 
+
+class _StreamInterceptor(_CallDetails, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
@@ -49,12 +58,15 @@ class ServiceChannels:
         self, caller: str, mode: AccessMode, *, default_deadline: float = DEFAULT_DEADLINE_SECONDS
     ) -> None:
         extra = ((LOCAL_CALLER_KEY, caller),) if mode is AccessMode.LOCAL else ()
-        self._interceptor = _CallerInterceptor(extra, default_deadline)
+        self._interceptors: list[Any] = [
+            _UnaryInterceptor(extra, default_deadline),
+            _StreamInterceptor(extra, None),
+        ]
         self._channels: dict[str, grpc.aio.Channel] = {}
 
     def channel(self, address: str) -> grpc.aio.Channel:
         if address not in self._channels:
-            self._channels[address] = grpc.aio.insecure_channel(address, interceptors=[self._interceptor])
+            self._channels[address] = grpc.aio.insecure_channel(address, interceptors=self._interceptors)
         return self._channels[address]
 
     async def close(self) -> None:

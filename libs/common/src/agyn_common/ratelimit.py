@@ -23,10 +23,18 @@ class RateLimiter:
         self._clock = clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
+    def _refilled(self, key: str, now: float) -> float:
+        tokens, last = self._buckets.get(key, (float(self._burst), now))
+        return min(float(self._burst), tokens + (now - last) * self._rate)
+
+    def available(self, key: str) -> bool:
+        """Whether `allow(key)` would succeed now, without spending anything."""
+        return self._refilled(key, self._clock()) >= 1.0
+
     def allow(self, key: str) -> bool:
         now = self._clock()
-        tokens, last = self._buckets.pop(key, (float(self._burst), now))
-        tokens = min(float(self._burst), tokens + (now - last) * self._rate)
+        tokens = self._refilled(key, now)
+        self._buckets.pop(key, None)
         allowed = tokens >= 1.0
         self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
         while len(self._buckets) > self._max_keys:
