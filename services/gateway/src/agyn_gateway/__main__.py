@@ -1,0 +1,46 @@
+"""The gateway deployable: the external API over Connect, gRPC and gRPC-Web on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+
+from agyn_common.logs import configure_logging
+from agyn_common.settings import load_settings
+
+from agyn_gateway.server import start_gateway
+from agyn_gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+
+async def serve_until_signalled(settings: GatewaySettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    running = await start_gateway(settings)
+    stopped_by_itself = asyncio.ensure_future(running.serving)
+    signalled = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([stopped_by_itself, signalled], return_when=asyncio.FIRST_COMPLETED)
+    signalled.cancel()
+    log.info("stopping: ending streams, letting running calls finish")
+    await running.stop()
+    log.info("stopped")
+
+
+def main() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    if command not in ("serve", "migrate"):
+        print(f"agyn-gateway: unknown command {command!r} (serve)", file=sys.stderr)
+        sys.exit(2)
+    settings = load_settings(GatewaySettings, "agyn-gateway")
+    configure_logging("gateway", settings.log_level)
+    if command == "serve":  # `migrate` is a no-op: the Gateway has no database
+        asyncio.run(serve_until_signalled(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""The HTTP layer around the RPC handlers (gateway-auth-mesh §3.1, §3.10, §3.11; §8 #14).
+
+Every response carries `x-request-id` (the client's, when it sent a sane one) and the CORS
+headers; preflights are answered before authentication; `/api/...` is served like `/...`;
+`GET /me` says who a credential is; gRPC-Web's text mode (base64, what the grpc-web
+JavaScript client sends by default) is decoded here into binary gRPC-Web for connectrpc.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from http import HTTPStatus
+from typing import Any
+
+from agyn_common.errors import ServiceError
+from connectrpc.code import Code
+from connectrpc.errors import ConnectError
+
+from agyn_gateway.auth import Authenticator
+from agyn_gateway.requests import RequestInfo, set_current_request
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+REQUEST_ID_HEADER = b"x-request-id"
+_SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+CORS_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (
+        b"access-control-expose-headers",
+        b"Grpc-Status, Grpc-Message, Grpc-Status-Details-Bin, Connect-Content-Encoding, X-Request-Id",
+    ),
+]
+PREFLIGHT_HEADERS = [
+    (b"access-control-allow-methods", b"GET, POST, PATCH, DELETE, OPTIONS"),
+    (b"access-control-max-age", b"7200"),
+]
+GRPC_WEB_TEXT = b"application/grpc-web-text"
+
+# Plain-HTTP status of each gRPC code for /me (§3.9, plain-HTTP endpoints); others 502.
+PROBLEM_STATUS = {
+    "INVALID_ARGUMENT": 400,
+    "OUT_OF_RANGE": 400,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "ABORTED": 409,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "FAILED_PRECONDITION": 412,
+    "RESOURCE_EXHAUSTED": 429,
+    "UNIMPLEMENTED": 501,
+    "UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
+}
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+class GatewayHttp:
+    def __init__(
+        self,
+        rpc: App,
+        authenticator: Authenticator,
+        *,
+        path_prefix: str,
+        client_address_header: str | None,
+    ) -> None:
+        self._rpc = rpc
+        self._authenticator = authenticator
+        self._prefix = path_prefix
+        self._client_header = client_address_header.lower().encode() if client_address_header else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._rpc(scope, receive, send)  # lifespan; connectrpc refuses websockets
+            return
+        started = time.monotonic()
+        given = header(scope, REQUEST_ID_HEADER)
+        request_id = given if given and _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex.encode()
+        set_current_request(RequestInfo(request_id.decode(), self._client(scope)))
+        status = 0
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (REQUEST_ID_HEADER, request_id),
+                    *CORS_HEADERS,
+                ]
+            await send(message)
+
+        path = scope["path"]
+        if self._prefix and (path == self._prefix or path.startswith(self._prefix + "/")):
+            path = path[len(self._prefix) :] or "/"
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        try:
+            if scope["method"] == "OPTIONS":
+                await self._preflight(scope, send_with_headers)
+            elif path == "/me":
+                await self._me(scope, send_with_headers)
+            elif (header(scope, b"content-type") or b"").startswith(GRPC_WEB_TEXT):
+                await self._grpc_web_text(scope, receive, send_with_headers)
+            else:
+                await self._rpc(scope, receive, send_with_headers)
+        finally:
+            log.info(
+                "%s %s %d %.1fms request_id=%s",
+                scope["method"],
+                path,
+                status,
+                (time.monotonic() - started) * 1000,
+                request_id.decode(),
+            )
+
+    def _client(self, scope: Scope) -> str:
+        if self._client_header is not None:
+            forwarded = header(scope, self._client_header)
+            if forwarded:
+                return forwarded.decode("latin-1").split(",")[0].strip()
+        client = scope.get("client")
+        return str(client[0]) if client else "unknown"
+
+    @staticmethod
+    async def _preflight(scope: Scope, send: Send) -> None:
+        requested = header(scope, b"access-control-request-headers") or b"*"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 204,
+                "headers": [*PREFLIGHT_HEADERS, (b"access-control-allow-headers", requested)],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _me(self, scope: Scope, send: Send) -> None:
+        if scope["method"] != "GET":
+            await _problem(send, 405, "use GET")
+            return
+        try:
+            principal = await self._authenticator.authenticate(
+                (header(scope, b"authorization") or b"").decode("latin-1") or None,
+                self._client(scope),
+            )
+        except ServiceError as error:
+            await _problem(send, PROBLEM_STATUS.get(error.code.name, 502), error.message)
+            return
+        except Exception:
+            log.exception("resolving the caller of /me failed")
+            await _problem(send, 502, "the identity could not be resolved")
+            return
+        if principal is None:
+            await _problem(send, 401, "identity not available")
+            return
+        await _json(
+            send,
+            200,
+            {"identity_id": str(principal.identity_id), "identity_type": principal.identity_type},
+        )
+
+    async def _grpc_web_text(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a base64 gRPC-Web request as binary gRPC-Web, and encode the answer back."""
+        content_type = header(scope, b"content-type") or GRPC_WEB_TEXT
+        binary_type = content_type.replace(b"grpc-web-text", b"grpc-web", 1)
+        scope = {
+            **scope,
+            "headers": [
+                (key, binary_type if key.lower() == b"content-type" else value)
+                for key, value in scope.get("headers", ())
+                if key.lower() != b"content-length"
+            ],
+        }
+        pending_text = b""
+
+        async def receive_decoded() -> Message:
+            nonlocal pending_text
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            pending_text += b"".join(message.get("body", b"").split())
+            more = message.get("more_body", False)
+            usable = len(pending_text) if not more else len(pending_text) - len(pending_text) % 4
+            chunk, pending_text = pending_text[:usable], pending_text[usable:]
+            try:
+                body = _b64decode(chunk)
+            except (binascii.Error, ValueError):
+                raise ConnectError(Code.INVALID_ARGUMENT, "the request body is not base64") from None
+            return {**message, "body": body}
+
+        pending_bytes = b""
+
+        async def send_encoded(message: Message) -> None:
+            nonlocal pending_bytes
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    (key, content_type if key.lower() == b"content-type" else value)
+                    for key, value in message.get("headers", ())
+                    if key.lower() != b"content-length"
+                ]
+            elif message["type"] == "http.response.body":
+                data = pending_bytes + message.get("body", b"")
+                more = message.get("more_body", False)
+                usable = len(data) - len(data) % 3 if more else len(data)  # no padding mid-stream
+                pending_bytes = data[usable:]
+                message = {**message, "body": base64.b64encode(data[:usable])}
+            await send(message)
+
+        await self._rpc(scope, receive_decoded, send_encoded)
+
+
+def _b64decode(text: bytes) -> bytes:
+    """Base64 that may be several padded pieces one after another (one per client write)."""
+    if b"=" not in text.rstrip(b"="):
+        return base64.b64decode(text, validate=True)
+    return b"".join(base64.b64decode(text[i : i + 4], validate=True) for i in range(0, len(text), 4))
+
+
+async def _json(send: Send, status: int, body: object, content_type: bytes = b"application/json") -> None:
+    payload = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _problem(send: Send, status: int, detail: str) -> None:
+    await _json(
+        send,
+        status,
+        {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail},
+        b"application/problem+json",
+    )

@@ -1,0 +1,23 @@
+"""Facts about the HTTP request being served, set by the outer layer for the RPC handlers."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    request_id: str
+    client: str  # the client's address: the key of its anonymous-request budget
+
+
+_current: ContextVar[RequestInfo] = ContextVar("gateway_request")
+
+
+def current_request() -> RequestInfo:
+    return _current.get(RequestInfo(request_id="", client="unknown"))
+
+
+def set_current_request(info: RequestInfo) -> None:
+    _current.set(info)  # each request is served in its own task: this never leaks

@@ -1,0 +1,120 @@
+"""What the Gateway serves, read from the proto descriptors (gateway-auth-mesh §2.2; DESIGN §2).
+
+Each `<Pkg>Gateway` service forwards every method to the method of the same name (or its
+alias) on the package's internal service, with the same messages. Serving a new package is
+one `Backend` entry, plus the address setting of its service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from agynio.api.gateway.v1 import notifications_pb2, organizations_pb2, threads_pb2, users_pb2
+from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
+from google.protobuf import descriptor_pool, message_factory
+from google.protobuf.descriptor import FileDescriptor, MethodDescriptor, ServiceDescriptor
+from google.protobuf.message import Message
+
+GATEWAY_PACKAGE = "agynio.api.gateway.v1"
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str  # the service's deployable; its address comes from `<name>_address`
+    gateway_file: FileDescriptor
+    gateway: str  # e.g. UsersGateway
+    service: str  # full name of the internal service
+    aliases: Mapping[str, str] = field(default_factory=dict)  # gateway method -> service method
+    # Methods open to callers without an identity (they prove themselves in the body).
+    anonymous: frozenset[str] = frozenset()
+
+    @property
+    def package(self) -> str:
+        return self.service.rsplit(".", 1)[0]
+
+
+BACKENDS: tuple[Backend, ...] = (
+    Backend("users", users_pb2.DESCRIPTOR, "UsersGateway", "agynio.api.users.v1.UsersService"),
+    Backend(
+        "organizations",
+        organizations_pb2.DESCRIPTOR,
+        "OrganizationsGateway",
+        "agynio.api.organizations.v1.OrganizationsService",
+    ),
+    Backend(
+        "threads",
+        threads_pb2.DESCRIPTOR,
+        "ThreadsGateway",
+        "agynio.api.threads.v1.ThreadsService",
+        aliases={"ListThreads": "GetThreads"},  # DESIGN §2: the product's name for GetThreads
+    ),
+    Backend(
+        "notifications",
+        notifications_pb2.DESCRIPTOR,
+        "NotificationsGateway",
+        "agynio.api.notifications.v1.NotificationsService",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Route:
+    backend: str
+    paths: tuple[str, ...]  # every path the method answers on (both service names)
+    target: str  # /<internal service>/<method>
+    method: MethodInfo[Message, Message]
+    anonymous: bool
+
+    @property
+    def server_streaming(self) -> bool:
+        return self.method.stream_type is StreamType.SERVER_STREAM
+
+
+def _message_class(descriptor: object) -> type[Message]:
+    return message_factory.GetMessageClass(descriptor)
+
+
+def _stream_type(method: MethodDescriptor) -> StreamType:
+    if method.client_streaming and method.server_streaming:
+        return StreamType.BIDI_STREAM
+    if method.client_streaming:
+        return StreamType.CLIENT_STREAM
+    if method.server_streaming:
+        return StreamType.SERVER_STREAM
+    return StreamType.UNARY
+
+
+def routes_of(backend: Backend) -> Iterator[Route]:
+    gateway: ServiceDescriptor = backend.gateway_file.services_by_name[backend.gateway]
+    service = descriptor_pool.Default().FindServiceByName(backend.service)
+    for method in gateway.methods:
+        target = service.methods_by_name.get(backend.aliases.get(method.name, method.name))
+        if target is None or (target.input_type, target.output_type) != (
+            method.input_type,
+            method.output_type,
+        ):
+            raise ValueError(
+                f"{gateway.full_name}/{method.name} has no matching method on {service.full_name}"
+            )
+        stream_type = _stream_type(method)
+        if stream_type not in (StreamType.UNARY, StreamType.SERVER_STREAM):
+            # Client streaming comes with the first such method (FilesGateway.UploadFile).
+            raise ValueError(f"{gateway.full_name}/{method.name}: {stream_type.name} is not forwarded yet")
+        info = MethodInfo(
+            name=method.name,
+            service_name=gateway.full_name,
+            input=_message_class(method.input_type),
+            output=_message_class(method.output_type),
+            idempotency_level=IdempotencyLevel.UNKNOWN,
+            stream_type=stream_type,
+        )
+        # DESIGN §2: the contract's name and the name the product documents use.
+        names = (gateway.full_name, f"{backend.package}.{backend.gateway}")
+        yield Route(
+            backend=backend.name,
+            paths=tuple(f"/{name}/{method.name}" for name in names),
+            target=f"/{service.full_name}/{target.name}",
+            method=info,
+            anonymous=method.name in backend.anonymous,
+        )

@@ -1,0 +1,246 @@
+"""Serving the Gateway: one port, HTTP/1.1 and cleartext HTTP/2 (hypercorn), Connect, gRPC
+and gRPC-Web (connectrpc), and a graceful stop.
+
+The Gateway answers `grpc.health.v1.Health/Check` itself, on the same port, so probes and
+`make up` see it like any other service. It has no state of its own: it is SERVING from
+start to stop; a backing service that is away shows as that service's UNAVAILABLE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from agyn_common.bus import Bus
+from agyn_common.clients import ServiceChannels
+from agyn_common.ratelimit import RateLimiter
+from connectrpc.code import Code
+from connectrpc.compat import google_protobuf_binary_codec
+from connectrpc.errors import ConnectError
+from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
+from connectrpc.request import RequestContext
+from connectrpc.server import ConnectASGIApplication, Endpoint
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from agyn_gateway.auth import Authenticator
+from agyn_gateway.forwarding import Forwarder
+from agyn_gateway.http_layer import GatewayHttp
+from agyn_gateway.oidc import ClaimNames, OidcProvider
+from agyn_gateway.routes import BACKENDS, Route, routes_of
+from agyn_gateway.settings import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+HEALTH_SERVICE = "grpc.health.v1.Health"
+# Deadline of the Gateway's own calls (credential resolution through Users).
+AUTH_DEADLINE_SECONDS = 5.0
+
+
+class CompactJsonCodec:
+    """proto3 canonical JSON on one line (google.protobuf indents by default)."""
+
+    def name(self) -> str:
+        return "json"
+
+    def encode(self, message: Message) -> bytes:
+        return json_format.MessageToJson(message, indent=None).encode()
+
+    def decode(self, data: bytes | bytearray, message_class: type[Message]) -> Message:
+        message = message_class()
+        # Unknown fields are ignored, as by the binary codec: newer clients keep working.
+        json_format.Parse(bytes(data), message, ignore_unknown_fields=True)
+        return message
+
+
+class _Rpc(ConnectASGIApplication[None]):
+    """The RPC surface: the endpoints built from the routes, plus health."""
+
+    def __init__(self, endpoints: dict[str, Any]) -> None:  # path -> Endpoint
+        super().__init__(
+            service=None,
+            endpoints=lambda _: endpoints,
+            codecs=[google_protobuf_binary_codec(), CompactJsonCodec()],
+        )
+
+    @property
+    def path(self) -> str:
+        return "/"
+
+
+def served_routes(settings: GatewaySettings, anonymous_methods: frozenset[str]) -> list[Route]:
+    """Every route whose backing service has an address in `settings`."""
+    routes: list[Route] = []
+    for backend in BACKENDS:
+        if getattr(settings, f"{backend.name}_address", None):
+            routes.extend(
+                dataclasses.replace(
+                    route, anonymous=route.anonymous or bool(anonymous_methods & set(route.paths))
+                )
+                for route in routes_of(backend)
+            )
+    return routes
+
+
+@dataclass
+class RunningGateway:
+    port: int
+    forwarder: Forwarder
+    health: dict[str, bool]
+    bus: Bus
+    channels: ServiceChannels
+    http: httpx.AsyncClient
+    stop_requested: asyncio.Event
+    serving: asyncio.Task[None]
+    grace: float
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def stop(self) -> None:
+        """NOT_SERVING, end relayed streams, let unary calls finish within the grace, then close."""
+        self.health["serving"] = False
+        self.forwarder.end_streams()
+        self.stop_requested.set()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.grace + 5):
+                await asyncio.shield(self.serving)
+        if not self.serving.done():
+            self.serving.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.serving
+        await self.channels.close()
+        await self.http.aclose()
+        await self.bus.close()
+
+
+def _health_endpoint(health: dict[str, bool], services: set[str]) -> Endpoint[Any, Any]:
+    method = MethodInfo(
+        name="Check",
+        service_name=HEALTH_SERVICE,
+        input=health_pb2.HealthCheckRequest,
+        output=health_pb2.HealthCheckResponse,
+        idempotency_level=IdempotencyLevel.NO_SIDE_EFFECTS,
+        stream_type=StreamType.UNARY,
+    )
+
+    async def check(
+        request: health_pb2.HealthCheckRequest, _context: RequestContext[Any, Any]
+    ) -> health_pb2.HealthCheckResponse:
+        if request.service and request.service not in services:
+            raise ConnectError(Code.NOT_FOUND, f"unknown service {request.service}")
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if health["serving"]
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        return health_pb2.HealthCheckResponse(status=status)
+
+    return Endpoint.unary(method, check)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(1024)
+    listener.setblocking(False)
+    return listener
+
+
+async def start_gateway(
+    settings: GatewaySettings,
+    *,
+    anonymous_methods: frozenset[str] = frozenset(),
+    jwks_refetch_interval: float = 5.0,
+) -> RunningGateway:
+    """Start serving; `anonymous_methods` adds paths open without identity (for tests)."""
+    channels = ServiceChannels("gateway", settings.agyn_access_mode, default_deadline=AUTH_DEADLINE_SECONDS)
+    bus = Bus(settings.nats_url, name="gateway")
+    http = httpx.AsyncClient()
+    oidc = None
+    if settings.oidc_issuer_url is not None:
+        oidc = OidcProvider(
+            http,
+            issuer=settings.oidc_issuer_url,
+            audience=settings.oidc_audience,
+            profile_source=settings.oidc_profile_source,
+            claims=ClaimNames(
+                name=settings.oidc_name_claim,
+                email=settings.oidc_email_claim,
+                picture=settings.oidc_picture_claim,
+                username=settings.oidc_username_claim,
+            ),
+            refetch_interval=jwks_refetch_interval,
+        )
+    bootstrap: tuple[str, uuid.UUID] | None = None
+    if settings.cluster_admin_token is not None and settings.cluster_admin_identity_id is not None:
+        bootstrap = (settings.cluster_admin_token, settings.cluster_admin_identity_id)
+    authenticator = Authenticator(
+        channels.channel(settings.users_address),
+        oidc=oidc,
+        bootstrap=bootstrap,
+        cache_seconds=settings.credential_cache_seconds,
+        anonymous_limiter=RateLimiter(settings.anonymous_rate_per_second, settings.anonymous_burst),
+    )
+    authenticator.attach(bus)
+    bus.start()
+
+    routes = served_routes(settings, anonymous_methods)
+    channel_of = {
+        route.backend: channels.channel(getattr(settings, f"{route.backend}_address")) for route in routes
+    }
+    forwarder = Forwarder(channel_of, authenticator, default_deadline=settings.default_deadline_seconds)
+    health = {"serving": True}
+    endpoints = forwarder.endpoints(routes)
+    gateway_services = {route.method.service_name for route in routes}
+    endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(health, gateway_services)
+    app = GatewayHttp(
+        _Rpc(endpoints),
+        authenticator,
+        path_prefix=settings.path_prefix,
+        client_address_header=settings.client_address_header,
+    )
+
+    listener = _listen(settings.grpc_host, settings.grpc_port)
+    port = listener.getsockname()[1]
+    config = Config()
+    config.bind = [f"fd://{listener.detach()}"]
+    config.graceful_timeout = settings.shutdown_grace_seconds
+    config.errorlog = logging.getLogger("hypercorn.error")
+    config.include_server_header = False
+    stop_requested = asyncio.Event()
+    serving = asyncio.create_task(
+        serve(app, config, shutdown_trigger=stop_requested.wait, mode="asgi"),  # type: ignore[arg-type]
+        name="http",
+    )
+    if oidc is not None:
+        asyncio.create_task(oidc.warm(), name="oidc-warm")  # noqa: RUF006 - it ends on its own
+    log.info(
+        "gateway listening on %s:%d for %s",
+        settings.grpc_host,
+        port,
+        ", ".join(sorted(gateway_services)) or "nothing",
+    )
+    return RunningGateway(
+        port=port,
+        forwarder=forwarder,
+        health=health,
+        bus=bus,
+        channels=channels,
+        http=http,
+        stop_requested=stop_requested,
+        serving=serving,
+        grace=settings.shutdown_grace_seconds,
+    )

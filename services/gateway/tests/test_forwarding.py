@@ -1,0 +1,111 @@
+"""How the Gateway relays: streams released when clients leave, streams ended when it stops,
+a missing backing service, deadlines."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+import pytest
+from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
+from agynio.api.notifications.v1 import notifications_pb2
+from gateway_helpers import in_process_gateway
+from notifications_helpers import in_process_notifications
+
+SUBSCRIBE = notifications_pb2.SubscribeRequest(rooms=["thread_participant:me"])
+
+
+async def open_streams(channel, token: str, count: int) -> list:
+    stub = notifications_gateway.NotificationsGatewayStub(channel)
+    return [stub.Subscribe(SUBSCRIBE, metadata=(("authorization", f"Bearer {token}"),)) for _ in range(count)]
+
+
+async def test_a_client_leaving_releases_the_downstream_stream(platform, nats, threads):
+    async with (
+        in_process_notifications(platform, nats.url, max_streams_per_identity=2) as notifications,
+        in_process_gateway(platform, nats.url, threads=threads, notifications=notifications) as gateway,
+    ):
+        user = await platform.user("streams")
+        token = await gateway.token_for(user)
+        async with grpc.aio.insecure_channel(gateway.address) as channel:
+            for _ in range(3):  # twice the per-identity limit in all: each round frees its streams
+                calls = await open_streams(channel, token, 2)
+                await asyncio.sleep(0.3)
+                for call in calls:
+                    assert not call.done()
+                for call in calls:
+                    call.cancel()
+                await asyncio.sleep(0.3)
+            # While two are open, a third is refused by Notifications, through the Gateway.
+            calls = await open_streams(channel, token, 2)
+            await asyncio.sleep(0.3)
+            (third,) = await open_streams(channel, token, 1)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await asyncio.wait_for(third.read(), 10)
+            assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            for call in calls:
+                call.cancel()
+
+
+async def test_stopping_the_gateway_ends_relayed_streams_at_once(platform, nats, threads):
+    async with in_process_notifications(platform, nats.url) as notifications:
+        gateway_context = in_process_gateway(platform, nats.url, threads=threads, notifications=notifications)
+        gateway = await gateway_context.__aenter__()
+        user = await platform.user("stopping")
+        token = await gateway.token_for(user)
+        async with grpc.aio.insecure_channel(gateway.address) as channel:
+            (call,) = await open_streams(channel, token, 1)
+            await asyncio.sleep(0.5)
+            started = time.monotonic()
+            stopping = asyncio.create_task(gateway_context.__aexit__(None, None, None))
+            with pytest.raises(grpc.aio.AioRpcError) as ended:
+                await asyncio.wait_for(call.read(), 10)
+            await stopping
+        assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert "resume" in ended.value.details()
+        assert time.monotonic() - started < 5  # not the whole grace period
+
+
+async def test_a_backing_service_that_is_away_is_unavailable(platform, nats, threads):
+    async with in_process_gateway(platform, nats.url, threads=threads) as gateway:
+        admin = await platform.admin()
+        token = await gateway.token_for(admin)
+        org = await platform.create_org(admin)
+        await platform.stop_organizations()
+        try:
+            reply = await gateway.connect(
+                "GetOrganization", {"id": org}, token, service="agynio.api.gateway.v1.OrganizationsGateway"
+            )
+            assert (reply.status_code, reply.json()["code"]) == (503, "unavailable")
+            assert (await gateway.connect("GetMe", {}, token)).status_code == 200  # the rest still serves
+        finally:
+            await platform.start_organizations()
+
+
+async def test_unserved_gateways_have_no_routes(platform, nats, threads):
+    """Without a Notifications address, NotificationsGateway is not served at all."""
+    async with in_process_gateway(platform, nats.url, threads=threads) as gateway:
+        admin = await platform.admin()
+        reply = await gateway.http.post(
+            f"{gateway.url}/agynio.api.gateway.v1.NotificationsGateway/Subscribe",
+            content=b"{}",
+            headers={
+                "authorization": f"Bearer {await gateway.token_for(admin)}",
+                "content-type": "application/json",
+            },
+        )
+        assert reply.status_code == 404
+
+
+async def test_the_client_deadline_reaches_the_service(gateway):
+    admin = await gateway.platform.admin()
+    token = await gateway.token_for(admin)
+    body = notifications_pb2.SubscribeRequest(rooms=["thread_participant:me"])
+    async with grpc.aio.insecure_channel(gateway.address) as channel:
+        call = notifications_gateway.NotificationsGatewayStub(channel).Subscribe(
+            body, metadata=(("authorization", f"Bearer {token}"),), timeout=1.0
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            await asyncio.wait_for(call.read(), 10)
+    assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
