@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -106,7 +107,7 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
 
     with running_up(state_dir, nats_port) as up:
         endpoints = up.wait_until_up()
-        assert set(endpoints) == {"users", "organizations", "threads", "notifications", "nats"}
+        assert set(endpoints) == {"users", "organizations", "threads", "notifications", "gateway", "nats"}
         assert endpoints["nats"] == f"nats://127.0.0.1:{nats_port}"
         token = (state_dir / "admin-token").read_text().strip()
         admin_id = (state_dir / "admin-identity-id").read_text().strip()
@@ -126,6 +127,14 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
                 users_pb2.ResolveAPITokenRequest(token_hash=hashlib.sha256(token.encode()).hexdigest())
             )
             assert resolved.identity_id == admin_id
+        # The front door: the admin token through the Gateway, as the README's curl does it.
+        request = urllib.request.Request(
+            f"http://{endpoints['gateway']}/api/agynio.api.users.v1.UsersGateway/GetMe",
+            data=b"{}",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert json.loads(reply.read())["user"]["meta"]["id"] == admin_id
         # Organizations works with Users behind it: the admin owns a new organization.
         with client(
             organizations_pb2_grpc.OrganizationsServiceStub, endpoints["organizations"], admin_id
@@ -154,7 +163,7 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         assert returncode == 0, stderr
         assert "Agyn is up" in stdout
         assert not up.endpoints_path.exists()
-        for name in ("users", "organizations", "threads", "notifications"):
+        for name in ("users", "organizations", "threads", "notifications", "gateway"):
             log_lines = (state_dir / "logs" / f"{name}.log").read_text().splitlines()
             assert json.loads(log_lines[-1])["message"] == "stopped"
             assert service_pids(f"agyn_{name}", endpoints[name]) == []

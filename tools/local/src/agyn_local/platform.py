@@ -75,7 +75,10 @@ def port_is_free(port: int) -> bool:
 def assign_ports(options: Options) -> dict[str, int]:
     if options.base_port == 0:
         return {service.name: free_port() for service in SERVICES}
-    ports = {service.name: options.base_port + index for index, service in enumerate(SERVICES)}
+    ports = {
+        service.name: service.port if service.port is not None else options.base_port + index
+        for index, service in enumerate(SERVICES)
+    }
     for name, port in ports.items():
         if not port_is_free(port):
             raise StartupFailed(f"port {port} for {name} is in use; choose another with --base-port")

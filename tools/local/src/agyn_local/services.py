@@ -12,6 +12,8 @@ class LocalService:
     name: str
     module: str  # run as `python -m <module> serve`
     database: bool = True
+    # Its own port instead of the next one after --base-port (the Gateway's front door).
+    port: int | None = None
 
 
 SERVICES: tuple[LocalService, ...] = (
@@ -19,6 +21,7 @@ SERVICES: tuple[LocalService, ...] = (
     LocalService(name="organizations", module="agyn_organizations"),
     LocalService(name="threads", module="agyn_threads"),
     LocalService(name="notifications", module="agyn_notifications", database=False),
+    LocalService(name="gateway", module="agyn_gateway", database=False, port=8080),
 )
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.

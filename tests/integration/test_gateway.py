@@ -1,0 +1,110 @@
+"""The Gateway as the front door of the platform's processes (issue 5's "done when"): Connect
+JSON at the documented path, grpcio on the same port, and a Subscribe stream opened through
+the Gateway that receives a message sent through it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import grpc
+import httpx
+from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
+from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
+from agynio.api.notifications.v1 import notifications_pb2
+from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+
+GATEWAY = (("x-agyn-caller", "gateway"),)
+
+
+async def user_with_token(users: users_pb2_grpc.UsersServiceStub, username: str) -> tuple[str, str]:
+    """A user as a first sign-in creates it, and an API token of theirs (straight from Users)."""
+    created = await users.ResolveOrCreateUser(
+        users_pb2.ResolveOrCreateUserRequest(oidc_subject=f"sub-{uuid.uuid4()}", preferred_username=username),
+        metadata=GATEWAY,
+    )
+    identity = created.user.meta.id
+    token = await users.CreateAPIToken(
+        users_pb2.CreateAPITokenRequest(name="integration"),
+        metadata=(*GATEWAY, ("x-identity-id", identity), ("x-identity-type", "user")),
+    )
+    return identity, token.plaintext_token
+
+
+async def test_the_gateway_serves_connect_grpc_and_streams_end_to_end(processes):
+    gateway = processes.addresses["gateway"]
+    async with grpc.aio.insecure_channel(processes.addresses["users"]) as users_channel:
+        users = users_pb2_grpc.UsersServiceStub(users_channel)
+        (owner, owner_token), (friend, friend_token) = [
+            await user_with_token(users, name) for name in ("olga", "fred")
+        ]
+
+    async with httpx.AsyncClient(base_url=f"http://{gateway}/api", timeout=10) as http:
+
+        async def call(token: str, service: str, method: str, body: dict) -> dict:
+            reply = await http.post(
+                f"/agynio.api.{service}.v1.{service.capitalize()}Gateway/{method}",
+                json=body,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert reply.status_code == 200, reply.text
+            return reply.json()
+
+        # The README's curl: GetMe over Connect JSON at the documented name and path.
+        assert (await call(owner_token, "users", "GetMe", {}))["user"]["meta"]["id"] == owner
+
+        org = (await call(owner_token, "organizations", "CreateOrganization", {"name": "Acme"}))[
+            "organization"
+        ]
+        invitation = await call(
+            owner_token,
+            "organizations",
+            "CreateMembership",
+            {"organizationId": org["id"], "identityId": friend, "role": "MEMBERSHIP_ROLE_MEMBER"},
+        )
+        await call(
+            friend_token,
+            "organizations",
+            "AcceptMembership",
+            {"membershipId": invitation["membership"]["id"]},
+        )
+        thread = await call(
+            owner_token,
+            "threads",
+            "CreateThread",
+            {"organizationId": org["id"], "participants": [{"participantId": friend}]},
+        )
+        thread_id = thread["thread"]["id"]
+
+        async with grpc.aio.insecure_channel(gateway) as channel:
+            # grpcio on the same port.
+            credentials = (("authorization", f"Bearer {friend_token}"),)
+            me = await users_gateway.UsersGatewayStub(channel).GetMe(
+                users_pb2.GetMeRequest(), metadata=credentials, timeout=10
+            )
+            assert me.user.meta.id == friend
+
+            # The friend follows their room through the Gateway; the owner writes through it.
+            stream = notifications_gateway.NotificationsGatewayStub(channel).Subscribe(
+                notifications_pb2.SubscribeRequest(rooms=["thread_participant:me"]), metadata=credentials
+            )
+            first_reply = asyncio.ensure_future(stream.read())
+            sent: list[str] = []
+            async with asyncio.timeout(20):
+                # The stream's headers come with its first message, so the owner writes until
+                # one arrives; the first one written after the stream went live is delivered.
+                while not first_reply.done():
+                    sent.append(
+                        (
+                            await call(
+                                owner_token, "threads", "SendMessage", {"threadId": thread_id, "body": "hi"}
+                            )
+                        )["message"]["id"]
+                    )
+                    await asyncio.wait([first_reply], timeout=0.2)
+            reply = first_reply.result()
+            assert reply.envelope.event == "message.created"
+            assert reply.envelope.payload["thread_id"] == thread_id
+            assert reply.envelope.payload["message_id"] in sent
+            assert list(reply.envelope.rooms) == [f"thread_participant:{friend}"]
+            stream.cancel()
