@@ -35,8 +35,9 @@ test: lint typecheck pytest ## Lint, type-check and run every test (what CI runs
 pytest: $(SYNCED) ## Run the tests only
 	$(BIN)/pytest
 
-bench: $(SYNCED) ## Benchmark SendMessage and its delivery against raw PostgreSQL and NATS (~1.5 min)
+bench: $(SYNCED) ## Benchmark SendMessage and its delivery, and the Gateway's cost per call (~2.5 min)
 	$(BIN)/python bench/messaging.py
+	$(BIN)/python bench/gateway.py
 
 lint: $(SYNCED) ## ruff: lint and formatting check
 	$(BIN)/ruff check .

@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -31,6 +30,7 @@ from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grp
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+from figures import Figures, row, run_for
 
 LEVELS = (1, 10, 100)
 SECONDS_PER_LEVEL = 6.0
@@ -39,35 +39,6 @@ GATEWAY = (("x-agyn-caller", "gateway"),)
 
 def as_user(identity: str) -> tuple[tuple[str, str], ...]:
     return (*GATEWAY, ("x-identity-id", identity), ("x-identity-type", "user"))
-
-
-@dataclass
-class Figures:
-    count: int
-    seconds: float
-    latencies: list[float]  # seconds
-
-    @property
-    def throughput(self) -> float:
-        return self.count / self.seconds
-
-    def percentile(self, fraction: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] * 1000
-
-
-async def run_for(concurrency: int, seconds: float, one) -> Figures:
-    """Call `one(worker)` in `concurrency` loops for `seconds`; each call returns its latency."""
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def loop(worker: int) -> None:
-        while time.perf_counter() < deadline:
-            latencies.append(await one(worker))
-
-    started = time.perf_counter()
-    await asyncio.gather(*(loop(worker) for worker in range(concurrency)))
-    return Figures(len(latencies), time.perf_counter() - started, latencies)
 
 
 class Platform:
@@ -198,13 +169,6 @@ async def raw_nats(nats_url: str, concurrency: int) -> Figures:
     figures = await run_for(concurrency, SECONDS_PER_LEVEL / 2, round_trip)
     await connection.close()
     return figures
-
-
-def row(label: str, figures: Figures) -> str:
-    return (
-        f"{label:<34}{figures.throughput:>10.0f}/s{figures.percentile(0.5):>10.2f}"
-        f"{figures.percentile(0.99):>10.2f}"
-    )
 
 
 async def measure(platform: LocalPlatform, addresses: dict[str, str]) -> None:

@@ -9,7 +9,9 @@ import time
 import grpc
 import pytest
 from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
+from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
 from agynio.api.notifications.v1 import notifications_pb2
+from agynio.api.users.v1 import users_pb2
 from gateway_helpers import in_process_gateway
 from notifications_helpers import in_process_notifications
 
@@ -109,3 +111,17 @@ async def test_the_client_deadline_reaches_the_service(gateway):
         with pytest.raises(grpc.aio.AioRpcError) as ended:
             await asyncio.wait_for(call.read(), 10)
     assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+async def test_a_grpc_connection_outlives_many_calls(gateway):
+    """gRPC clients keep one HTTP/2 connection; it must not be cut after N requests."""
+    admin = await gateway.platform.admin()
+    token = await gateway.token_for(admin)
+    stub_metadata = (("authorization", f"Bearer {token}"),)
+    async with grpc.aio.insecure_channel(gateway.address) as channel:
+        stub = users_gateway.UsersGatewayStub(channel)
+        for _ in range(21):  # past hypercorn's default of 1000 requests per connection
+            replies = await asyncio.gather(
+                *(stub.GetMe(users_pb2.GetMeRequest(), metadata=stub_metadata, timeout=10) for _ in range(50))
+            )
+            assert {reply.user.meta.id for reply in replies} == {str(admin)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import json
 import uuid
 
@@ -304,3 +305,25 @@ async def test_stream_errors_reach_the_client(gateway, admin):
     ((flags, end),) = frames(reply.content)
     assert flags == 0x02  # the end-of-stream frame
     assert json.loads(end)["error"]["code"] == "permission_denied"
+
+
+async def test_gzip_both_ways(gateway, admin):
+    identity, token = admin
+    reply = await gateway.http.post(
+        f"{gateway.url}/{USERS_GATEWAY}/GetMe",
+        content=gzip.compress(b"{}"),
+        headers={
+            "authorization": f"Bearer {token}",
+            "content-type": "application/json",
+            "content-encoding": "gzip",
+            "accept-encoding": "gzip",
+        },
+    )
+    assert reply.status_code == 200
+    assert reply.headers["content-encoding"] == "gzip"
+    assert reply.json()["user"]["meta"]["id"] == str(identity)  # httpx inflated it
+    async with grpc.aio.insecure_channel(gateway.address, compression=grpc.Compression.Gzip) as channel:
+        answer = await users_gateway.UsersGatewayStub(channel).GetMe(
+            users_pb2.GetMeRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=10
+        )
+    assert answer.user.meta.id == str(identity)

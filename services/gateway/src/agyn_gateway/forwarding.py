@@ -80,11 +80,7 @@ class Forwarder:
     def _unary_forwarder(
         self, route: Route
     ) -> Callable[[Message, RequestContext[Any, Any]], Awaitable[Message]]:
-        call = self._channels[route.backend].unary_unary(
-            route.target,
-            request_serializer=route.method.input.SerializeToString,
-            response_deserializer=route.method.output.FromString,
-        )
+        call = self._channels[route.backend].unary_unary(route.target, **_serializers(route))
 
         async def forward(request: Message, context: RequestContext[Any, Any]) -> Message:
             try:
@@ -103,11 +99,7 @@ class Forwarder:
     def _stream_forwarder(
         self, route: Route
     ) -> Callable[[Message, RequestContext[Any, Any]], AsyncIterator[Message]]:
-        open_stream = self._channels[route.backend].unary_stream(
-            route.target,
-            request_serializer=route.method.input.SerializeToString,
-            response_deserializer=route.method.output.FromString,
-        )
+        open_stream = self._channels[route.backend].unary_stream(route.target, **_serializers(route))
 
         async def forward(request: Message, context: RequestContext[Any, Any]) -> AsyncIterator[Message]:
             try:
@@ -138,3 +130,11 @@ class Forwarder:
                 call.cancel()  # the client went away (or the stream ended): release the downstream call
 
         return forward
+
+
+def _serializers(route: Route) -> dict[str, Any]:
+    """The messages go through as they are: the Gateway's types are the service's."""
+    return {
+        "request_serializer": route.method.input.SerializeToString,
+        "response_deserializer": route.method.output.FromString,
+    }

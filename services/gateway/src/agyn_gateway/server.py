@@ -220,6 +220,12 @@ async def start_gateway(
     config.graceful_timeout = settings.shutdown_grace_seconds
     config.errorlog = logging.getLogger("hypercorn.error")
     config.include_server_header = False
+    # hypercorn drops an HTTP/2 connection after this many requests, killing the calls in
+    # flight on it; gRPC clients keep one connection for everything, so never.
+    config.keep_alive_max_requests = 2**62
+    # An idle connection is kept for minutes, not hypercorn's 5 s: a client reusing it just
+    # as it is closed loses its call, and proxies in front keep connections for long.
+    config.keep_alive_timeout = 300
     stop_requested = asyncio.Event()
     serving = asyncio.create_task(
         serve(app, config, shutdown_trigger=stop_requested.wait, mode="asgi"),  # type: ignore[arg-type]
