@@ -327,3 +327,18 @@ async def test_gzip_both_ways(gateway, admin):
             users_pb2.GetMeRequest(), metadata=(("authorization", f"Bearer {token}"),), timeout=10
         )
     assert answer.user.meta.id == str(identity)
+
+
+async def test_degrade_thread_is_served_for_owners_only(gateway, threads):
+    owner = await gateway.platform.user("owner")
+    org = await gateway.platform.create_org(owner)
+    member = await gateway.platform.user("member")
+    await gateway.platform.join(owner, org, member)
+    thread = await threads.create(owner, org, member)
+    service = "agynio.api.gateway.v1.ThreadsGateway"
+    body = {"threadId": thread.id, "reason": "the agent is gone"}
+    refused = await gateway.connect("DegradeThread", body, await gateway.token_for(member), service=service)
+    assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+    degraded = await gateway.connect("DegradeThread", body, await gateway.token_for(owner), service=service)
+    assert degraded.status_code == 200, degraded.text
+    assert degraded.json()["thread"]["status"] == "THREAD_STATUS_DEGRADED"
