@@ -231,15 +231,11 @@ async def test_failed_authentications_are_rate_limited_per_client(gateway_with):
         assert (await gateway.connect("GetMe", {}, token)).status_code == 200
 
 
-async def test_anonymous_methods_are_forwarded_without_identity_and_rate_limited(platform, nats, threads):
-    from gateway_helpers import in_process_gateway
-
+async def test_anonymous_methods_are_forwarded_without_identity_and_rate_limited(gateway_with):
     # No method of the services served today is open to anonymous callers (EnrollRunner and
     # EnrollApp come with Runners and Apps), so the test opens one to see the mechanism work.
     opened = f"/{USERS_GATEWAY}/SearchUsers"
-    async with in_process_gateway(
-        platform, nats.url, threads=threads, anonymous_methods=frozenset({opened}), anonymous_burst=2
-    ) as gateway:
+    async with gateway_with(anonymous_methods=frozenset({opened}), anonymous_burst=2) as gateway:
         codes = [(await gateway.connect("SearchUsers", {"query": "x"})).json()["code"] for _ in range(3)]
         # Forwarded without identity, so Users itself refuses; then the budget is spent.
         assert codes == ["unauthenticated", "unauthenticated", "resource_exhausted"]

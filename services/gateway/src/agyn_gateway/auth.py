@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import grpc
 from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus
 from agyn_common.cache import TtlCache
-from agyn_common.caller import IDENTITY_ID_KEY, IDENTITY_TYPE_KEY
+from agyn_common.caller import Caller
 from agyn_common.errors import ServiceError, internal, resource_exhausted, unauthenticated
 from agyn_common.ratelimit import RateLimiter
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
@@ -48,7 +48,7 @@ class Principal:
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """The caller metadata of §2.3, the only metadata a forwarded call carries."""
-        return ((IDENTITY_ID_KEY, str(self.identity_id)), (IDENTITY_TYPE_KEY, self.identity_type))
+        return tuple(Caller(self.identity_id, self.identity_type).outgoing_metadata())
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -76,7 +76,7 @@ class Authenticator:
         self._oidc = oidc
         self._bootstrap = bootstrap
         self._cache_seconds = cache_seconds
-        self._known: TtlCache[bytes, Principal] = TtlCache(
+        self._known: TtlCache[str, Principal] = TtlCache(
             ttl=cache_seconds, max_entries=MAX_CACHED_CREDENTIALS, needs_bus=True
         )
         self._anonymous = anonymous_limiter
@@ -95,7 +95,7 @@ class Authenticator:
         if self._bootstrap is not None and hmac.compare_digest(token.encode(), self._bootstrap[0].encode()):
             # §8 #5: the platform identity; services require it to hold the cluster admin role.
             return Principal(self._bootstrap[1], "platform")
-        key = hashlib.sha256(token.encode()).digest()
+        key = hashlib.sha256(token.encode()).hexdigest()  # also what Users stores for API tokens
         known = self._known.get(key)
         if known is not None and (known.expires_at is None or known.expires_at > time.time()):
             return known
@@ -104,7 +104,7 @@ class Authenticator:
         generation = self._known.generation
         try:
             principal = await (
-                self._api_token(token) if token.startswith(API_TOKEN_PREFIX) else self._jwt(token)
+                self._api_token(key) if token.startswith(API_TOKEN_PREFIX) else self._jwt(token)
             )
         except ServiceError as error:
             if error.code is grpc.StatusCode.UNAUTHENTICATED:
@@ -119,8 +119,9 @@ class Authenticator:
         if not self._anonymous.allow(client):
             raise resource_exhausted("too many anonymous requests from this client; retry later")
 
-    async def _api_token(self, token: str) -> Principal:
-        request = users_pb2.ResolveAPITokenRequest(token_hash=hashlib.sha256(token.encode()).hexdigest())
+    async def _api_token(self, token_hash: str) -> Principal:
+        """Users keeps the hex SHA-256 of each token (§3.4), never the token."""
+        request = users_pb2.ResolveAPITokenRequest(token_hash=token_hash)
         try:
             reply = await self._users.ResolveAPIToken(request)
         except grpc.aio.AioRpcError as error:

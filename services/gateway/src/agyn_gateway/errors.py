@@ -37,6 +37,11 @@ def _details(trailers: grpc.aio.Metadata | None) -> list[ErrorDetail]:
         status = status_pb2.Status.FromString(raw)
     except Exception:
         return []
+    return _wire_details(status)
+
+
+def _wire_details(status: status_pb2.Status) -> list[ErrorDetail]:
+    """google.rpc details (google.protobuf Any) as connectrpc's error details."""
     return [ErrorDetail(WireAny(type_url=item.type_url, value=item.value)) for item in status.details]
 
 
@@ -47,10 +52,7 @@ def from_downstream(error: grpc.aio.AioRpcError) -> ConnectError:
 
 
 def from_service_error(error: ServiceError) -> ConnectError:
-    details = [
-        ErrorDetail(WireAny(type_url=item.type_url, value=item.value)) for item in error.to_status().details
-    ]
-    return ConnectError(connect_code(error.code), error.message, details)
+    return ConnectError(connect_code(error.code), error.message, _wire_details(error.to_status()))
 
 
 def as_connect_error(error: Exception) -> ConnectError:

@@ -96,7 +96,6 @@ def served_routes(settings: GatewaySettings, anonymous_methods: frozenset[str]) 
 class RunningGateway:
     port: int
     forwarder: Forwarder
-    health: dict[str, bool]
     bus: Bus
     channels: ServiceChannels
     http: httpx.AsyncClient
@@ -110,9 +109,8 @@ class RunningGateway:
 
     async def stop(self) -> None:
         """NOT_SERVING, end relayed streams, let unary calls finish within the grace, then close."""
-        self.health["serving"] = False
+        self.stop_requested.set()  # health answers NOT_SERVING from here on
         self.forwarder.end_streams()
-        self.stop_requested.set()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.grace + 5):
                 await asyncio.shield(self.serving)
@@ -125,7 +123,7 @@ class RunningGateway:
         await self.bus.close()
 
 
-def _health_endpoint(health: dict[str, bool], services: set[str]) -> Endpoint[Any, Any]:
+def _health_endpoint(stopping: asyncio.Event, services: set[str]) -> Endpoint[Any, Any]:
     method = MethodInfo(
         name="Check",
         service_name=HEALTH_SERVICE,
@@ -141,9 +139,9 @@ def _health_endpoint(health: dict[str, bool], services: set[str]) -> Endpoint[An
         if request.service and request.service not in services:
             raise ConnectError(Code.NOT_FOUND, f"unknown service {request.service}")
         status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if health["serving"]
-            else health_pb2.HealthCheckResponse.NOT_SERVING
+            health_pb2.HealthCheckResponse.NOT_SERVING
+            if stopping.is_set()
+            else health_pb2.HealthCheckResponse.SERVING
         )
         return health_pb2.HealthCheckResponse(status=status)
 
@@ -202,10 +200,10 @@ async def start_gateway(
         route.backend: channels.channel(getattr(settings, f"{route.backend}_address")) for route in routes
     }
     forwarder = Forwarder(channel_of, authenticator, default_deadline=settings.default_deadline_seconds)
-    health = {"serving": True}
+    stop_requested = asyncio.Event()
     endpoints = forwarder.endpoints(routes)
     gateway_services = {route.method.service_name for route in routes}
-    endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(health, gateway_services)
+    endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(stop_requested, gateway_services)
     app = GatewayHttp(
         _Rpc(endpoints),
         authenticator,
@@ -226,7 +224,6 @@ async def start_gateway(
     # An idle connection is kept for minutes, not hypercorn's 5 s: a client reusing it just
     # as it is closed loses its call, and proxies in front keep connections for long.
     config.keep_alive_timeout = 300
-    stop_requested = asyncio.Event()
     serving = asyncio.create_task(
         serve(app, config, shutdown_trigger=stop_requested.wait, mode="asgi"),  # type: ignore[arg-type]
         name="http",
@@ -242,7 +239,6 @@ async def start_gateway(
     return RunningGateway(
         port=port,
         forwarder=forwarder,
-        health=health,
         bus=bus,
         channels=channels,
         http=http,
