@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+from agyn_common.embedded import free_port
+from agyn_local.platform import LocalPlatform, Options
 
 
 @dataclass
@@ -41,3 +47,19 @@ def row(label: str, figures: Figures) -> str:
         f"{label:<34}{figures.throughput:>10.0f}/s{figures.percentile(0.5):>10.2f}"
         f"{figures.percentile(0.99):>10.2f}"
     )
+
+
+def on_a_local_platform(measure: Callable[[LocalPlatform], Awaitable[None]]) -> int:
+    """Start the local platform in a temporary directory (every service its own process, as
+    in `make up`, on free ports), run `measure` against it, stop it; the exit code."""
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="agyn-bench-") as state:
+        platform = LocalPlatform(Options(state_dir=Path(state), nats_port=free_port(), base_port=0))
+        try:
+            platform.start()
+            print(f"platform up in {time.perf_counter() - started:.1f}s ({', '.join(platform.addresses)})")
+            asyncio.run(measure(platform))
+        finally:
+            platform.stop()
+    print(f"done in {time.perf_counter() - started:.0f}s")
+    return 0

@@ -13,19 +13,15 @@ asserts nothing and prints its table.
 
 from __future__ import annotations
 
-import asyncio
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import grpc
 import httpx
-from agyn_common.embedded import free_port
-from agyn_local.platform import LocalPlatform, Options
+from agyn_local.platform import LocalPlatform
 from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
-from figures import Figures, row, run_for
+from figures import Figures, on_a_local_platform, row, run_for
 
 LEVELS = (1, 10, 50)
 SECONDS_PER_LEVEL = 5.0
@@ -93,20 +89,14 @@ async def measure(addresses: dict[str, str], token: str, admin: str) -> None:
         await channel.close()
 
 
+async def measure_platform(platform: LocalPlatform) -> None:
+    token = platform.admin_token_path.read_text().strip()
+    admin = platform.admin_identity_path.read_text().strip()
+    await measure(platform.addresses, token, admin)
+
+
 def main() -> int:
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="agyn-bench-") as state:
-        platform = LocalPlatform(Options(state_dir=Path(state), nats_port=free_port(), base_port=0))
-        try:
-            platform.start()
-            print(f"platform up in {time.perf_counter() - started:.1f}s")
-            token = platform.admin_token_path.read_text().strip()
-            admin = platform.admin_identity_path.read_text().strip()
-            asyncio.run(measure(platform.addresses, token, admin))
-        finally:
-            platform.stop()
-    print(f"done in {time.perf_counter() - started:.0f}s")
-    return 0
+    return on_a_local_platform(measure_platform)
 
 
 if __name__ == "__main__":

@@ -15,22 +15,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import grpc
 import nats
 import sqlalchemy as sa
 from agyn_common.db import Database
-from agyn_common.embedded import free_port
-from agyn_local.platform import LocalPlatform, Options
+from agyn_local.platform import LocalPlatform
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
-from figures import Figures, row, run_for
+from figures import Figures, on_a_local_platform, row, run_for
 
 LEVELS = (1, 10, 100)
 SECONDS_PER_LEVEL = 6.0
@@ -195,18 +192,7 @@ async def measure(platform: LocalPlatform, addresses: dict[str, str]) -> None:
 
 
 def main() -> int:
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="agyn-bench-") as state:
-        platform = LocalPlatform(Options(state_dir=Path(state), nats_port=free_port(), base_port=0))
-        try:
-            platform.start()
-            addresses = platform.addresses
-            print(f"platform up in {time.perf_counter() - started:.1f}s ({', '.join(addresses)})")
-            asyncio.run(measure(platform, addresses))
-        finally:
-            platform.stop()
-    print(f"done in {time.perf_counter() - started:.0f}s")
-    return 0
+    return on_a_local_platform(lambda platform: measure(platform, platform.addresses))
 
 
 if __name__ == "__main__":
