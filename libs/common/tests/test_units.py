@@ -237,6 +237,14 @@ def test_local_mode_trusts_the_caller_header_from_loopback_only(peer, trusted):
     assert policy.calling_workload([(LOCAL_CALLER_KEY, "gateway")], peer) == ("gateway" if trusted else None)
 
 
+def test_network_mode_trusts_the_caller_header_from_any_peer_but_not_a_certificate():
+    policy = AccessPolicy(DECLARATION, AccessMode.NETWORK)
+    assert policy.calling_workload([(LOCAL_CALLER_KEY, "gateway")], "ipv4:10.1.2.3:5000") == "gateway"
+    assert policy.calling_workload([xfcc("agyn", "gateway")], "ipv4:10.1.2.3:5000") is None
+    twice = [(LOCAL_CALLER_KEY, "gateway"), (LOCAL_CALLER_KEY, "threads")]
+    assert policy.calling_workload(twice, "ipv4:10.1.2.3:5000") is None
+
+
 def test_identity_rules():
     policy = AccessPolicy(DECLARATION, AccessMode.LOCAL)
     peer = "ipv4:127.0.0.1:1"

@@ -4,7 +4,9 @@ Each service declares, for every method it serves, the calling ServiceAccounts a
 the call must carry an end-user identity. The same declaration feeds two enforcers: the
 Istio AuthorizationPolicies rendered for Kubernetes, and `AccessPolicy.check` inside the
 process, which reads the calling workload from Istio's `x-forwarded-client-cert` header in
-mesh mode, or from `x-agyn-caller` in local mode (loopback peers only).
+mesh mode, from `x-agyn-caller` in local mode (loopback peers only), or from `x-agyn-caller`
+in network mode (a Kubernetes install without a mesh, where NetworkPolicies admit only the
+declared callers' pods).
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def _is_loopback_peer(peer: str) -> bool:
 class AccessMode(enum.Enum):
     MESH = "mesh"
     LOCAL = "local"
+    NETWORK = "network"
 
 
 _calling_workload: ContextVar[str | None] = ContextVar("calling_workload", default=None)
@@ -127,9 +130,11 @@ class AccessPolicy:
     namespace: str | None = None  # in mesh mode, callers must come from this namespace when set
 
     def calling_workload(self, metadata: Metadata, peer: str) -> str | None:
-        if self.mode is AccessMode.LOCAL:
+        if self.mode is not AccessMode.MESH:
             values = metadata_values(metadata, LOCAL_CALLER_KEY)
-            if len(values) != 1 or not _is_loopback_peer(peer):
+            if len(values) != 1:
+                return None
+            if self.mode is AccessMode.LOCAL and not _is_loopback_peer(peer):
                 return None
             return values[0].strip() or None
         headers = metadata_values(metadata, XFCC_KEY)

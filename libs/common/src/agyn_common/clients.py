@@ -1,10 +1,10 @@
-"""Channels to other services: every unary call gets a deadline, and says who calls in local mode.
+"""Channels to other services: every unary call gets a deadline, and says who calls without a mesh.
 
 Streams get no default deadline: a relayed stream (the Gateway's Subscribe) is meant to stay
 open; its caller sets one when it wants one.
 
 In mesh mode the sidecar's client certificate names the calling workload; in local mode
-(`make up`) the `x-agyn-caller` header does, which the callee trusts from loopback only.
+(`make up`) and network mode the `x-agyn-caller` header does (see `agyn_common.access`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ class ServiceChannels:
     def __init__(
         self, caller: str, mode: AccessMode, *, default_deadline: float = DEFAULT_DEADLINE_SECONDS
     ) -> None:
-        extra = ((LOCAL_CALLER_KEY, caller),) if mode is AccessMode.LOCAL else ()
+        extra = () if mode is AccessMode.MESH else ((LOCAL_CALLER_KEY, caller),)
         self._interceptors: list[Any] = [
             _UnaryInterceptor(extra, default_deadline),
             _StreamInterceptor(extra, None),
