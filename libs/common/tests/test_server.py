@@ -6,6 +6,7 @@ import uuid
 
 import grpc
 import pytest
+from agyn_common.server import LIVENESS_SERVICE
 from agyn_common.testing import wait_for_health
 from google.protobuf import wrappers_pb2
 from google.rpc import error_details_pb2, status_pb2
@@ -122,9 +123,11 @@ async def test_health_and_reflection_are_open_to_anyone(probe):
     assert {SERVICE, "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= names
 
 
-async def test_health_follows_nats(probe, nats):
+async def test_health_follows_nats_while_liveness_stays_serving(probe, nats):
     nats.stop()
     await wait_for_health(probe.channel, NOT_SERVING, timeout=15)
+    # Kubernetes takes the pod out of the Service but does not restart it.
+    await wait_for_health(probe.channel, SERVING, service=LIVENESS_SERVICE, timeout=1)
     nats.start()
     await wait_for_health(probe.channel, SERVING, timeout=30)
 

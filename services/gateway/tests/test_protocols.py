@@ -80,8 +80,11 @@ async def test_grpcio_on_the_same_port_under_both_names(gateway, admin):
         assert (
             await documented(users_pb2.GetMeRequest(), metadata=credentials, timeout=10)
         ).user.meta.id == str(identity)
-        health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
-        assert health.status == health_pb2.HealthCheckResponse.SERVING
+        for probe in ("", "liveness"):  # readiness and liveness probes
+            health = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=probe), timeout=5
+            )
+            assert health.status == health_pb2.HealthCheckResponse.SERVING
 
 
 async def test_grpc_web_binary_and_text(gateway, admin):

@@ -3,9 +3,10 @@
 Start: settings are already validated; migrate under the advisory lock; open the database
 and (in the background) the bus; start the gRPC server with the RPC pipeline, the health
 service and reflection. Health is SERVING only while the database answers and NATS is
-connected. Stop (SIGTERM/SIGINT): health goes NOT_SERVING, the server refuses new calls
-and lets running ones finish within the grace period, then everything closes and the
-process exits 0.
+connected (the readiness probe); the `liveness` entry is SERVING while the process serves at
+all, so Kubernetes restarts a hung process but not one waiting for its dependencies.
+Stop (SIGTERM/SIGINT): health goes NOT_SERVING, the server refuses new calls and lets
+running ones finish within the grace period, then everything closes and the process exits 0.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 HEALTH_INTERVAL_SECONDS = 1.0
+# The health entry the liveness probe asks for: independent of the database and NATS.
+LIVENESS_SERVICE = "liveness"
 HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
 
 
@@ -211,6 +214,7 @@ async def start_service(
     await server.start()
     running = RunningService(definition, runtime, server, health_servicer, port)
     await running._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
+    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     running.start_background()
     log.info("%s listening on %s:%d", definition.name, settings.grpc_host, port)
     return running

@@ -21,6 +21,7 @@ import httpx
 from agyn_common.bus import Bus
 from agyn_common.clients import ServiceChannels
 from agyn_common.ratelimit import RateLimiter
+from agyn_common.server import LIVENESS_SERVICE
 from connectrpc.code import Code
 from connectrpc.compat import google_protobuf_binary_codec
 from connectrpc.errors import ConnectError
@@ -202,7 +203,7 @@ async def start_gateway(
     forwarder = Forwarder(channel_of, authenticator, default_deadline=settings.default_deadline_seconds)
     stop_requested = asyncio.Event()
     endpoints = forwarder.endpoints(routes)
-    gateway_services = {route.method.service_name for route in routes}
+    gateway_services = {route.method.service_name for route in routes} | {LIVENESS_SERVICE}
     endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(stop_requested, gateway_services)
     app = GatewayHttp(
         _Rpc(endpoints),
