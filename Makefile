@@ -14,7 +14,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help up test pytest bench lint typecheck fmt proto clean
+.PHONY: help up test pytest bench lint typecheck fmt proto generate charts kind-up kind-test kind-down clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -39,9 +39,10 @@ bench: $(SYNCED) ## Benchmark SendMessage and its delivery, and the Gateway's co
 	$(BIN)/python bench/messaging.py
 	$(BIN)/python bench/gateway.py
 
-lint: $(SYNCED) ## ruff: lint and formatting check
+lint: $(SYNCED) ## ruff (lint and formatting check) and shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/shellcheck deploy/kind/*.sh
 
 typecheck: $(SYNCED) ## mypy over the libraries, services and tools
 	$(BIN)/mypy
@@ -52,6 +53,21 @@ fmt: $(SYNCED) ## Format and auto-fix with ruff
 
 proto: $(SYNCED) ## Regenerate libs/api from proto/ (pinned grpcio-tools)
 	$(BIN)/python scripts/gen_proto.py
+
+generate: $(SYNCED) ## Regenerate the charts' generated files, Dockerfiles and skaffold.yaml (tools/deploy)
+	$(BIN)/python -m agyn_deploy generate
+
+charts: $(SYNCED) ## Build the Helm charts' dependencies (before `helm install deploy/helm/agyn`)
+	$(BIN)/python -m agyn_deploy charts
+
+kind-up: $(SYNCED) ## Create a kind cluster with Istio and deploy the platform (needs docker, kind, istioctl, skaffold)
+	deploy/kind/kind.sh up
+
+kind-test: $(SYNCED) ## kind-up, run tests/integration against it, always tear down; the tests' exit code
+	deploy/kind/kind.sh test
+
+kind-down: ## Delete the kind cluster
+	deploy/kind/kind.sh down
 
 clean: ## Remove the tool and virtual environments (keeps .agyn/local data)
 	rm -rf $(TOOLS) $(VENV)

@@ -1,0 +1,102 @@
+{{/* The service's name: its Deployment, Service and ServiceAccount all carry it, so other
+services reach it as `<name>:<port>` and the mesh knows it as `.../sa/<name>`. */}}
+{{- define "agyn-service.name" -}}
+{{- .Values.nameOverride | default .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "agyn-service.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "agyn-service.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "agyn-service.labels" -}}
+{{ include "agyn-service.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/part-of: agyn
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{- define "agyn-service.image" -}}
+{{- $image := .Values.image -}}
+{{- $registry := .Values.global.image.registry -}}
+{{- $repository := ternary $image.repository (printf "%s/%s" $registry $image.repository) (empty $registry) -}}
+{{- printf "%s:%s" $repository ($image.tag | default .Values.global.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
+
+{{/* The principal Istio gives a workload running as ServiceAccount `sa` in this namespace. */}}
+{{- define "agyn-service.principal" -}}
+{{- printf "%s/ns/%s/sa/%s" .root.Values.global.mesh.trustDomain .root.Release.Namespace .serviceAccount -}}
+{{- end -}}
+
+{{/* The access declaration generated from the service's code (absent for the Gateway). */}}
+{{- define "agyn-service.access" -}}
+{{- .Files.Get "access.yaml" | default "rules: []" -}}
+{{- end -}}
+
+{{/* The environment of the service container and of its migration Job. */}}
+{{- define "agyn-service.env" -}}
+- name: AGYN_ACCESS_MODE
+  value: {{ ternary "mesh" "network" .Values.global.mesh.enabled }}
+- name: AGYN_MESH_NAMESPACE
+  value: {{ .Release.Namespace | quote }}
+- name: GRPC_HOST
+  value: "0.0.0.0"
+- name: GRPC_PORT
+  value: {{ .Values.port | quote }}
+- name: NATS_URL
+  value: {{ .Values.global.natsUrl | quote }}
+{{- if .Values.database.enabled }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.database.existingSecret | default .Values.global.databaseSecret }}
+      key: {{ .Values.database.key | default (include "agyn-service.name" .) }}
+- name: MIGRATE_ON_START
+  value: {{ (not .Values.migrations.job.enabled) | quote }}
+{{- end }}
+{{- range $name, $address := .Values.addresses }}
+- name: {{ printf "%s_ADDRESS" ($name | upper | replace "-" "_") }}
+  value: {{ $address | quote }}
+{{- end }}
+- name: OTEL_SERVICE_NAME
+  value: {{ include "agyn-service.name" . }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "k8s.namespace.name=%s,service.namespace=agyn" .Release.Namespace | quote }}
+{{- with .Values.global.otel.endpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- end }}
+{{- range $name, $value := .Values.global.otel.env }}
+- name: {{ $name }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- range $name, $value := .Values.settings }}
+- name: {{ $name }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- range $name, $ref := .Values.secretSettings }}
+- name: {{ $name }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.secretName }}
+      key: {{ $ref.key }}
+      {{- if hasKey $ref "optional" }}
+      optional: {{ $ref.optional }}
+      {{- end }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "agyn-service.podSecurity" -}}
+{{- with .Values.podSecurityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with (.Values.imagePullSecrets | default .Values.global.imagePullSecrets) }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}

@@ -1,0 +1,183 @@
+{{/* The mesh's ALLOW list for this service, built from its access declaration (access.yaml,
+generated from the code that the in-process check also reads): one rule per group of
+callers, gRPC paths in `paths` (never in `methods`), and the caller's identity header
+required where the declaration requires an end user. Anything not listed is denied. */}}
+{{- define "agyn-service.authorizationPolicy" -}}
+{{- $access := include "agyn-service.access" . | fromYaml -}}
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata:
+  name: {{ include "agyn-service.name" . }}
+  labels:
+    {{- include "agyn-service.labels" . | nindent 4 }}
+spec:
+  selector:
+    matchLabels:
+      {{- include "agyn-service.selectorLabels" . | nindent 6 }}
+  action: ALLOW
+  rules:
+    {{- with $access.openPaths }}
+    # Health and reflection: reachable from any workload in the mesh.
+    - to:
+        - operation:
+            methods: ["POST"]
+            paths:
+              {{- toYaml . | nindent 14 }}
+    {{- end }}
+    {{- range $access.rules }}
+    - from:
+        - source:
+            principals:
+              {{- range .callers }}
+              - {{ include "agyn-service.principal" (dict "root" $ "serviceAccount" .) }}
+              {{- end }}
+      to:
+        - operation:
+            methods: ["POST"]
+            paths:
+              {{- toYaml .paths | nindent 14 }}
+      {{- if eq .identity "required" }}
+      when:
+        - key: request.headers[x-identity-id]
+          values: ["*"]
+      {{- end }}
+    {{- end }}
+    {{- with .Values.authorizationPolicy.extraRules }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+---
+{{- end -}}
+
+{{/* Who may open connections to this service and where it may connect: its declared
+callers in, and out only DNS, the services it calls, NATS, PostgreSQL, the collector and
+(in the mesh) istiod. */}}
+{{- define "agyn-service.networkPolicy" -}}
+{{- $access := include "agyn-service.access" . | fromYaml -}}
+{{- $callers := list -}}
+{{- range $access.rules }}{{ $callers = concat $callers .callers }}{{ end -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "agyn-service.name" . }}
+  labels:
+    {{- include "agyn-service.labels" . | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "agyn-service.selectorLabels" . | nindent 6 }}
+  policyTypes: ["Ingress", "Egress"]
+  ingress:
+    {{- if $callers }}
+    - from:
+        - podSelector:
+            matchExpressions:
+              - key: app.kubernetes.io/name
+                operator: In
+                values:
+                  {{- toYaml ($callers | uniq | sortAlpha) | nindent 18 }}
+      ports:
+        - port: {{ .Values.port }}
+          protocol: TCP
+    {{- end }}
+    {{- with .Values.networkPolicy.extraIngress }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  egress:
+    - to:
+        - namespaceSelector: {}
+          podSelector:
+            matchLabels:
+              k8s-app: kube-dns
+      ports:
+        - port: 53
+          protocol: UDP
+        - port: 53
+          protocol: TCP
+    {{- range $name, $address := .Values.addresses }}
+    - to:
+        - podSelector:
+            matchLabels:
+              app.kubernetes.io/name: {{ $name }}
+      ports:
+        - port: {{ regexReplaceAll ".*:" $address "" | int }}
+          protocol: TCP
+    {{- end }}
+    {{- with .Values.networkPolicy.egressPorts }}
+    # NATS, PostgreSQL and the collector may live outside the cluster: by port.
+    - ports:
+        {{- range . }}
+        - port: {{ . }}
+          protocol: TCP
+        {{- end }}
+    {{- end }}
+    {{- if .Values.global.mesh.enabled }}
+    - to:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: {{ .Values.global.mesh.controlPlaneNamespace }}
+      ports:
+        - port: 15012
+          protocol: TCP
+    {{- end }}
+    {{- with .Values.networkPolicy.extraEgress }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+---
+{{- end -}}
+
+{{/* Migrations as a Helm hook, for installs that migrate before rolling out rather than at
+start. The pod gets no sidecar: an injected proxy would keep it running after the
+migration exits. Its database Secret must exist before the hook runs. */}}
+{{- define "agyn-service.migrationJob" -}}
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ include "agyn-service.name" . }}-migrate
+  labels:
+    {{- include "agyn-service.labels" . | nindent 4 }}
+  annotations:
+    helm.sh/hook: {{ .Values.migrations.job.hook }}
+    helm.sh/hook-weight: "0"
+    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+spec:
+  backoffLimit: {{ .Values.migrations.job.backoffLimit }}
+  activeDeadlineSeconds: {{ .Values.migrations.job.activeDeadlineSeconds }}
+  template:
+    metadata:
+      labels:
+        {{- include "agyn-service.labels" . | nindent 8 }}
+      annotations:
+        sidecar.istio.io/inject: "false"
+    spec:
+      restartPolicy: Never
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      {{- include "agyn-service.podSecurity" . | nindent 6 }}
+      containers:
+        - name: migrate
+          image: {{ include "agyn-service.image" . }}
+          imagePullPolicy: {{ .Values.image.pullPolicy | default .Values.global.image.pullPolicy }}
+          args: ["migrate"]
+          env:
+            {{- include "agyn-service.env" . | nindent 12 }}
+          {{- with .Values.extraEnvFrom }}
+          envFrom:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with .Values.resources }}
+          resources:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          {{- with .Values.securityContext }}
+          securityContext:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        - name: tmp
+          emptyDir:
+            sizeLimit: 64Mi
+---
+{{- end -}}

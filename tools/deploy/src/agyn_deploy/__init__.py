@@ -1,0 +1,1 @@
+"""Kubernetes packaging of the platform: generated files, chart builds, offline checks."""

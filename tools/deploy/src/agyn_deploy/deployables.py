@@ -1,0 +1,104 @@
+"""What Kubernetes runs: one entry per service, on top of `make up`'s table.
+
+The local table already knows each service's name, module and whether it has a database;
+this adds what only a cluster needs: the port, the services it calls, and the settings
+its chart exposes. A new service is one entry here plus one in `agyn_local.services`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from agyn_common.access import ServiceAccess
+from agyn_local.services import SERVICES, LocalService
+
+GRPC_PORT = 50051
+
+
+@dataclass(frozen=True)
+class Deployable:
+    local: LocalService
+    description: str
+    calls: tuple[str, ...]  # services it calls: `<NAME>_ADDRESS` settings and egress rules
+    port: int = GRPC_PORT
+    # The Service port's name tells Istio the protocol. The Gateway's is `http2` so native
+    # gRPC clients coming through the ingress reach its h2c listener over HTTP/2.
+    port_name: str = "grpc"
+    # Chart defaults beyond the common ones: settings (environment variables), rules added
+    # to the generated AuthorizationPolicy, and NetworkPolicy ingress beyond the callers.
+    settings: dict[str, str] = field(default_factory=dict)
+    extra_rules: tuple[dict[str, Any], ...] = ()
+    extra_ingress: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.local.name
+
+    @property
+    def module(self) -> str:
+        return self.local.module
+
+    @property
+    def distribution(self) -> str:
+        return self.local.module.replace("_", "-")
+
+    @property
+    def image(self) -> str:
+        return self.distribution
+
+    def access(self) -> ServiceAccess | None:
+        """The service's access declaration; None for the Gateway, the HTTP edge."""
+        try:
+            module = importlib.import_module(f"{self.module}.access")
+        except ModuleNotFoundError:
+            return None
+        declaration: ServiceAccess = module.ACCESS
+        return declaration
+
+
+# The front door's only mesh caller is the ingress gateway; any pod may connect to it.
+_INGRESS_GATEWAY = "cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"
+
+
+def _local(name: str) -> LocalService:
+    return next(service for service in SERVICES if service.name == name)
+
+
+DEPLOYABLES: tuple[Deployable, ...] = (
+    Deployable(
+        _local("users"),
+        "Users and identities: accounts, API tokens, devices and the cluster-admin role.",
+        calls=("organizations",),
+    ),
+    Deployable(
+        _local("organizations"),
+        "Organizations, memberships and the organization relations other services check.",
+        calls=("users",),
+    ),
+    Deployable(
+        _local("threads"),
+        "Threads and messages between users and agents.",
+        calls=("organizations", "users"),
+    ),
+    Deployable(
+        _local("notifications"),
+        "Notification streams (Subscribe) fed from the bus, and Publish for producers.",
+        calls=("organizations",),
+    ),
+    Deployable(
+        _local("gateway"),
+        "The external API: Connect, gRPC and gRPC-Web on one port, authenticated.",
+        calls=("users", "organizations", "threads", "notifications"),
+        port=8080,
+        port_name="http2",
+        # Istio's ingress names the real client; the per-client rate limits key on it.
+        settings={"CLIENT_ADDRESS_HEADER": "x-envoy-external-address"},
+        extra_rules=({"from": [{"source": {"principals": [_INGRESS_GATEWAY]}}]},),
+        extra_ingress=({"ports": [{"port": 8080, "protocol": "TCP"}]},),
+    ),
+)
+
+_missing = {service.name for service in SERVICES} - {deployable.name for deployable in DEPLOYABLES}
+assert not _missing, f"services without a Kubernetes entry: {sorted(_missing)}"

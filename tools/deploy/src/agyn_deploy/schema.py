@@ -1,0 +1,206 @@
+"""The values schemas of the charts, written once here and generated into each chart.
+
+Strict on typos (`additionalProperties: false`), with the escape hatches operators ask for
+(extraEnv, extraEnvFrom, extraVolumes, podAnnotations, extraRules...) typed as Kubernetes
+objects and left open inside.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+STRING: Schema = {"type": "string"}
+BOOLEAN: Schema = {"type": "boolean"}
+PORT: Schema = {"type": "integer", "minimum": 1, "maximum": 65535}
+OPEN_OBJECT: Schema = {"type": "object"}  # a Kubernetes structure, validated by the API server
+STRING_MAP: Schema = {"type": "object", "additionalProperties": {"type": "string"}}
+OBJECT_LIST: Schema = {"type": "array", "items": OPEN_OBJECT}
+# Kubernetes names: DNS labels.
+NAME: Schema = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
+ENV_NAME: Schema = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+
+
+def strict(properties: dict[str, Schema], **extra: Any) -> Schema:
+    return {"type": "object", "additionalProperties": False, "properties": properties, **extra}
+
+
+def positive(minimum: int = 1) -> Schema:
+    return {"type": "integer", "minimum": minimum}
+
+
+GLOBAL = strict(
+    {
+        "image": strict({"registry": STRING, "tag": STRING, "pullPolicy": {"$ref": "#/$defs/pullPolicy"}}),
+        "imagePullSecrets": OBJECT_LIST,
+        "mesh": strict({"enabled": BOOLEAN, "trustDomain": STRING, "controlPlaneNamespace": NAME}),
+        "natsUrl": {"type": "string", "pattern": "^(nats|tls)://"},
+        "databaseSecret": NAME,
+        "otel": strict({"endpoint": STRING, "env": STRING_MAP}),
+    }
+)
+
+PROBE = strict(
+    {
+        "initialDelaySeconds": positive(0),
+        "periodSeconds": positive(),
+        "timeoutSeconds": positive(),
+        "failureThreshold": positive(),
+        "successThreshold": positive(),
+        "terminationGracePeriodSeconds": positive(),
+    }
+)
+
+SECRET_REFERENCE = strict(
+    {"secretName": NAME, "key": STRING, "optional": BOOLEAN}, required=["secretName", "key"]
+)
+
+_DEFINITIONS: Schema = {
+    "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never", ""]},
+    "global": GLOBAL,
+}
+
+
+def service_values() -> Schema:
+    """The values of every service chart (and the shape the library chart expects)."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Values of an Agyn service chart",
+        "$defs": _DEFINITIONS,
+        **strict(
+            {
+                "global": {"$ref": "#/$defs/global"},
+                # Helm adds the library chart's (empty) values under its name.
+                "agyn-service": OPEN_OBJECT,
+                "enabled": BOOLEAN,
+                "nameOverride": {"anyOf": [NAME, {"const": ""}]},
+                "image": strict(
+                    {"repository": STRING, "tag": STRING, "pullPolicy": {"$ref": "#/$defs/pullPolicy"}}
+                ),
+                "imagePullSecrets": OBJECT_LIST,
+                "replicas": positive(0),
+                "port": PORT,
+                "portName": {"enum": ["grpc", "http2"]},
+                "database": strict(
+                    {"enabled": BOOLEAN, "existingSecret": {"anyOf": [NAME, {"const": ""}]}, "key": STRING}
+                ),
+                "migrations": strict(
+                    {
+                        "job": strict(
+                            {
+                                "enabled": BOOLEAN,
+                                "hook": {"type": "string", "minLength": 1},
+                                "backoffLimit": positive(0),
+                                "activeDeadlineSeconds": positive(),
+                            }
+                        )
+                    }
+                ),
+                "addresses": {
+                    "type": "object",
+                    "propertyNames": NAME,
+                    "additionalProperties": {"type": "string", "pattern": "^[^:/]+:[0-9]+$"},
+                },
+                "settings": {
+                    "type": "object",
+                    "propertyNames": ENV_NAME,
+                    "additionalProperties": {"type": ["string", "number", "boolean"]},
+                },
+                "secretSettings": {
+                    "type": "object",
+                    "propertyNames": ENV_NAME,
+                    "additionalProperties": SECRET_REFERENCE,
+                },
+                "extraEnv": OBJECT_LIST,
+                "extraEnvFrom": OBJECT_LIST,
+                "extraVolumes": OBJECT_LIST,
+                "extraVolumeMounts": OBJECT_LIST,
+                "resources": OPEN_OBJECT,
+                "podSecurityContext": OPEN_OBJECT,
+                "securityContext": OPEN_OBJECT,
+                "terminationGracePeriodSeconds": positive(0),
+                "probes": strict({"startup": PROBE, "liveness": PROBE, "readiness": PROBE}),
+                "serviceAccount": strict({"annotations": STRING_MAP}),
+                "service": strict(
+                    {"type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]}, "annotations": STRING_MAP}
+                ),
+                "podAnnotations": STRING_MAP,
+                "podLabels": STRING_MAP,
+                "nodeSelector": STRING_MAP,
+                "tolerations": OBJECT_LIST,
+                "affinity": OPEN_OBJECT,
+                "topologySpreadConstraints": OBJECT_LIST,
+                "priorityClassName": STRING,
+                "podDisruptionBudget": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "minAvailable": {"type": ["integer", "string"]},
+                        "maxUnavailable": {"type": ["integer", "string"]},
+                    }
+                ),
+                "autoscaling": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "minReplicas": positive(),
+                        "maxReplicas": positive(),
+                        "targetCPUUtilizationPercentage": {"type": "integer", "minimum": 1, "maximum": 100},
+                    }
+                ),
+                "networkPolicy": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "egressPorts": {"type": "array", "items": PORT},
+                        "extraIngress": OBJECT_LIST,
+                        "extraEgress": OBJECT_LIST,
+                    }
+                ),
+                "authorizationPolicy": strict({"enabled": BOOLEAN, "extraRules": OBJECT_LIST}),
+            }
+        ),
+    }
+
+
+def umbrella_values(services: list[str]) -> Schema:
+    """The umbrella's own keys; each service's block is checked by that service's schema."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Values of the agyn umbrella chart",
+        "$defs": _DEFINITIONS,
+        **strict(
+            {
+                "global": {"$ref": "#/$defs/global"},
+                **{name: OPEN_OBJECT for name in services},
+                "mesh": strict(
+                    {"peerAuthentication": strict({"enabled": BOOLEAN}), "denyByDefault": BOOLEAN}
+                ),
+                "ingress": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "domain": STRING,
+                        "gatewaySelector": STRING_MAP,
+                        "tls": strict({"enabled": BOOLEAN, "credentialName": STRING}),
+                        # Hosts of the UIs that call the API on their own origin under /api/.
+                        "apiPathHosts": {"type": "array", "items": STRING},
+                    }
+                ),
+                "nats": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "image": STRING,
+                        "storage": STRING,
+                        "resources": OPEN_OBJECT,
+                    }
+                ),
+                "postgresql": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "image": STRING,
+                        "password": STRING,
+                        "storage": STRING,
+                        "resources": OPEN_OBJECT,
+                    }
+                ),
+            }
+        ),
+    }

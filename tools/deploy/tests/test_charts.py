@@ -1,0 +1,228 @@
+"""The charts, offline: generated files in step with their sources, `helm lint --strict`,
+and every object rendered over the flag matrix valid for Kubernetes and Istio."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import helm_python as helm
+import pytest
+import yaml
+from agyn_common.access import IdentityRule
+from agyn_deploy import charts, generate
+from agyn_deploy.deployables import DEPLOYABLES
+from agyn_deploy.validate import problems_in
+
+ROOT = Path(__file__).resolve().parents[3]
+NAMESPACE = "agyn"
+SERVICES = [deployable.name for deployable in DEPLOYABLES]
+
+ALL_OPTIONAL_ON: dict[str, Any] = {
+    **{
+        name: {
+            "podDisruptionBudget": {"enabled": True},
+            "autoscaling": {"enabled": True},
+            "networkPolicy": {"enabled": True},
+            "migrations": {"job": {"enabled": True}},
+        }
+        for name in SERVICES
+    },
+    "global": {"otel": {"endpoint": "http://collector.observability:4317"}},
+    "ingress": {"enabled": True, "apiPathHosts": ["chat.agyn.example.com"]},
+    "nats": {"enabled": True, "storage": "1Gi"},
+    "postgresql": {"enabled": True, "storage": "2Gi"},
+}
+MESH_OFF: dict[str, Any] = {
+    "global": {"mesh": {"enabled": False}},
+    **{name: {"networkPolicy": {"enabled": True}} for name in SERVICES},
+    "nats": {"enabled": True},
+    "postgresql": {"enabled": True},
+}
+KIND = yaml.safe_load((ROOT / "deploy/kind/values.yaml").read_text())  # skaffold's kind profile
+SCENARIOS = {"defaults": {}, "all-optional-on": ALL_OPTIONAL_ON, "mesh-off": MESH_OFF, "kind": KIND}
+
+
+@pytest.fixture(scope="module")
+def helm_dir(tmp_path_factory) -> Path:
+    """A copy of deploy/helm with every chart's dependencies built (the tree stays untouched)."""
+    copy = tmp_path_factory.mktemp("charts") / "helm"
+    shutil.copytree(ROOT / generate.HELM, copy, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
+    charts.build_dependencies(copy)
+    return copy
+
+
+def for_chart(chart: str, umbrella_values: dict[str, Any]) -> dict[str, Any]:
+    """A scenario's values as a service chart alone takes them."""
+    if chart == generate.UMBRELLA:
+        return umbrella_values
+    if chart == generate.LIBRARY:
+        return {}
+    return {"global": umbrella_values.get("global", {}), **umbrella_values.get(chart, {})}
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {obj["metadata"]["name"]: obj for obj in objects if obj["kind"] == kind}
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, Any]:
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
+
+
+def test_generated_files_are_in_step_with_the_service_table_and_the_access_declarations():
+    assert generate.drift(ROOT) == [], "run `make generate` and commit the result"
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("chart", [generate.LIBRARY, *SERVICES, generate.UMBRELLA])
+def test_helm_lint_strict(helm_dir, chart, scenario):
+    assert charts.lint(helm_dir / chart, for_chart(chart, SCENARIOS[scenario]), NAMESPACE) == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("chart", [*SERVICES, generate.UMBRELLA])
+def test_every_rendered_object_is_valid(helm_dir, chart, scenario):
+    objects = charts.render(helm_dir / chart, for_chart(chart, SCENARIOS[scenario]), NAMESPACE)
+    assert objects
+    assert problems_in(objects) == []
+
+
+def test_the_umbrella_renders_each_service_with_its_identity_and_policy(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, {}, NAMESPACE)
+    for kind in ("Deployment", "Service", "ServiceAccount", "AuthorizationPolicy"):
+        assert set(SERVICES) <= set(by_kind(objects, kind)), kind
+    assert by_kind(objects, "PeerAuthentication")["default"]["spec"] == {"mtls": {"mode": "STRICT"}}
+    assert by_kind(objects, "AuthorizationPolicy")["allow-nothing"]["spec"] == {}
+    deployments = by_kind(objects, "Deployment")
+    for deployable in DEPLOYABLES:
+        pod = deployments[deployable.name]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        assert pod["serviceAccountName"] == deployable.name
+        assert container["ports"] == [
+            {"name": deployable.port_name, "containerPort": deployable.port, "protocol": "TCP"}
+        ]
+        assert container["readinessProbe"]["grpc"] == {"port": deployable.port}
+        assert container["livenessProbe"]["grpc"] == {"port": deployable.port, "service": "liveness"}
+        assert container["startupProbe"]["grpc"] == {"port": deployable.port, "service": "liveness"}
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        environment = env_of(deployments[deployable.name])
+        assert environment["AGYN_ACCESS_MODE"] == "mesh"
+        if deployable.local.database:  # the DSN by reference only
+            assert environment["DATABASE_URL"] == {
+                "secretKeyRef": {"name": "agyn-database-urls", "key": deployable.name}
+            }
+        service_port = by_kind(objects, "Service")[deployable.name]["spec"]["ports"][0]
+        assert (service_port["name"], service_port["appProtocol"]) == (deployable.port_name,) * 2
+    assert by_kind(objects, "Service")["gateway"]["spec"]["ports"][0]["name"] == "http2"
+
+
+def admitted(policy: dict[str, Any]) -> dict[tuple[str, str], bool]:
+    """(calling ServiceAccount, gRPC path) -> whether every rule admitting it wants an identity."""
+    result: dict[tuple[str, str], bool] = {}
+    for rule in policy["spec"]["rules"]:
+        principals = [p for source in rule.get("from", []) for p in source["source"].get("principals", [])]
+        paths = [p for target in rule.get("to", []) for p in target["operation"].get("paths", [])]
+        needs_identity = any(
+            condition == {"key": "request.headers[x-identity-id]", "values": ["*"]}
+            for condition in rule.get("when", [])
+        )
+        for principal in principals:
+            prefix = f"cluster.local/ns/{NAMESPACE}/sa/"
+            assert principal.startswith(prefix), principal
+            for path in paths:
+                key = (principal.removeprefix(prefix), path)
+                result[key] = result.get(key, True) and needs_identity
+    return result
+
+
+@pytest.mark.parametrize("deployable", [d for d in DEPLOYABLES if d.access() is not None], ids=str)
+def test_the_rendered_policy_admits_exactly_what_the_declaration_does(helm_dir, deployable):
+    objects = charts.render(helm_dir / generate.UMBRELLA, {}, NAMESPACE)
+    policy = by_kind(objects, "AuthorizationPolicy")[deployable.name]
+    declaration = deployable.access()
+    assert declaration is not None
+    expected: dict[tuple[str, str], bool] = {}
+    for path, grants in declaration.methods.items():
+        for grant in grants:
+            for caller in grant.callers:
+                required = grant.identity is IdentityRule.REQUIRED
+                expected[(caller, path)] = expected.get((caller, path), True) and required
+    assert admitted(policy) == expected
+    open_rule = policy["spec"]["rules"][0]
+    assert "from" not in open_rule  # health and reflection: any caller (probes, tooling)
+    assert "/grpc.health.v1.Health/*" in open_rule["to"][0]["operation"]["paths"]
+
+
+def test_optional_objects_when_switched_on(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, ALL_OPTIONAL_ON, NAMESPACE)
+    for kind in ("PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy"):
+        assert set(SERVICES) <= set(by_kind(objects, kind)), kind
+    deployments = by_kind(objects, "Deployment")
+    assert all("replicas" not in deployment["spec"] for deployment in deployments.values())  # HPA's
+    jobs = by_kind(objects, "Job")
+    with_database = [d.name for d in DEPLOYABLES if d.local.database]
+    assert set(jobs) == {f"{name}-migrate" for name in with_database}
+    for name in with_database:
+        job = jobs[f"{name}-migrate"]
+        assert job["spec"]["template"]["metadata"]["annotations"] == {"sidecar.istio.io/inject": "false"}
+        assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"]
+        assert env_of(deployments[name])["MIGRATE_ON_START"] == "false"
+    assert (
+        env_of(deployments["users"])["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://collector.observability:4317"
+    )
+    # The users service admits its declared callers and reaches only what it calls.
+    users_policy = by_kind(objects, "NetworkPolicy")["users"]["spec"]
+    callers = users_policy["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"]
+    assert "gateway" in callers and "threads" in callers
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "organizations"}}} in [
+        target for rule in users_policy["egress"] for target in rule.get("to", [])
+    ]
+    # Dev dependencies outside the mesh, with one database per service.
+    statefulsets = by_kind(objects, "StatefulSet")
+    assert set(statefulsets) == {"nats", "postgresql"}
+    for statefulset in statefulsets.values():
+        annotations = statefulset["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {"sidecar.istio.io/inject": "false"}
+    assert set(by_kind(objects, "Secret")["agyn-database-urls"]["stringData"]) == set(with_database)
+
+
+def test_ingress_routes_the_subdomain_and_the_api_prefix(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, ALL_OPTIONAL_ON, NAMESPACE)
+    services = by_kind(objects, "VirtualService")
+    destination = {"host": f"gateway.{NAMESPACE}.svc.cluster.local", "port": {"number": 8080}}
+    subdomain = services["gateway"]["spec"]
+    assert subdomain["hosts"] == ["gateway.agyn.example.com"]
+    assert subdomain["http"][0]["route"] == [{"destination": destination}]
+    prefix = services["gateway-api-path"]["spec"]
+    assert prefix["hosts"] == ["chat.agyn.example.com"]
+    assert prefix["http"][0]["match"] == [{"uri": {"prefix": "/api/"}}, {"uri": {"exact": "/api"}}]
+    assert prefix["http"][0]["rewrite"] == {"uri": "/"}
+    assert prefix["http"][0]["route"] == [{"destination": destination}]
+    # The gateway's own policy admits the ingress gateway.
+    gateway_rules = by_kind(objects, "AuthorizationPolicy")["gateway"]["spec"]["rules"]
+    assert {
+        "from": [
+            {
+                "source": {
+                    "principals": ["cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"]
+                }
+            }
+        ]
+    } in gateway_rules
+
+
+def test_without_the_mesh_no_istio_objects_and_services_trust_the_network(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, MESH_OFF, NAMESPACE)
+    assert not [obj for obj in objects if "istio.io" in obj["apiVersion"]]
+    for deployment in by_kind(objects, "Deployment").values():
+        assert env_of(deployment)["AGYN_ACCESS_MODE"] == "network"
+
+
+def test_values_are_checked_against_the_schema(helm_dir):
+    with pytest.raises(helm.HelmValuesError, match="replica"):
+        charts.render(helm_dir / generate.UMBRELLA, {"users": {"replica": 2}}, NAMESPACE)
+    with pytest.raises(helm.HelmValuesError, match="natsUrl"):
+        charts.render(helm_dir / "users", {"global": {"natsUrl": "http://nats:4222"}}, NAMESPACE)
