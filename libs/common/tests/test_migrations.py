@@ -6,8 +6,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
+import pytest
 from agyn_common.migrations import _lock_key, migrate
 from probe_service import MIGRATIONS
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 
 def applied(url: str) -> tuple[list[str], set[str]]:
@@ -46,3 +49,28 @@ def test_migration_waits_for_the_lock(database_factory):
     worker.join(timeout=30)
     assert not worker.is_alive()
     assert applied(url)[0] == ["0001"]
+
+
+def test_migration_waits_for_a_database_that_is_not_answering_yet(database_factory, postgres):
+    url = database_factory("probe_late", None)
+    name = make_url(url).database
+    postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    worker = threading.Thread(target=migrate, args=("probe", MIGRATIONS, url, 30.0))
+    worker.start()
+    worker.join(timeout=1.5)
+    assert worker.is_alive()  # refused, and retrying
+    postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    worker.join(timeout=20)
+    assert not worker.is_alive()
+    assert applied(url)[0] == ["0001"]
+
+
+def test_migration_gives_up_when_the_wait_is_over(database_factory, postgres):
+    url = database_factory("probe_never", None)
+    name = make_url(url).database
+    postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
+    try:
+        with pytest.raises(OperationalError, match="not currently accepting connections"):
+            migrate("probe", MIGRATIONS, url, wait_seconds=0.5)
+    finally:
+        postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')

@@ -2,20 +2,28 @@
 
 A service keeps its revisions in `<package>/migrations/` with a two-line `env.py` that calls
 `run_env()`. `migrate()` takes a session-level advisory lock first, so replicas starting
-together apply each revision once and the others wait, then find nothing to do.
+together apply each revision once and the others wait, then find nothing to do. A database
+that does not answer yet (a pod starting beside its PostgreSQL) is waited for, up to a bound,
+rather than crashing the process into a restart back-off.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 import zlib
 from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from agyn_common.db import sqlalchemy_url
+
+log = logging.getLogger(__name__)
+MAX_RETRY_DELAY_SECONDS = 5.0
 
 
 def _lock_key(service: str) -> int:
@@ -29,12 +37,27 @@ def alembic_config(script_location: Path, database_url: str) -> Config:
     return config
 
 
-def migrate(service: str, script_location: Path, database_url: str) -> None:
+def _connect(engine: Engine, wait_seconds: float) -> Connection:
+    """A connection, retrying refusals for up to `wait_seconds`; the last error otherwise."""
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.25
+    while True:
+        try:
+            return engine.connect()
+        except OperationalError as error:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("database not reachable yet, retrying in %.1f s: %s", delay, error.orig)
+            time.sleep(delay)
+            delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
+
+
+def migrate(service: str, script_location: Path, database_url: str, wait_seconds: float = 0.0) -> None:
     """Upgrade the database to the newest revision (blocking; call it via asyncio.to_thread)."""
     config = alembic_config(script_location, database_url)
     engine = create_engine(sqlalchemy_url(database_url), poolclass=None)
     try:
-        with engine.connect() as connection:
+        with _connect(engine, wait_seconds) as connection:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _lock_key(service)})
             try:
                 config.attributes["connection"] = connection

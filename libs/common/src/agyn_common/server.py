@@ -190,7 +190,13 @@ async def start_service(
     tracer_provider: TracerProvider | None = None,
 ) -> RunningService[SettingsT]:
     if settings.migrate_on_start and definition.migrations is not None:
-        await asyncio.to_thread(migrate, definition.name, definition.migrations, settings.database_url)
+        await asyncio.to_thread(
+            migrate,
+            definition.name,
+            definition.migrations,
+            settings.database_url,
+            settings.database_wait_seconds,
+        )
     db = None if definition.stateless else Database(settings.database_url)
     bus = Bus(settings.nats_url, name=definition.name, streams=definition.streams)
     bus.start()
@@ -252,7 +258,9 @@ def main(definition: ServiceDefinition[SettingsT], argv: Sequence[str] | None = 
         return 2
     if options.command == "migrate":
         if definition.migrations is not None:
-            migrate(definition.name, definition.migrations, settings.database_url)
+            migrate(
+                definition.name, definition.migrations, settings.database_url, settings.database_wait_seconds
+            )
         return 0
     if options.command != "serve":
         return definition.commands[options.command](settings, options.args)

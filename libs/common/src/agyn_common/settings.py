@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
     agyn_mesh_namespace: str | None = None
     shutdown_grace_seconds: float = Field(default=20.0, gt=0)
     migrate_on_start: bool = True
+    # How long start-up (and `migrate`) waits for a database that does not answer yet.
+    database_wait_seconds: float = Field(default=60.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
