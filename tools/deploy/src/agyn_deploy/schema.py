@@ -1,8 +1,8 @@
 """The values schemas of the charts, written once here and generated into each chart.
 
-Strict on typos (`additionalProperties: false`), with the escape hatches operators ask for
-(extraEnv, extraEnvFrom, extraVolumes, podAnnotations, extraRules...) typed as Kubernetes
-objects and left open inside.
+JSON Schema draft 7, which every Helm 3 and 4 reads. Strict on typos (`additionalProperties:
+false`), with the escape hatches operators ask for (extraEnv, extraEnvFrom, extraVolumes,
+podAnnotations, extraRules...) typed as Kubernetes objects and left open inside.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ def positive(minimum: int = 1) -> Schema:
 
 GLOBAL = strict(
     {
-        "image": strict({"registry": STRING, "tag": STRING, "pullPolicy": {"$ref": "#/$defs/pullPolicy"}}),
+        "image": strict(
+            {"registry": STRING, "tag": STRING, "pullPolicy": {"$ref": "#/definitions/pullPolicy"}}
+        ),
         "imagePullSecrets": OBJECT_LIST,
         "mesh": strict({"enabled": BOOLEAN, "trustDomain": STRING, "controlPlaneNamespace": NAME}),
         "natsUrl": {"type": "string", "pattern": "^(nats|tls)://"},
@@ -65,18 +67,18 @@ _DEFINITIONS: Schema = {
 def service_values() -> Schema:
     """The values of every service chart (and the shape the library chart expects)."""
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "Values of an Agyn service chart",
-        "$defs": _DEFINITIONS,
+        "definitions": _DEFINITIONS,
         **strict(
             {
-                "global": {"$ref": "#/$defs/global"},
+                "global": {"$ref": "#/definitions/global"},
                 # Helm adds the library chart's (empty) values under its name.
                 "agyn-service": OPEN_OBJECT,
                 "enabled": BOOLEAN,
                 "nameOverride": {"anyOf": [NAME, {"const": ""}]},
                 "image": strict(
-                    {"repository": STRING, "tag": STRING, "pullPolicy": {"$ref": "#/$defs/pullPolicy"}}
+                    {"repository": STRING, "tag": STRING, "pullPolicy": {"$ref": "#/definitions/pullPolicy"}}
                 ),
                 "imagePullSecrets": OBJECT_LIST,
                 "replicas": positive(0),
@@ -164,12 +166,12 @@ def service_values() -> Schema:
 def umbrella_values(services: list[str]) -> Schema:
     """The umbrella's own keys; each service's block is checked by that service's schema."""
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "Values of the agyn umbrella chart",
-        "$defs": _DEFINITIONS,
+        "definitions": _DEFINITIONS,
         **strict(
             {
-                "global": {"$ref": "#/$defs/global"},
+                "global": {"$ref": "#/definitions/global"},
                 **{name: OPEN_OBJECT for name in services},
                 "mesh": strict(
                     {"peerAuthentication": strict({"enabled": BOOLEAN}), "denyByDefault": BOOLEAN}
