@@ -1,14 +1,29 @@
-"""The platform as separate processes, one per service, on the session's PostgreSQL and NATS.
+"""The cross-service scenarios, written once, run against one of two platforms (`AGYN_TARGET`):
 
-The services come from `make up`'s table, so a new service joins these scenarios by being
-added there. Each process gets the addresses of all the others, as in `make up`.
+- `local` (default, `make test`): every service of `make up`'s table as its own process on
+  the session's PostgreSQL and NATS, each given the addresses of all the others, as in
+  `make up`. A new service joins these scenarios by being added to that table.
+- `kind` (`make kind-test`, deploy/kind/kind.sh): the platform deployed in a kind cluster under Istio.
+  Only the Gateway is reachable (port-forwarded to `AGYN_GATEWAY_ADDRESS`); users and their
+  API tokens come from `python -m agyn_users issue-token`, run in the users pod with
+  `kubectl exec` (`AGYN_KUBE_CONTEXT`, `AGYN_KUBE_NAMESPACE`).
+
+Scenarios that use only the `platform` fixture run on both. Those that reach behind the
+Gateway (the `processes` fixture, NATS, internal callers) are marked `local_platform`, and
+the kind target deselects them.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import uuid
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +34,142 @@ from agyn_common.embedded import free_port
 from agyn_common.testing import wait_for_health
 from agyn_local.platform import service_environment
 from agyn_local.services import SERVICES
+from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 from grpc_health.v1 import health_pb2
+
+TARGETS = ("local", "kind")
+LOCAL_ONLY = "local_platform"
+# `kubectl exec` starts a Python process in the users pod; allow for a slow API server too.
+ISSUE_TOKEN_TIMEOUT_SECONDS = 60.0
+
+
+def target() -> str:
+    value = os.environ.get("AGYN_TARGET", "") or "local"
+    if value not in TARGETS:
+        raise pytest.UsageError(f"AGYN_TARGET must be one of {', '.join(TARGETS)}, not {value!r}")
+    return value
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Deselected, not skipped: on kind these scenarios are not part of the run at all.
+    if target() != "kind":
+        return
+    local_only = [item for item in items if item.get_closest_marker(LOCAL_ONLY)]
+    if local_only:
+        config.hook.pytest_deselected(items=local_only)
+        items[:] = [item for item in items if not item.get_closest_marker(LOCAL_ONLY)]
+
+
+# --- the platform the scenarios see --------------------------------------------------------------
+
+
+class Platform(ABC):
+    """What a client outside the platform has: the Gateway's host:port, and users."""
+
+    gateway: str
+
+    @abstractmethod
+    async def user(self, username: str) -> tuple[str, str]:
+        """A new user (a `username` of it, possibly with a suffix) and an API token of theirs:
+        (identity_id, token)."""
+
+
+class LocalPlatform(Platform):
+    """Users are made straight on the Users process, as the Gateway's first sign-in does."""
+
+    GATEWAY_CALLER = (("x-agyn-caller", "gateway"),)
+
+    def __init__(self, processes: Processes) -> None:
+        self.gateway = processes.addresses["gateway"]
+        self.users_address = processes.addresses["users"]
+
+    async def user(self, username: str) -> tuple[str, str]:
+        async with grpc.aio.insecure_channel(self.users_address) as channel:
+            users = users_pb2_grpc.UsersServiceStub(channel)
+            created = await users.ResolveOrCreateUser(
+                users_pb2.ResolveOrCreateUserRequest(
+                    oidc_subject=f"sub-{uuid.uuid4()}", preferred_username=username
+                ),
+                metadata=self.GATEWAY_CALLER,
+            )
+            identity = created.user.meta.id
+            token = await users.CreateAPIToken(
+                users_pb2.CreateAPITokenRequest(name="integration"),
+                metadata=(*self.GATEWAY_CALLER, ("x-identity-id", identity), ("x-identity-type", "user")),
+            )
+        return identity, token.plaintext_token
+
+
+class KindPlatform(Platform):
+    """Users come from `issue-token` in the users pod: nothing but the Gateway is reachable."""
+
+    def __init__(self, gateway: str, context: str, namespace: str) -> None:
+        self.gateway = gateway
+        self.context = context
+        self.namespace = namespace
+
+    @classmethod
+    def from_environment(cls) -> KindPlatform:
+        names = ("AGYN_GATEWAY_ADDRESS", "AGYN_KUBE_CONTEXT", "AGYN_KUBE_NAMESPACE")
+        missing = [name for name in names if not os.environ.get(name)]
+        if missing:
+            pytest.fail(f"AGYN_TARGET=kind needs {', '.join(missing)}", pytrace=False)
+        if shutil.which("kubectl") is None:
+            pytest.fail("AGYN_TARGET=kind needs kubectl on PATH", pytrace=False)
+        gateway, context, namespace = (os.environ[name] for name in names)
+        return cls(gateway, context, namespace)
+
+    async def user(self, username: str) -> tuple[str, str]:
+        # Usernames are unique in the cluster, which outlives a run: a fresh one each time,
+        # within the 32-byte limit.
+        unique = f"{username[:23]}-{uuid.uuid4().hex[:8]}"
+        command = [
+            "kubectl",
+            f"--context={self.context}",
+            f"--namespace={self.namespace}",
+            "exec",
+            "deploy/users",
+            "-c",
+            "users",
+            "--",
+            "python",
+            "-m",
+            "agyn_users",
+            "issue-token",
+            f"--username={unique}",
+            "--token-name=integration",
+        ]
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        try:
+            async with asyncio.timeout(ISSUE_TOKEN_TIMEOUT_SECONDS):
+                stdout, stderr = await process.communicate()
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            pytest.fail(f"`{' '.join(command)}` took over {ISSUE_TOKEN_TIMEOUT_SECONDS:.0f}s", pytrace=False)
+        if process.returncode != 0:
+            pytest.fail(
+                f"`{' '.join(command)}` exited {process.returncode}:\n{stderr.decode()[-2000:]}",
+                pytrace=False,
+            )
+        try:
+            issued = json.loads(stdout)
+            return issued["identity_id"], issued["token"]
+        except (ValueError, KeyError, TypeError):
+            pytest.fail(f"`{' '.join(command)}` printed no token: {stdout.decode()[-2000:]!r}", pytrace=False)
+
+
+@pytest.fixture
+def platform(request: pytest.FixtureRequest) -> Platform:
+    if target() == "kind":
+        return KindPlatform.from_environment()
+    # Requested only here, so that the kind target never starts PostgreSQL, NATS or services.
+    return LocalPlatform(request.getfixturevalue("processes"))
+
+
+# --- the local platform's processes ----------------------------------------------------------------
 
 
 @dataclass
@@ -49,7 +199,11 @@ def stop(children: list[subprocess.Popen[bytes]]) -> None:
 
 
 @pytest.fixture
-async def processes(database_factory, nats, tmp_path) -> AsyncIterator[Processes]:
+async def processes(
+    request: pytest.FixtureRequest, database_factory, nats, tmp_path: Path
+) -> AsyncIterator[Processes]:
+    if target() != "local":
+        pytest.fail(f"{request.node.name} needs the local platform's processes: mark it `{LOCAL_ONLY}`")
     addresses = {service.name: f"127.0.0.1:{free_port()}" for service in SERVICES}
     running = Processes(addresses=addresses, logs=tmp_path)
     children: list[subprocess.Popen[bytes]] = []

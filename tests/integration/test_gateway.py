@@ -1,43 +1,23 @@
-"""The Gateway as the front door of the platform's processes (issue 5's "done when"): Connect
-JSON at the documented path, grpcio on the same port, and a Subscribe stream opened through
-the Gateway that receives a message sent through it."""
+"""The Gateway as the front door of the platform (issue 5's "done when"): Connect JSON at the
+documented path, grpcio on the same port, and a Subscribe stream opened through the Gateway
+that receives a message sent through it. Only the Gateway is used, so this runs against the
+local platform and against a cluster alike."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import grpc
 import httpx
 from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
 from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
 from agynio.api.notifications.v1 import notifications_pb2
-from agynio.api.users.v1 import users_pb2, users_pb2_grpc
-
-GATEWAY = (("x-agyn-caller", "gateway"),)
+from agynio.api.users.v1 import users_pb2
 
 
-async def user_with_token(users: users_pb2_grpc.UsersServiceStub, username: str) -> tuple[str, str]:
-    """A user as a first sign-in creates it, and an API token of theirs (straight from Users)."""
-    created = await users.ResolveOrCreateUser(
-        users_pb2.ResolveOrCreateUserRequest(oidc_subject=f"sub-{uuid.uuid4()}", preferred_username=username),
-        metadata=GATEWAY,
-    )
-    identity = created.user.meta.id
-    token = await users.CreateAPIToken(
-        users_pb2.CreateAPITokenRequest(name="integration"),
-        metadata=(*GATEWAY, ("x-identity-id", identity), ("x-identity-type", "user")),
-    )
-    return identity, token.plaintext_token
-
-
-async def test_the_gateway_serves_connect_grpc_and_streams_end_to_end(processes):
-    gateway = processes.addresses["gateway"]
-    async with grpc.aio.insecure_channel(processes.addresses["users"]) as users_channel:
-        users = users_pb2_grpc.UsersServiceStub(users_channel)
-        (owner, owner_token), (friend, friend_token) = [
-            await user_with_token(users, name) for name in ("olga", "fred")
-        ]
+async def test_the_gateway_serves_connect_grpc_and_streams_end_to_end(platform):
+    gateway = platform.gateway
+    (owner, owner_token), (friend, friend_token) = [await platform.user(name) for name in ("olga", "fred")]
 
     async with httpx.AsyncClient(base_url=f"http://{gateway}/api", timeout=10) as http:
 

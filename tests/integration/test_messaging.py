@@ -1,4 +1,7 @@
-"""Threads and Notifications joined by the bus, each in its own process (issue 4)."""
+"""Threads and Notifications joined by the bus, each in its own process (issue 4).
+
+These reach behind the Gateway (internal callers, raw Notifications streams, stopping NATS),
+which only the local platform allows: they are not run against a cluster."""
 
 from __future__ import annotations
 
@@ -7,11 +10,14 @@ import random
 import uuid
 
 import grpc
+import pytest
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 from google.protobuf import struct_pb2
+
+pytestmark = pytest.mark.local_platform
 
 GATEWAY = (("x-agyn-caller", "gateway"),)
 

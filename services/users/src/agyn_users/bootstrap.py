@@ -1,65 +1,89 @@
-"""`agyn-users bootstrap-admin`: make sure a cluster admin with a working API token exists.
+"""Commands that give an account an API token without going through the Gateway.
 
+`agyn-users bootstrap-admin`: make sure a cluster admin with a working API token exists.
 For installs without an IdP user yet (and for `make up`): creates the account (or finds
 it by subject), grants it the cluster-admin role, and writes an API token to a file,
 keeping an existing token in that file while it still resolves.
+
+`agyn-users issue-token`: a new API token for an ordinary (not admin) account, created on
+first use, printed as one line of JSON. For operators' automation users and for the
+integration scenarios against a cluster, whose test process cannot reach Users itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import sqlalchemy as sa
 from agyn_common.db import Database
+from agyn_common.errors import ServiceError, resource_exhausted
 from agyn_common.outbox import Outbox
+from agyn_common.validation import check_length
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agyn_users import usernames
 from agyn_users.accounts import create_account, find_by_subject
 from agyn_users.admins import set_cluster_admin
 from agyn_users.credentials import display_prefix, new_api_token, secret_hash
 from agyn_users.events import UserEvents
 from agyn_users.models import user_api_tokens
 from agyn_users.settings import UsersSettings
+from agyn_users.users_servicer import MAX_NAME, MAX_TOKENS_PER_USER
+
+SERVICE_USER_SUBJECT_PREFIX = "agyn:service-user:"
+T = TypeVar("T")
 
 
-async def ensure_admin(db: Database, subject: str, username: str, name: str) -> uuid.UUID:
+async def ensure_account(
+    db: Database, *, subject: str, username: str, name: str, cluster_admin: bool = False
+) -> uuid.UUID:
+    """The account with OIDC subject `subject`, created with `username` and `name` if there
+    is none; granted the cluster-admin role when `cluster_admin` (never revoked here)."""
     events = UserEvents(Outbox(db))
     async with db.transaction() as connection:
         row = await find_by_subject(connection, subject)
         if row is None:
             row = await create_account(connection, events, oidc_subject=subject, name=name, username=username)
-        if await set_cluster_admin(connection, row.identity_id, True):
+        if cluster_admin and await set_cluster_admin(connection, row.identity_id, True):
             await events.cluster_role_changed(connection, row.identity_id, True)
         return uuid.UUID(str(row.identity_id))
 
 
-async def ensure_token(db: Database, identity_id: uuid.UUID, existing: str | None) -> str:
-    """`existing` when it still resolves to the admin, else a newly issued token."""
-    if existing:
-        async with db.transaction() as connection:
-            owner = (
-                await connection.execute(
-                    sa.select(user_api_tokens.c.identity_id).where(
-                        user_api_tokens.c.token_hash == secret_hash(existing),
-                        sa.or_(
-                            user_api_tokens.c.expires_at.is_(None),
-                            user_api_tokens.c.expires_at > sa.func.now(),
-                        ),
-                    )
-                )
-            ).scalar()
-        if owner == identity_id:
-            return existing
+async def token_owner(connection: AsyncConnection, plaintext: str) -> uuid.UUID | None:
+    """Whom an unexpired token stands for, if anyone."""
+    owner = await connection.scalar(
+        sa.select(user_api_tokens.c.identity_id).where(
+            user_api_tokens.c.token_hash == secret_hash(plaintext),
+            sa.or_(user_api_tokens.c.expires_at.is_(None), user_api_tokens.c.expires_at > sa.func.now()),
+        )
+    )
+    return uuid.UUID(str(owner)) if owner is not None else None
+
+
+async def issue_token(db: Database, identity_id: uuid.UUID, name: str) -> str:
+    """A new API token of `identity_id`, within the cap CreateAPIToken keeps."""
     plaintext = new_api_token()
     async with db.transaction() as connection:
+        held = await connection.scalar(
+            sa.select(sa.func.count())
+            .select_from(user_api_tokens)
+            .where(user_api_tokens.c.identity_id == identity_id)
+        )
+        if held is not None and held >= MAX_TOKENS_PER_USER:
+            raise resource_exhausted(f"a user may hold at most {MAX_TOKENS_PER_USER} api tokens")
         await connection.execute(
             user_api_tokens.insert().values(
                 id=uuid.uuid4(),
                 identity_id=identity_id,
-                name="bootstrap admin",
+                name=name,
                 token_hash=secret_hash(plaintext),
                 token_prefix=display_prefix(plaintext),
             )
@@ -67,15 +91,26 @@ async def ensure_token(db: Database, identity_id: uuid.UUID, existing: str | Non
     return plaintext
 
 
-async def _bootstrap(
-    settings: UsersSettings, options: argparse.Namespace, existing: str | None
-) -> tuple[uuid.UUID, str]:
-    db = Database(settings.database_url, pool_size=1)
-    try:
-        identity_id = await ensure_admin(db, options.subject, options.username, options.name)
-        return identity_id, await ensure_token(db, identity_id, existing)
-    finally:
-        await db.close()
+async def ensure_token(db: Database, identity_id: uuid.UUID, existing: str | None) -> str:
+    """`existing` when it still resolves to `identity_id`, else a newly issued token."""
+    if existing:
+        async with db.transaction() as connection:
+            if await token_owner(connection, existing) == identity_id:
+                return existing
+    return await issue_token(db, identity_id, "bootstrap admin")
+
+
+def run_on_database(settings: UsersSettings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """`work` on a one-connection pool of the service's database, closed afterwards."""
+
+    async def run() -> T:
+        db = Database(settings.database_url, pool_size=1)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())
 
 
 def _write_secret(path: Path, secret: str) -> None:
@@ -94,8 +129,71 @@ def bootstrap_admin_command(settings: UsersSettings, args: list[str]) -> int:
     options = parser.parse_args(args)
     token_file = Path(options.token_file)
     existing = token_file.read_text().strip() if token_file.exists() else None
-    identity_id, token = asyncio.run(_bootstrap(settings, options, existing))
+
+    async def bootstrap(db: Database) -> tuple[uuid.UUID, str]:
+        identity_id = await ensure_account(
+            db, subject=options.subject, username=options.username, name=options.name, cluster_admin=True
+        )
+        return identity_id, await ensure_token(db, identity_id, existing)
+
+    identity_id, token = run_on_database(settings, bootstrap)
     if token != existing:
         _write_secret(token_file, token)
     print(identity_id)
+    return 0
+
+
+def _argument(check: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse type from one of the service's validators: the RPCs' rules, as usage errors."""
+
+    def convert(value: str) -> str:
+        try:
+            return check(value)
+        except ServiceError as error:
+            raise argparse.ArgumentTypeError(error.message) from None
+
+    return convert
+
+
+def issue_token_command(settings: UsersSettings, args: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="agyn-users issue-token",
+        description="Issue a new API token for an account (not a cluster admin), creating it on first "
+        'use; prints {"identity_id": ..., "token": ...} as one line of JSON.',
+    )
+    parser.add_argument(
+        "--username", required=True, type=_argument(usernames.validate), help="username of a new account"
+    )
+    parser.add_argument(
+        "--subject",
+        help=f"OIDC subject that finds the account (default: {SERVICE_USER_SUBJECT_PREFIX}<username>)",
+    )
+    parser.add_argument(
+        "--name",
+        type=_argument(lambda value: check_length(value, "name", max_chars=MAX_NAME)),
+        help="display name of a new account (default: the username)",
+    )
+    parser.add_argument(
+        "--token-name",
+        default="issue-token",
+        type=_argument(lambda value: check_length(value, "token-name", max_chars=MAX_NAME, required=True)),
+        help="the token's name in ListAPITokens",
+    )
+    options = parser.parse_args(args)
+
+    async def issue(db: Database) -> tuple[uuid.UUID, str]:
+        identity_id = await ensure_account(
+            db,
+            subject=options.subject or SERVICE_USER_SUBJECT_PREFIX + options.username,
+            username=options.username,
+            name=options.name if options.name is not None else options.username,
+        )
+        return identity_id, await issue_token(db, identity_id, options.token_name)
+
+    try:
+        identity_id, token = run_on_database(settings, issue)
+    except ServiceError as error:  # e.g. the username belongs to another account, or the token cap
+        print(f"agyn-users issue-token: {error.message}", file=sys.stderr)
+        return 1
+    print(json.dumps({"identity_id": str(identity_id), "token": token}))
     return 0
