@@ -42,7 +42,7 @@ def run_probe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
         ),
         (
             {"DATABASE_URL": "postgresql://x/y", "AGYN_ACCESS_MODE": "open"},
-            "agyn-probe: bad settings: AGYN_ACCESS_MODE Input should be 'mesh' or 'local'",
+            "agyn-probe: bad settings: AGYN_ACCESS_MODE Input should be 'mesh', 'local' or 'network'",
         ),
     ],
 )
