@@ -100,6 +100,8 @@ def test_the_umbrella_renders_each_service_with_its_identity_and_policy(helm_dir
         pod = deployments[deployable.name]["spec"]["template"]["spec"]
         container = pod["containers"][0]
         assert pod["serviceAccountName"] == deployable.name
+        annotations = deployments[deployable.name]["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["proxy.istio.io/config"] == "holdApplicationUntilProxyStarts: true"
         assert container["ports"] == [
             {"name": deployable.port_name, "containerPort": deployable.port, "protocol": "TCP"}
         ]

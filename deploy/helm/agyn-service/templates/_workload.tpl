@@ -58,7 +58,12 @@ spec:
         {{- with .Values.podLabels }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
-      {{- with .Values.podAnnotations }}
+      {{- $annotations := .Values.podAnnotations }}
+      {{- if .Values.global.mesh.enabled }}
+      {{- /* The service connects to PostgreSQL and NATS at once: through a ready proxy. */}}
+      {{- $annotations = mergeOverwrite (dict "proxy.istio.io/config" "holdApplicationUntilProxyStarts: true") $annotations }}
+      {{- end }}
+      {{- with $annotations }}
       annotations:
         {{- toYaml . | nindent 8 }}
       {{- end }}
