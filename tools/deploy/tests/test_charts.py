@@ -228,3 +228,10 @@ def test_values_are_checked_against_the_schema(helm_dir):
         charts.render(helm_dir / generate.UMBRELLA, {"users": {"replica": 2}}, NAMESPACE)
     with pytest.raises(helm.HelmValuesError, match="natsUrl"):
         charts.render(helm_dir / "users", {"global": {"natsUrl": "http://nats:4222"}}, NAMESPACE)
+
+
+def test_the_umbrella_states_the_same_global_defaults_as_every_service_chart():
+    umbrella = yaml.safe_load((ROOT / generate.HELM / generate.UMBRELLA / "values.yaml").read_text())
+    for name in SERVICES:
+        service = yaml.safe_load((ROOT / generate.HELM / name / "values.yaml").read_text())
+        assert umbrella["global"] == service["global"], name
