@@ -30,7 +30,7 @@ ALL_OPTIONAL_ON: dict[str, Any] = {
         for name in SERVICES
     },
     "global": {"otel": {"endpoint": "http://collector.observability:4317"}},
-    "ingress": {"enabled": True, "apiPathHosts": ["chat.agyn.example.com"]},
+    "mesh": {"ingress": {"enabled": True, "apiPathHosts": ["chat.agyn.example.com"]}},
     "nats": {"enabled": True, "storage": "1Gi"},
     "postgresql": {"enabled": True, "storage": "2Gi"},
 }
@@ -46,11 +46,15 @@ SCENARIOS = {"defaults": {}, "all-optional-on": ALL_OPTIONAL_ON, "mesh-off": MES
 
 @pytest.fixture(scope="module")
 def helm_dir(tmp_path_factory) -> Path:
-    """A copy of deploy/helm with every chart's dependencies built (the tree stays untouched)."""
-    copy = tmp_path_factory.mktemp("charts") / "helm"
-    shutil.copytree(ROOT / generate.HELM, copy, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
-    charts.build_dependencies(copy)
-    return copy
+    """A copy of deploy/ with every chart's dependencies built (the tree stays untouched)."""
+    copy = tmp_path_factory.mktemp("charts") / "deploy"
+    shutil.copytree(ROOT / "deploy", copy, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
+    charts.build_dependencies(copy / "helm")
+    return copy / "helm"
+
+
+def chart_path(helm_dir: Path, chart: str) -> Path:
+    return charts.mesh_chart(helm_dir) if chart == generate.MESH else helm_dir / chart
 
 
 def for_chart(chart: str, umbrella_values: dict[str, Any]) -> dict[str, Any]:
@@ -59,6 +63,8 @@ def for_chart(chart: str, umbrella_values: dict[str, Any]) -> dict[str, Any]:
         return umbrella_values
     if chart == generate.LIBRARY:
         return {}
+    if chart == generate.MESH:
+        return umbrella_values.get("mesh", {})
     return {"global": umbrella_values.get("global", {}), **umbrella_values.get(chart, {})}
 
 
@@ -76,15 +82,15 @@ def test_generated_files_are_in_step_with_the_service_table_and_the_access_decla
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-@pytest.mark.parametrize("chart", [generate.LIBRARY, *SERVICES, generate.UMBRELLA])
+@pytest.mark.parametrize("chart", [generate.LIBRARY, generate.MESH, *SERVICES, generate.UMBRELLA])
 def test_helm_lint_strict(helm_dir, chart, scenario):
-    assert charts.lint(helm_dir / chart, for_chart(chart, SCENARIOS[scenario]), NAMESPACE) == []
+    assert charts.lint(chart_path(helm_dir, chart), for_chart(chart, SCENARIOS[scenario]), NAMESPACE) == []
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-@pytest.mark.parametrize("chart", [*SERVICES, generate.UMBRELLA])
+@pytest.mark.parametrize("chart", [generate.MESH, *SERVICES, generate.UMBRELLA])
 def test_every_rendered_object_is_valid(helm_dir, chart, scenario):
-    objects = charts.render(helm_dir / chart, for_chart(chart, SCENARIOS[scenario]), NAMESPACE)
+    objects = charts.render(chart_path(helm_dir, chart), for_chart(chart, SCENARIOS[scenario]), NAMESPACE)
     assert objects
     assert problems_in(objects) == []
 

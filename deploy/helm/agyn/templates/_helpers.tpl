@@ -5,7 +5,7 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end -}}
 
-{{/* The platform's services (generated from the service table): name, port, database. */}}
+{{/* The platform's services (generated from the service table): name, database. */}}
 {{- define "agyn.services" -}}
 {{- (.Files.Get "services.yaml" | fromYaml).services | toJson -}}
 {{- end -}}

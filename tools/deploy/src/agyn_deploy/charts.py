@@ -31,7 +31,12 @@ def build_dependencies(helm_dir: Path) -> list[Path]:
 
 
 def all_charts(helm_dir: Path) -> list[Path]:
-    return [helm_dir / LIBRARY, *build_order(helm_dir)]
+    return [helm_dir / LIBRARY, mesh_chart(helm_dir), *build_order(helm_dir)]
+
+
+def mesh_chart(helm_dir: Path) -> Path:
+    """deploy/istio, beside deploy/helm (the umbrella refers to it as ../../istio)."""
+    return helm_dir.parent / "istio"
 
 
 def lint(chart: Path, values: dict[str, Any] | None = None, namespace: str = "agyn") -> list[str]:

@@ -163,19 +163,17 @@ def service_values() -> Schema:
     }
 
 
-def umbrella_values(services: list[str]) -> Schema:
-    """The umbrella's own keys; each service's block is checked by that service's schema."""
+def mesh_values() -> Schema:
+    """The values of the agyn-mesh chart (deploy/istio)."""
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
-        "title": "Values of the agyn umbrella chart",
-        "definitions": _DEFINITIONS,
+        "title": "Values of the agyn-mesh chart",
         **strict(
             {
-                "global": {"$ref": "#/definitions/global"},
-                **{name: OPEN_OBJECT for name in services},
-                "mesh": strict(
-                    {"peerAuthentication": strict({"enabled": BOOLEAN}), "denyByDefault": BOOLEAN}
-                ),
+                "global": OPEN_OBJECT,  # the umbrella's, passed to every dependency
+                "peerAuthentication": strict({"enabled": BOOLEAN}),
+                "denyByDefault": BOOLEAN,
+                "gateway": strict({"service": NAME, "port": PORT}),
                 "ingress": strict(
                     {
                         "enabled": BOOLEAN,
@@ -186,6 +184,22 @@ def umbrella_values(services: list[str]) -> Schema:
                         "apiPathHosts": {"type": "array", "items": STRING},
                     }
                 ),
+            }
+        ),
+    }
+
+
+def umbrella_values(services: list[str]) -> Schema:
+    """The umbrella's own keys; each service's block is checked by that service's schema."""
+    return {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "Values of the agyn umbrella chart",
+        "definitions": _DEFINITIONS,
+        **strict(
+            {
+                "global": {"$ref": "#/definitions/global"},
+                **{name: OPEN_OBJECT for name in services},
+                "mesh": OPEN_OBJECT,  # checked by the agyn-mesh chart's schema
                 "nats": strict(
                     {
                         "enabled": BOOLEAN,
