@@ -200,7 +200,8 @@ def test_optional_objects_when_switched_on(helm_dir):
 def test_ingress_routes_the_subdomain_and_the_api_prefix(helm_dir):
     objects = charts.render(helm_dir / generate.UMBRELLA, ALL_OPTIONAL_ON, NAMESPACE)
     services = by_kind(objects, "VirtualService")
-    destination = {"host": f"gateway.{NAMESPACE}.svc.cluster.local", "port": {"number": 8080}}
+    gateway_port = next(d.port for d in DEPLOYABLES if d.name == "gateway")  # the chart's own default
+    destination = {"host": f"gateway.{NAMESPACE}.svc.cluster.local", "port": {"number": gateway_port}}
     subdomain = services["gateway"]["spec"]
     assert subdomain["hosts"] == ["gateway.agyn.example.com"]
     assert subdomain["http"][0]["route"] == [{"destination": destination}]
