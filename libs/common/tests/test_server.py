@@ -7,7 +7,7 @@ import uuid
 import grpc
 import pytest
 from agyn_common.server import LIVENESS_SERVICE
-from agyn_common.testing import wait_for_health
+from agyn_common.testing import wait_for_health, wait_until
 from google.protobuf import wrappers_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2
@@ -149,7 +149,13 @@ async def test_a_span_per_rpc_continuing_the_callers_trace(probe):
     await probe.echo("traced", metadata=(("x-agyn-caller", "gateway"), ("traceparent", traceparent)))
     with pytest.raises(grpc.aio.AioRpcError):
         await probe.echo("")
-    spans = [span for span in probe.spans.get_finished_spans() if span.name == f"{SERVICE}/Echo"]
+
+    def echo_spans():
+        return [span for span in probe.spans.get_finished_spans() if span.name == f"{SERVICE}/Echo"]
+
+    # The server ends a span after it has sent the status, so the client can be first.
+    await wait_until(lambda: len(echo_spans()) >= 2, timeout=5)
+    spans = echo_spans()
     assert len(spans) == 2
     traced, failed = spans
     assert traced.kind is SpanKind.SERVER
