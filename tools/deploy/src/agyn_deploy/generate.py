@@ -36,9 +36,9 @@ def _yaml(value: Any) -> str:
 
 
 def _inline(value: Any, indent: int) -> str:
-    """A value for a `key: $placeholder` line: flow style when empty, else an indented block."""
+    """A value for a `key:$placeholder` line: flow style when empty, else an indented block."""
     if not value:
-        return "{}" if isinstance(value, dict) else "[]"
+        return " {}" if isinstance(value, dict) else " []"
     block = _yaml(value).rstrip("\n").replace("\n", "\n" + " " * indent)
     return "\n" + " " * indent + block
 
