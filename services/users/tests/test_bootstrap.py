@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from agyn_users.admins import is_cluster_admin
+from agyn_users.api_tokens import MAX_TOKENS_PER_USER
 from agyn_users.bootstrap import issue_token_command
 from agyn_users.models import user_api_tokens
 from agyn_users.settings import UsersSettings
-from agyn_users.users_servicer import MAX_TOKENS_PER_USER
 from agynio.api.users.v1 import users_pb2
 from users_helpers import UsersClient, metadata, provision, sha256_hex
 

@@ -24,7 +24,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from agyn_common.db import Database
-from agyn_common.errors import ServiceError, resource_exhausted
+from agyn_common.errors import ServiceError
 from agyn_common.outbox import Outbox
 from agyn_common.validation import check_length
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,11 +32,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agyn_users import usernames
 from agyn_users.accounts import create_account, find_by_subject
 from agyn_users.admins import set_cluster_admin
-from agyn_users.credentials import display_prefix, new_api_token, secret_hash
+from agyn_users.api_tokens import insert_api_token, unexpired
+from agyn_users.credentials import secret_hash
 from agyn_users.events import UserEvents
 from agyn_users.models import user_api_tokens
 from agyn_users.settings import UsersSettings
-from agyn_users.users_servicer import MAX_NAME, MAX_TOKENS_PER_USER
+from agyn_users.users_servicer import MAX_NAME
 
 SERVICE_USER_SUBJECT_PREFIX = "agyn:service-user:"
 T = TypeVar("T")
@@ -61,8 +62,7 @@ async def token_owner(connection: AsyncConnection, plaintext: str) -> uuid.UUID 
     """Whom an unexpired token stands for, if anyone."""
     owner = await connection.scalar(
         sa.select(user_api_tokens.c.identity_id).where(
-            user_api_tokens.c.token_hash == secret_hash(plaintext),
-            sa.or_(user_api_tokens.c.expires_at.is_(None), user_api_tokens.c.expires_at > sa.func.now()),
+            user_api_tokens.c.token_hash == secret_hash(plaintext), unexpired()
         )
     )
     return uuid.UUID(str(owner)) if owner is not None else None
@@ -70,24 +70,8 @@ async def token_owner(connection: AsyncConnection, plaintext: str) -> uuid.UUID 
 
 async def issue_token(db: Database, identity_id: uuid.UUID, name: str) -> str:
     """A new API token of `identity_id`, within the cap CreateAPIToken keeps."""
-    plaintext = new_api_token()
     async with db.transaction() as connection:
-        held = await connection.scalar(
-            sa.select(sa.func.count())
-            .select_from(user_api_tokens)
-            .where(user_api_tokens.c.identity_id == identity_id)
-        )
-        if held is not None and held >= MAX_TOKENS_PER_USER:
-            raise resource_exhausted(f"a user may hold at most {MAX_TOKENS_PER_USER} api tokens")
-        await connection.execute(
-            user_api_tokens.insert().values(
-                id=uuid.uuid4(),
-                identity_id=identity_id,
-                name=name,
-                token_hash=secret_hash(plaintext),
-                token_prefix=display_prefix(plaintext),
-            )
-        )
+        _, plaintext = await insert_api_token(connection, identity_id, name)
     return plaintext
 
 

@@ -34,11 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agyn_users import usernames
 from agyn_users.accounts import USERNAME_INDEX, SubjectTaken, create_account, find_by_subject, violated_index
 from agyn_users.admins import is_cluster_admin, set_cluster_admin
+from agyn_users.api_tokens import MAX_TOKENS_PER_USER, insert_api_token, unexpired
 from agyn_users.convert import device_message, token_message, user_message
 from agyn_users.credentials import (
     DEVICE_CREDENTIAL_PREFIX,
-    display_prefix,
-    new_api_token,
     new_secret,
     secret_hash,
 )
@@ -53,7 +52,6 @@ MAX_URL = 2048
 SEARCH_DEFAULT_LIMIT = 10
 SEARCH_MAX_LIMIT = 20
 # ListAPITokens has no paging in the contract, so the number a user may hold is bounded.
-MAX_TOKENS_PER_USER = 200
 ROLES = {users_pb2.CLUSTER_ROLE_UNSPECIFIED, users_pb2.CLUSTER_ROLE_ADMIN}
 SERVICE = "agynio.api.users.v1.UsersService"
 ResponseT = TypeVar("ResponseT")
@@ -214,13 +212,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             row = (
                 await connection.execute(
                     user_api_tokens.update()
-                    .where(
-                        user_api_tokens.c.token_hash == request.token_hash,
-                        sa.or_(
-                            user_api_tokens.c.expires_at.is_(None),
-                            user_api_tokens.c.expires_at > sa.func.now(),
-                        ),
-                    )
+                    .where(user_api_tokens.c.token_hash == request.token_hash, unexpired())
                     .values(last_used_at=sa.func.now())
                     .returning(*user_api_tokens.c)
                 )
@@ -429,28 +421,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             await self._require_user_row(connection, owner, "create api tokens")
 
             async def create() -> users_pb2.CreateAPITokenResponse:
-                held = await connection.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(user_api_tokens)
-                    .where(user_api_tokens.c.identity_id == owner)
-                )
-                if held is not None and held >= MAX_TOKENS_PER_USER:
-                    raise resource_exhausted(f"a user may hold at most {MAX_TOKENS_PER_USER} api tokens")
-                plaintext = new_api_token()
-                row = (
-                    await connection.execute(
-                        user_api_tokens.insert()
-                        .values(
-                            id=uuid.uuid4(),
-                            identity_id=owner,
-                            name=request.name,
-                            token_hash=secret_hash(plaintext),
-                            token_prefix=display_prefix(plaintext),
-                            expires_at=expires_at,
-                        )
-                        .returning(*user_api_tokens.c)
-                    )
-                ).one()
+                row, plaintext = await insert_api_token(connection, owner, request.name, expires_at)
                 return users_pb2.CreateAPITokenResponse(token=token_message(row), plaintext_token=plaintext)
 
             return await self._once(
