@@ -146,7 +146,9 @@ def admitted(policy: dict[str, Any]) -> dict[tuple[str, str], bool]:
     return result
 
 
-@pytest.mark.parametrize("deployable", [d for d in DEPLOYABLES if d.access() is not None], ids=str)
+@pytest.mark.parametrize(
+    "deployable", [d for d in DEPLOYABLES if d.access() is not None], ids=lambda d: d.name
+)
 def test_the_rendered_policy_admits_exactly_what_the_declaration_does(helm_dir, deployable):
     objects = charts.render(helm_dir / generate.UMBRELLA, {}, NAMESPACE)
     policy = by_kind(objects, "AuthorizationPolicy")[deployable.name]

@@ -90,6 +90,27 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- end }}
 {{- end -}}
 
+{{/* What the service container and the migration container share: the image, the
+environment, resources and the container security context. */}}
+{{- define "agyn-service.runtime" -}}
+image: {{ include "agyn-service.image" . }}
+imagePullPolicy: {{ .Values.image.pullPolicy | default .Values.global.image.pullPolicy }}
+env:
+  {{- include "agyn-service.env" . | nindent 2 }}
+{{- with .Values.extraEnvFrom }}
+envFrom:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.resources }}
+resources:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.securityContext }}
+securityContext:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
 {{- define "agyn-service.podSecurity" -}}
 {{- with .Values.podSecurityContext }}
 securityContext:

@@ -76,19 +76,12 @@ spec:
       terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
       containers:
         - name: {{ include "agyn-service.name" . }}
-          image: {{ include "agyn-service.image" . }}
-          imagePullPolicy: {{ .Values.image.pullPolicy | default .Values.global.image.pullPolicy }}
+          {{- include "agyn-service.runtime" . | nindent 10 }}
           args: ["serve"]
           ports:
             - name: {{ .Values.portName }}
               containerPort: {{ .Values.port }}
               protocol: TCP
-          env:
-            {{- include "agyn-service.env" . | nindent 12 }}
-          {{- with .Values.extraEnvFrom }}
-          envFrom:
-            {{- toYaml . | nindent 12 }}
-          {{- end }}
           # Native gRPC probes on the standard health service: readiness follows the
           # database and NATS; liveness asks for the `liveness` entry, which does not.
           startupProbe:
@@ -105,14 +98,6 @@ spec:
             grpc:
               port: {{ .Values.port }}
             {{- toYaml .Values.probes.readiness | nindent 12 }}
-          {{- with .Values.resources }}
-          resources:
-            {{- toYaml . | nindent 12 }}
-          {{- end }}
-          {{- with .Values.securityContext }}
-          securityContext:
-            {{- toYaml . | nindent 12 }}
-          {{- end }}
           volumeMounts:
             # The root filesystem is read-only; Python and tools still want a /tmp.
             - name: tmp
