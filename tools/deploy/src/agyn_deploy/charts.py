@@ -15,28 +15,20 @@ import helm_python as helm
 import yaml
 
 from agyn_deploy.deployables import DEPLOYABLES
-from agyn_deploy.generate import LIBRARY, UMBRELLA
-
-
-def build_order(helm_dir: Path) -> list[Path]:
-    return [helm_dir / deployable.name for deployable in DEPLOYABLES] + [helm_dir / UMBRELLA]
+from agyn_deploy.generate import HELM, MESH_CHART, UMBRELLA
 
 
 def build_dependencies(helm_dir: Path) -> list[Path]:
     """`helm dependency update` for every chart that has dependencies, inside out."""
-    charts = build_order(helm_dir)
+    charts = [helm_dir / deployable.name for deployable in DEPLOYABLES] + [helm_dir / UMBRELLA]
     for chart in charts:
         helm.dependency_update(chart, skip_refresh=True)
     return charts
 
 
-def all_charts(helm_dir: Path) -> list[Path]:
-    return [helm_dir / LIBRARY, mesh_chart(helm_dir), *build_order(helm_dir)]
-
-
 def mesh_chart(helm_dir: Path) -> Path:
-    """deploy/istio, beside deploy/helm (the umbrella refers to it as ../../istio)."""
-    return helm_dir.parent / "istio"
+    """The agyn-mesh chart of a deploy tree whose Helm charts are in `helm_dir`."""
+    return helm_dir.parent / MESH_CHART.relative_to(HELM.parent)
 
 
 def lint(chart: Path, values: dict[str, Any] | None = None, namespace: str = "agyn") -> list[str]:

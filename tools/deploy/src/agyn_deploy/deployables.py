@@ -8,6 +8,7 @@ its chart exposes. A new service is one entry here plus one in `agyn_local.servi
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,11 +51,10 @@ class Deployable:
 
     def access(self) -> ServiceAccess | None:
         """The service's access declaration; None for the Gateway, the HTTP edge."""
-        try:
-            module = importlib.import_module(f"{self.module}.access")
-        except ModuleNotFoundError:
+        name = f"{self.module}.access"
+        if importlib.util.find_spec(name) is None:
             return None
-        declaration: ServiceAccess = module.ACCESS
+        declaration: ServiceAccess = importlib.import_module(name).ACCESS
         return declaration
 
 

@@ -9,6 +9,7 @@ Istio policies can never drift from the declarations the services enforce in pro
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -58,7 +59,6 @@ def access_rules(declaration: ServiceAccess) -> list[dict[str, Any]]:
 def access_file(deployable: Deployable) -> str:
     declaration = deployable.access()
     content: dict[str, Any] = {
-        "serviceAccount": deployable.name,
         "openPaths": [f"/{service}/*" for service in OPEN_SERVICES],
         "rules": [] if declaration is None else access_rules(declaration),
     }
@@ -123,7 +123,7 @@ def umbrella_chart() -> dict[str, Any]:
                 "name": MESH,
                 "alias": "mesh",
                 "version": CHART_VERSION,
-                "repository": "file://../../istio",
+                "repository": f"file://{os.path.relpath(MESH_CHART, HELM / UMBRELLA)}",
                 "condition": "global.mesh.enabled",
             }
         ],
