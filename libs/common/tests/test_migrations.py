@@ -53,13 +53,11 @@ def test_migration_waits_for_the_lock(database_factory):
 
 def test_migration_waits_for_a_database_that_is_not_answering_yet(database_factory, postgres):
     url = database_factory("probe_late", None)
-    name = make_url(url).database
-    postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
     worker = threading.Thread(target=migrate, args=("probe", MIGRATIONS, url, 30.0))
-    worker.start()
-    worker.join(timeout=1.5)
-    assert worker.is_alive()  # refused, and retrying
-    postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    with postgres.refusing_connections(make_url(url).database):
+        worker.start()
+        worker.join(timeout=1.5)
+        assert worker.is_alive()  # refused, and retrying
     worker.join(timeout=20)
     assert not worker.is_alive()
     assert applied(url)[0] == ["0001"]
@@ -67,10 +65,8 @@ def test_migration_waits_for_a_database_that_is_not_answering_yet(database_facto
 
 def test_migration_gives_up_when_the_wait_is_over(database_factory, postgres):
     url = database_factory("probe_never", None)
-    name = make_url(url).database
-    postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
-    try:
-        with pytest.raises(OperationalError, match="not currently accepting connections"):
-            migrate("probe", MIGRATIONS, url, wait_seconds=0.5)
-    finally:
-        postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
+    with (
+        postgres.refusing_connections(make_url(url).database),
+        pytest.raises(OperationalError, match="not currently accepting connections"),
+    ):
+        migrate("probe", MIGRATIONS, url, wait_seconds=0.5)

@@ -133,13 +133,8 @@ async def test_health_follows_nats_while_liveness_stays_serving(probe, nats):
 
 
 async def test_health_follows_the_database(probe, probe_database, postgres):
-    name = make_url(probe_database).database
-    postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false')
-    postgres.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
-    try:
+    with postgres.refusing_connections(make_url(probe_database).database):
         await wait_for_health(probe.channel, NOT_SERVING, timeout=15)
-    finally:
-        postgres.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
     await wait_for_health(probe.channel, SERVING, timeout=15)
 
 

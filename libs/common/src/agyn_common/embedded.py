@@ -5,6 +5,7 @@ Used by the pytest fixtures and by `make up`; both need the `embedded` extra.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -82,6 +84,22 @@ class EmbeddedPostgres:
 
     def drop_database(self, name: str) -> None:
         self.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    @contextlib.contextmanager
+    def refusing_connections(self, name: str) -> Iterator[None]:
+        """While inside, database `name` is away: its sessions ended, new ones refused."""
+        self.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false").format(sql.Identifier(name)))
+        try:
+            self.execute(
+                sql.SQL("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = {}").format(
+                    sql.Literal(name)
+                )
+            )
+            yield
+        finally:
+            self.execute(
+                sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true").format(sql.Identifier(name))
+            )
 
     def stop(self) -> None:
         self._server.cleanup()
