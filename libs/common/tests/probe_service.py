@@ -1,7 +1,9 @@
 """A tiny service built with agyn_common only, to test the foundation without a real service.
 
 `agyn.probe.v1.Probe` is served through generic handlers over well-known wrapper messages,
-so it needs no generated code. Run as a process: `python probe_service.py [serve]`.
+so it needs no generated code; its descriptor is added to the default pool here, as generated
+code would, so that reflection and the pipeline's idempotency see it. Run as a process:
+`python probe_service.py [serve]`.
 """
 
 from __future__ import annotations
@@ -11,15 +13,48 @@ import sys
 from pathlib import Path
 
 import grpc
+import sqlalchemy as sa
 from agyn_common.access import AccessBuilder, IdentityRule
-from agyn_common.caller import caller_from_metadata
+from agyn_common.caller import current_caller
+from agyn_common.db import Database
 from agyn_common.errors import failed_precondition, invalid_argument
 from agyn_common.server import Runtime, ServiceDefinition, main
 from agyn_common.settings import ServiceSettings
-from google.protobuf import wrappers_pb2
+from google.protobuf import descriptor_pb2, descriptor_pool, wrappers_pb2
 
 SERVICE = "agyn.probe.v1.Probe"
 MIGRATIONS = Path(__file__).parent / "probe_migrations"
+METHODS = {
+    "Echo": "StringValue",
+    "Sleep": "DoubleValue",
+    "WhoAmI": "StringValue",
+    "Undeclared": "StringValue",
+    "Create": "StringValue",
+}
+
+
+def _add_descriptor() -> None:
+    wrappers = wrappers_pb2.DESCRIPTOR.name
+    methods = [
+        descriptor_pb2.MethodDescriptorProto(
+            name=name, input_type=f".google.protobuf.{kind}", output_type=f".google.protobuf.{kind}"
+        )
+        for name, kind in METHODS.items()
+    ]
+    descriptor_pool.Default().Add(
+        descriptor_pb2.FileDescriptorProto(
+            name="agyn/probe/v1/probe.proto",
+            package="agyn.probe.v1",
+            dependency=[wrappers],
+            service=[descriptor_pb2.ServiceDescriptorProto(name="Probe", method=methods)],
+        )
+    )
+
+
+_add_descriptor()
+
+metadata = sa.MetaData()
+notes = sa.Table("notes", metadata, sa.Column("body", sa.Text, primary_key=True))
 
 
 async def echo(
@@ -47,8 +82,25 @@ async def sleep(
 async def whoami(
     request: wrappers_pb2.StringValue, context: grpc.aio.ServicerContext
 ) -> wrappers_pb2.StringValue:
-    caller = caller_from_metadata(context.invocation_metadata())
-    return wrappers_pb2.StringValue(value=str(caller.require_identity()))
+    return wrappers_pb2.StringValue(value=str(current_caller().require_identity()))
+
+
+class Notes:
+    """`Create` writes a note and answers how many there are; "fail:<body>" writes, then fails."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self, request: wrappers_pb2.StringValue, context: grpc.aio.ServicerContext
+    ) -> wrappers_pb2.StringValue:
+        failing = request.value.startswith("fail:")
+        async with self._db.transaction() as connection:
+            await connection.execute(notes.insert().values(body=request.value.removeprefix("fail:")))
+            count = (await connection.execute(sa.select(sa.func.count()).select_from(notes))).scalar_one()
+        if failing:
+            raise invalid_argument("value", "asked to fail after writing")
+        return wrappers_pb2.StringValue(value=f"note #{count}")
 
 
 def _unary(behaviour, request_type):  # type: ignore[no-untyped-def]
@@ -64,6 +116,7 @@ def register(server: grpc.aio.Server, runtime: Runtime[ServiceSettings]) -> None
         "Echo": _unary(echo, wrappers_pb2.StringValue),
         "Sleep": _unary(sleep, wrappers_pb2.DoubleValue),
         "WhoAmI": _unary(whoami, wrappers_pb2.StringValue),
+        "Create": _unary(Notes(runtime.db).create, wrappers_pb2.StringValue),
         # Served but left out of the declaration: nobody may call it.
         "Undeclared": _unary(echo, wrappers_pb2.StringValue),
     }
@@ -74,6 +127,8 @@ ACCESS = (
     AccessBuilder("probe")
     .allow(SERVICE, ["Echo", "Sleep"], callers=["gateway"], identity=IdentityRule.OPTIONAL)
     .allow(SERVICE, ["WhoAmI"], callers=["gateway"], identity=IdentityRule.REQUIRED)
+    .allow(SERVICE, ["Create"], callers=["gateway", "worker"], identity=IdentityRule.OPTIONAL)
+    .idempotent(SERVICE, ["Create"])
     .build()
 )
 
@@ -83,6 +138,7 @@ DEFINITION = ServiceDefinition(
     access=ACCESS,
     grpc_services=(SERVICE,),
     register=register,
+    metadata=metadata,
     migrations=MIGRATIONS,
 )
 

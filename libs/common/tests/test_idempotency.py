@@ -11,14 +11,10 @@ import pytest
 import sqlalchemy as sa
 from agyn_common.db import Database
 from agyn_common.errors import ServiceError
-from agyn_common.idempotency import (
-    MAX_KEY_LENGTH,
-    idempotency_key,
-    idempotency_table,
-    purge_expired_keys,
-    run_idempotent,
-)
+from agyn_common.idempotency import MAX_KEY_LENGTH, Idempotency, idempotency_key, idempotency_table
 from google.protobuf import wrappers_pb2
+
+keys = idempotency_table(sa.MetaData())
 
 
 @pytest.fixture
@@ -43,19 +39,16 @@ class Creator:
         return wrappers_pb2.StringValue(value=f"created #{next(self.runs)}")
 
 
-async def create(
-    db: Database, creator: Creator, key: str | None, request: str = "a", caller: str = "alice"
-) -> str:
-    async with db.transaction() as connection:
-        response = await run_idempotent(
-            connection,
-            key=key,
-            caller=caller,
-            method="/probe/Create",
-            request=wrappers_pb2.StringValue(value=request),
-            response_type=wrappers_pb2.StringValue,
-            work=creator,
-        )
+async def create(db: Database, creator: Creator, key: str, request: str = "a", caller: str = "alice") -> str:
+    response = await Idempotency(db, sa.MetaData()).run(
+        key=key,
+        caller=caller,
+        method="/probe/Create",
+        request=wrappers_pb2.StringValue(value=request),
+        response_type=wrappers_pb2.StringValue,
+        work=creator,
+    )
+    assert isinstance(response, wrappers_pb2.StringValue)
     return response.value
 
 
@@ -64,11 +57,6 @@ async def test_same_key_replays_the_first_response(database):
     assert await create(database, creator, "k1") == "created #1"
     assert await create(database, creator, "k1") == "created #1"
     assert await create(database, creator, "k2") == "created #2"
-
-
-async def test_without_a_key_every_call_runs(database):
-    creator = Creator()
-    assert [await create(database, creator, None) for _ in range(2)] == ["created #1", "created #2"]
 
 
 async def test_same_key_different_request_is_failed_precondition(database):
@@ -89,21 +77,22 @@ async def test_keys_are_per_caller(database):
 async def test_a_failed_call_leaves_no_key(database):
     creator = Creator()
 
-    async def create_then_fail() -> None:
-        async with database.transaction() as connection:
-            await run_idempotent(
-                connection,
-                key="k1",
-                caller="alice",
-                method="/probe/Create",
-                request=wrappers_pb2.StringValue(value="a"),
-                response_type=wrappers_pb2.StringValue,
-                work=creator,
-            )
-            raise RuntimeError("the rest of the handler failed")
+    async def create_then_fail() -> wrappers_pb2.StringValue:
+        await creator()
+        raise RuntimeError("the rest of the handler failed")
+
+    async def run_failing() -> None:
+        await Idempotency(database, sa.MetaData()).run(
+            key="k1",
+            caller="alice",
+            method="/probe/Create",
+            request=wrappers_pb2.StringValue(value="a"),
+            response_type=wrappers_pb2.StringValue,
+            work=create_then_fail,
+        )
 
     with pytest.raises(RuntimeError):
-        await create_then_fail()
+        await run_failing()
     assert await create(database, creator, "k1") == "created #2"
 
 
@@ -125,22 +114,20 @@ async def test_expired_keys_are_purged_and_can_be_reused(database):
     await create(database, creator, "live")
     async with database.transaction() as connection:
         await connection.execute(
-            idempotency_table.update()
-            .where(idempotency_table.c.key == "old")
+            keys.update()
+            .where(keys.c.key == "old")
             .values(created_at=sa.func.now() - sa.text("interval '25 hours'"))
         )
     # An expired key is taken over by a new request rather than refused.
     assert await create(database, creator, "old", request="other") == "created #3"
     async with database.transaction() as connection:
         await connection.execute(
-            idempotency_table.update().values(created_at=sa.func.now() - sa.text("interval '25 hours'"))
+            keys.update().values(created_at=sa.func.now() - sa.text("interval '25 hours'"))
         )
-        await connection.execute(
-            idempotency_table.insert().values(caller="c", method="m", key="fresh", request_hash=b"h")
-        )
+        await connection.execute(keys.insert().values(caller="c", method="m", key="fresh", request_hash=b"h"))
+    assert await Idempotency(database, sa.MetaData()).purge_expired() == 2
     async with database.transaction() as connection:
-        assert await purge_expired_keys(connection) == 2
-        remaining = (await connection.execute(sa.select(idempotency_table.c.key))).scalars().all()
+        remaining = (await connection.execute(sa.select(keys.c.key))).scalars().all()
     assert remaining == ["fresh"]
 
 

@@ -16,6 +16,8 @@ from agyn_common.db import Database
 from agyn_common.outbox import Outbox, outbox_table
 from agyn_common.testing import read_events
 
+rows_table = outbox_table(sa.MetaData())
+
 
 @pytest.fixture
 async def database(probe_database) -> AsyncIterator[Database]:
@@ -52,12 +54,12 @@ def fresh_service() -> str:
 async def pending_rows(db: Database) -> int:
     async with db.transaction() as connection:
         return int(
-            (await connection.execute(sa.select(sa.func.count()).select_from(outbox_table))).scalar_one()
+            (await connection.execute(sa.select(sa.func.count()).select_from(rows_table))).scalar_one()
         )
 
 
 async def test_committed_event_reaches_jetstream_with_its_id_as_msg_id(database, bus, nats):
-    outbox, service = Outbox(database), fresh_service()
+    outbox, service = Outbox(database, sa.MetaData()), fresh_service()
     async with relaying(outbox, bus):
         async with database.transaction() as connection:
             event_id = await outbox.emit_event(connection, service, "created", {"n": 1})
@@ -75,7 +77,7 @@ async def test_committed_event_reaches_jetstream_with_its_id_as_msg_id(database,
 
 
 async def test_rolled_back_change_sends_nothing(database, bus, nats):
-    outbox, service = Outbox(database), fresh_service()
+    outbox, service = Outbox(database, sa.MetaData()), fresh_service()
     async with relaying(outbox, bus):
 
         async def emit_then_fail() -> None:
@@ -92,7 +94,7 @@ async def test_rolled_back_change_sends_nothing(database, bus, nats):
 
 
 async def test_events_emitted_while_nats_is_down_arrive_once_in_order(database, bus, nats):
-    outbox, service = Outbox(database), fresh_service()
+    outbox, service = Outbox(database, sa.MetaData()), fresh_service()
     async with relaying(outbox, bus):
         nats.stop()
         for n in range(20):
@@ -108,14 +110,14 @@ async def test_events_emitted_while_nats_is_down_arrive_once_in_order(database, 
 
 async def test_a_republished_row_is_dropped_by_jetstream(database, bus, nats):
     """A relay that dies after publishing but before deleting sends the row again: stored once."""
-    outbox, service = Outbox(database), fresh_service()
+    outbox, service = Outbox(database, sa.MetaData()), fresh_service()
     async with database.transaction() as connection:
         await outbox.emit_event(connection, service, "once", {})
-        row = (await connection.execute(sa.select(outbox_table))).one()
+        row = (await connection.execute(sa.select(rows_table))).one()
     assert await outbox.relay_once(bus) == 1
     async with database.transaction() as connection:
         copy = {key: value for key, value in row._mapping.items() if key != "seq"}
-        await connection.execute(outbox_table.insert().values(**copy))
+        await connection.execute(rows_table.insert().values(**copy))
     assert await outbox.relay_once(bus) == 1
     events = await read_events(
         nats.url, f"agyn.events.{service}.>", lambda found: len(found) >= 1, settle=1.5
@@ -124,7 +126,7 @@ async def test_a_republished_row_is_dropped_by_jetstream(database, bus, nats):
 
 
 async def test_many_events_in_batches_keep_their_order(database, bus, nats):
-    outbox, service = Outbox(database, batch_size=50), fresh_service()
+    outbox, service = Outbox(database, sa.MetaData(), batch_size=50), fresh_service()
     count = 500
     async with database.transaction() as connection:
         for n in range(count):

@@ -1,4 +1,5 @@
-"""The access declaration: which workloads may call which method, and with what identity.
+"""The method table: which workloads may call which method, with what identity, and whether
+the method honours `idempotency-key` (DESIGN §3, §6).
 
 Each service declares, for every method it serves, the calling ServiceAccounts and whether
 the call must carry an end-user identity. The same declaration feeds two enforcers: the
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 
 from agyn_common.caller import Metadata, caller_from_metadata, metadata_values
 from agyn_common.errors import permission_denied, unauthenticated
+from agyn_common.gateway_surface import GATEWAY_WORKLOAD, exposed_methods
 
 XFCC_KEY = "x-forwarded-client-cert"
 LOCAL_CALLER_KEY = "x-agyn-caller"
@@ -52,6 +54,8 @@ class ServiceAccess:
 
     service_account: str
     methods: Mapping[str, tuple[Grant, ...]]
+    # Method paths whose calls the pipeline runs once per `idempotency-key` (DESIGN §6).
+    idempotent: frozenset[str] = frozenset()
 
     def grants_for(self, method_path: str) -> tuple[Grant, ...]:
         return self.methods.get(method_path, ())
@@ -61,6 +65,7 @@ class ServiceAccess:
 class AccessBuilder:
     service_account: str
     _methods: dict[str, list[Grant]] = field(default_factory=dict)
+    _idempotent: set[str] = field(default_factory=set)
 
     def allow(
         self, service: str, methods: Iterable[str], callers: Iterable[str], identity: IdentityRule
@@ -70,9 +75,20 @@ class AccessBuilder:
             self._methods.setdefault(f"/{service}/{method}", []).append(grant)
         return self
 
+    def through_gateway(self, service: str, identity: IdentityRule = IdentityRule.REQUIRED) -> AccessBuilder:
+        """The gateway workload on every method the gateway protos expose of `service`."""
+        return self.allow(service, exposed_methods(service), callers=[GATEWAY_WORKLOAD], identity=identity)
+
+    def idempotent(self, service: str, methods: Iterable[str]) -> AccessBuilder:
+        """These create-style methods honour `idempotency-key`."""
+        self._idempotent.update(f"/{service}/{method}" for method in methods)
+        return self
+
     def build(self) -> ServiceAccess:
         return ServiceAccess(
-            self.service_account, {path: tuple(grants) for path, grants in self._methods.items()}
+            self.service_account,
+            {path: tuple(grants) for path, grants in self._methods.items()},
+            frozenset(self._idempotent),
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from agyn_common.errors import unauthenticated
@@ -77,3 +78,18 @@ def caller_from_metadata(metadata: Metadata | None) -> Caller:
     if identity_type is not None and identity_type not in IDENTITY_TYPES:
         raise unauthenticated("unknown identity type")
     return Caller(identity_id=identity_id, identity_type=identity_type)
+
+
+# The metadata of the RPC being served, set by the pipeline: each RPC runs in its own task.
+_served_metadata: ContextVar[Metadata] = ContextVar("served_metadata", default=())
+
+
+def serve_as(metadata: Metadata) -> None:
+    """Make `metadata` the current RPC's, for `current_caller` (the pipeline calls this)."""
+    _served_metadata.set(metadata)
+
+
+def current_caller() -> Caller:
+    """The identity of the RPC being served; UNAUTHENTICATED when its identity metadata is
+    malformed. Handlers call this instead of reading metadata themselves."""
+    return caller_from_metadata(_served_metadata.get())

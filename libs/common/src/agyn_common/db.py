@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from agyn_common.errors import not_found
 
 # Keys a transaction sets in `connection.info` to ask for work after it commits.
 AFTER_COMMIT_KEY = "agyn.after_commit"
@@ -28,13 +33,32 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(
             sqlalchemy_url(database_url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
         )
+        # Set while an enclosing transaction (the pipeline's idempotent call) takes in the
+        # handler's own: each RPC runs in its own task, so this never leaks between calls.
+        self._joined: ContextVar[AsyncConnection | None] = ContextVar("joined_transaction", default=None)
+
+    @contextmanager
+    def joined(self, connection: AsyncConnection) -> Iterator[None]:
+        """Inside this block, `transaction()` is a savepoint of `connection`'s transaction, so
+        that everything commits (or rolls back) together with it."""
+        token = self._joined.set(connection)
+        try:
+            yield
+        finally:
+            self._joined.reset(token)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
-        Callbacks registered with `after_commit` run once the commit has succeeded.
+        Callbacks registered with `after_commit` run once the commit has succeeded (for a
+        joined transaction: once the enclosing one has).
         """
+        enclosing = self._joined.get()
+        if enclosing is not None:
+            async with enclosing.begin_nested():
+                yield enclosing
+            return
         async with self.engine.connect() as connection:
             callbacks: list[Callable[[], None]] = []
             connection.info[AFTER_COMMIT_KEY] = callbacks
@@ -59,3 +83,11 @@ def after_commit(connection: AsyncConnection, callback: Callable[[], None]) -> N
     callbacks: list[Callable[[], None]] = connection.info[AFTER_COMMIT_KEY]
     if callback not in callbacks:
         callbacks.append(callback)
+
+
+async def one_or_not_found(connection: AsyncConnection, query: sa.Select[Any], what: str) -> Any:
+    """The one row `query` selects; NOT_FOUND "<what> not found" when there is none."""
+    row = (await connection.execute(query)).first()
+    if row is None:
+        raise not_found(f"{what} not found")
+    return row

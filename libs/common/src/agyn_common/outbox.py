@@ -28,23 +28,28 @@ from agyn_common.db import Database, after_commit
 
 log = logging.getLogger(__name__)
 
-metadata = sa.MetaData()
+OUTBOX_TABLE = "outbox"
 
-outbox_table = sa.Table(
-    "outbox",
-    metadata,
-    sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
-    sa.Column("seq", sa.BigInteger, sa.Identity(always=True), nullable=False, unique=True),
-    sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("payload", sa.LargeBinary, nullable=False),
-    sa.Column("headers", postgresql.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-)
+
+def outbox_table(metadata: sa.MetaData) -> sa.Table:
+    """The outbox table on a service's own metadata (DESIGN §4), made once per metadata."""
+    if OUTBOX_TABLE in metadata.tables:
+        return metadata.tables[OUTBOX_TABLE]
+    return sa.Table(
+        OUTBOX_TABLE,
+        metadata,
+        sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
+        sa.Column("seq", sa.BigInteger, sa.Identity(always=True), nullable=False, unique=True),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+        sa.Column("headers", postgresql.JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
 
 
 def create_outbox_table(op: Any) -> None:
     """For a service's first migration. Later changes to the table need their own revision."""
-    outbox_table.create(op.get_bind())
+    outbox_table(sa.MetaData()).create(op.get_bind())
 
 
 def event_subject(service: str, event: str) -> str:
@@ -52,8 +57,11 @@ def event_subject(service: str, event: str) -> str:
 
 
 class Outbox:
-    def __init__(self, db: Database, *, batch_size: int = 200, poll_seconds: float = 2.0) -> None:
+    def __init__(
+        self, db: Database, metadata: sa.MetaData, *, batch_size: int = 200, poll_seconds: float = 2.0
+    ) -> None:
         self._db = db
+        self._table = outbox_table(metadata)
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
@@ -75,7 +83,7 @@ class Outbox:
         carried = dict(headers or {})
         propagate.inject(carried)  # traceparent of the emitting span, when there is one
         await connection.execute(
-            outbox_table.insert().values(id=message_id, subject=subject, payload=payload, headers=carried)
+            self._table.insert().values(id=message_id, subject=subject, payload=payload, headers=carried)
         )
         after_commit(connection, self._wake.set)
         return message_id
@@ -139,12 +147,9 @@ class Outbox:
             rows = (
                 await connection.execute(
                     sa.select(
-                        outbox_table.c.id,
-                        outbox_table.c.subject,
-                        outbox_table.c.payload,
-                        outbox_table.c.headers,
+                        self._table.c.id, self._table.c.subject, self._table.c.payload, self._table.c.headers
                     )
-                    .order_by(outbox_table.c.seq)
+                    .order_by(self._table.c.seq)
                     .limit(self._batch_size)
                     .with_for_update(skip_locked=True)
                 )
@@ -166,7 +171,7 @@ class Outbox:
                 if not isinstance(result, BaseException)
             ]
             if acknowledged:
-                await connection.execute(outbox_table.delete().where(outbox_table.c.id.in_(acknowledged)))
+                await connection.execute(self._table.delete().where(self._table.c.id.in_(acknowledged)))
         if len(acknowledged) < len(rows):
             raise ConnectionError(f"{len(rows) - len(acknowledged)} publishes were not acknowledged")
         return len(acknowledged)

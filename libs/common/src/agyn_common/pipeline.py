@@ -1,11 +1,13 @@
-"""What happens around every RPC: a span, the access check, and error mapping.
+"""What happens around every RPC: a span, the method table, and error mapping.
 
 One interceptor wraps each handler so that the same steps run, in the same order, for
 unary and server-streaming methods alike:
   1. a SERVER span named after the method, continuing the caller's trace;
-  2. the access declaration (`AccessPolicy.check`);
-  3. the handler; a `ServiceError` becomes its status with google.rpc details, anything
-     else is logged and becomes INTERNAL "internal error" (never a stack trace).
+  2. the method table's access rule (`AccessPolicy.check`), then the caller is made current
+     (`agyn_common.caller.current_caller`);
+  3. the handler, once per `idempotency-key` where the table marks the method idempotent;
+     a `ServiceError` becomes its status with google.rpc details, anything else is logged
+     and becomes INTERNAL "internal error" (never a stack trace).
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
+from google.protobuf import descriptor_pool, message_factory
+from google.protobuf.message import Message
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
-from agyn_common.access import AccessPolicy
+from agyn_common.access import AccessPolicy, calling_workload
+from agyn_common.caller import current_caller, serve_as
 from agyn_common.errors import ServiceError
+from agyn_common.idempotency import Idempotency, idempotency_key
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +36,23 @@ def _carrier(metadata: Any) -> dict[str, str]:
     return {key: value for key, value in metadata or () if isinstance(value, str)}
 
 
+def _unary_response_type(method_path: str) -> type[Message]:
+    """The response class of an idempotent method; only unary methods can replay a response."""
+    service, _, name = method_path.lstrip("/").partition("/")
+    method = descriptor_pool.Default().FindServiceByName(service).methods_by_name[name]
+    if method.client_streaming or method.server_streaming:
+        raise ValueError(f"{method_path} streams: it cannot be idempotent")
+    return message_factory.GetMessageClass(method.output_type)
+
+
 class RpcPipeline(grpc.aio.ServerInterceptor):
-    def __init__(self, policy: AccessPolicy, tracer: Tracer) -> None:
+    def __init__(self, policy: AccessPolicy, tracer: Tracer, idempotency: Idempotency | None = None) -> None:
         self._policy = policy
         self._tracer = tracer
+        self._idempotency = idempotency
+        self._response_types = {path: _unary_response_type(path) for path in policy.declaration.idempotent}
+        if self._response_types and idempotency is None:
+            raise ValueError("idempotent methods need the service's database")
 
     async def intercept_service(
         self,
@@ -83,8 +102,8 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             with self._start_span(method, context) as span:
                 try:
-                    self._policy.check(method, context.invocation_metadata() or (), context.peer())
-                    response = await behaviour(request, context)
+                    self._admit(method, context)
+                    response = await self._once_per_key(method, behaviour, request, context)
                 except Exception as error:
                     await self._fail(span, method, error, context)
                     raise  # unreachable: _fail aborts
@@ -97,7 +116,7 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         async def server_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             with self._start_span(method, context) as span:
                 try:
-                    self._policy.check(method, context.invocation_metadata() or (), context.peer())
+                    self._admit(method, context)
                     async for response in behaviour(request, context):
                         yield response
                 except Exception as error:
@@ -106,6 +125,30 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
                 span.set_attribute("rpc.grpc.status_code", grpc.StatusCode.OK.value[0])
 
         return server_stream
+
+    def _admit(self, method: str, context: grpc.aio.ServicerContext) -> None:
+        metadata = context.invocation_metadata() or ()
+        self._policy.check(method, metadata, context.peer())
+        serve_as(metadata)
+
+    async def _once_per_key(
+        self, method: str, behaviour: Callable[..., Any], request: Any, context: grpc.aio.ServicerContext
+    ) -> Any:
+        response_type = self._response_types.get(method)
+        key = idempotency_key(context.invocation_metadata()) if response_type is not None else None
+        if key is None or response_type is None or self._idempotency is None:
+            return await behaviour(request, context)
+        # Scoped to the end user, or to the calling workload when it acts on its own authority.
+        identity = current_caller().identity_id
+        scope = str(identity) if identity is not None else f"workload:{calling_workload()}"
+        return await self._idempotency.run(
+            key=key,
+            caller=scope,
+            method=method,
+            request=request,
+            response_type=response_type,
+            work=lambda: behaviour(request, context),
+        )
 
     async def _fail(
         self, span: Span, method: str, error: Exception, context: grpc.aio.ServicerContext

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import grpc
+import sqlalchemy as sa
 from google.protobuf.internal import api_implementation
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
@@ -32,7 +33,7 @@ from agyn_common.access import AccessPolicy, ServiceAccess
 from agyn_common.bus import EVENTS, Bus, StreamSpec
 from agyn_common.clients import ServiceChannels
 from agyn_common.db import Database
-from agyn_common.idempotency import purge_expired_keys
+from agyn_common.idempotency import Idempotency
 from agyn_common.logs import configure_logging
 from agyn_common.migrations import migrate
 from agyn_common.outbox import Outbox
@@ -59,6 +60,7 @@ class Runtime(Generic[SettingsT]):
     channels: ServiceChannels  # to call other services
     database: Database | None  # None for a stateless service
     outbox_or_none: Outbox | None
+    idempotency: Idempotency | None
     stopping_callbacks: list[Callable[[], None]] = field(default_factory=list)
 
     def on_stopping(self, callback: Callable[[], None]) -> None:
@@ -86,9 +88,10 @@ class ServiceDefinition(Generic[SettingsT]):
     access: ServiceAccess
     grpc_services: tuple[str, ...]  # full names, for health and reflection
     register: Callable[[grpc.aio.Server, Runtime[SettingsT]], None]
+    # The service's own tables (DESIGN §4); the outbox and idempotency tables are made on it.
+    # None for a stateless service: no database, no outbox, and health follows NATS alone.
+    metadata: sa.MetaData | None
     migrations: Path | None = None
-    # A stateless service has no database: no outbox, and health follows NATS alone.
-    stateless: bool = False
     streams: tuple[StreamSpec, ...] = (EVENTS,)
     # Extra commands (`python -m agyn_<name> <command>`), each given the settings.
     commands: dict[str, Callable[[SettingsT, list[str]], int]] = field(default_factory=dict)
@@ -149,10 +152,10 @@ class RunningService(Generic[SettingsT]):
             await self._pause(HEALTH_INTERVAL_SECONDS)
 
     async def _housekeeping(self) -> None:
-        while not self._stopping.is_set():
+        idempotency = self.runtime.idempotency
+        while idempotency is not None and not self._stopping.is_set():
             try:
-                async with self.runtime.db.transaction() as connection:
-                    await purge_expired_keys(connection)
+                await idempotency.purge_expired()
             except Exception as error:
                 log.warning("housekeeping failed: %s", error)
             await self._pause(HOUSEKEEPING_INTERVAL_SECONDS)
@@ -197,7 +200,8 @@ async def start_service(
             settings.database_url,
             settings.database_wait_seconds,
         )
-    db = None if definition.stateless else Database(settings.database_url)
+    metadata = definition.metadata
+    db = None if metadata is None else Database(settings.database_url)
     bus = Bus(settings.nats_url, name=definition.name, streams=definition.streams)
     bus.start()
     channels = ServiceChannels(definition.access.service_account, settings.agyn_access_mode)
@@ -206,10 +210,12 @@ async def start_service(
         bus=bus,
         channels=channels,
         database=db,
-        outbox_or_none=None if db is None else Outbox(db),
+        outbox_or_none=None if db is None or metadata is None else Outbox(db, metadata),
+        idempotency=None if db is None or metadata is None else Idempotency(db, metadata),
     )
     policy = AccessPolicy(definition.access, settings.agyn_access_mode, settings.agyn_mesh_namespace)
-    server = grpc.aio.server(interceptors=[RpcPipeline(policy, current_tracer(tracer_provider))])
+    pipeline = RpcPipeline(policy, current_tracer(tracer_provider), runtime.idempotency)
+    server = grpc.aio.server(interceptors=[pipeline])
     definition.register(server, runtime)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -1,31 +1,26 @@
 """What the Gateway serves, read from the proto descriptors (gateway-auth-mesh §2.2; DESIGN §2).
 
 Each `<Pkg>Gateway` service forwards every method to the method of the same name (or its
-alias) on the package's internal service, with the same messages. Serving a new package is
-one `Backend` entry, plus the address setting of its service.
+alias, `agyn_common.gateway_surface`) on the package's internal service, with the same
+messages. Serving a new package is one `Backend` entry, plus the address setting of its service.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 
-from agynio.api.gateway.v1 import notifications_pb2, organizations_pb2, threads_pb2, users_pb2
+from agyn_common.gateway_surface import gateway_of, target_method
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from google.protobuf import descriptor_pool, message_factory
-from google.protobuf.descriptor import FileDescriptor, MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
-
-GATEWAY_PACKAGE = "agynio.api.gateway.v1"
 
 
 @dataclass(frozen=True)
 class Backend:
     name: str  # the service's deployable; its address comes from `<name>_address`
-    gateway_file: FileDescriptor
-    gateway: str  # e.g. UsersGateway
-    service: str  # full name of the internal service
-    aliases: Mapping[str, str] = field(default_factory=dict)  # gateway method -> service method
+    service: str  # full name of the internal service; its gateway comes from the gateway protos
     # Methods open to callers without an identity (they prove themselves in the body).
     anonymous: frozenset[str] = frozenset()
 
@@ -35,26 +30,10 @@ class Backend:
 
 
 BACKENDS: tuple[Backend, ...] = (
-    Backend("users", users_pb2.DESCRIPTOR, "UsersGateway", "agynio.api.users.v1.UsersService"),
-    Backend(
-        "organizations",
-        organizations_pb2.DESCRIPTOR,
-        "OrganizationsGateway",
-        "agynio.api.organizations.v1.OrganizationsService",
-    ),
-    Backend(
-        "threads",
-        threads_pb2.DESCRIPTOR,
-        "ThreadsGateway",
-        "agynio.api.threads.v1.ThreadsService",
-        aliases={"ListThreads": "GetThreads"},  # DESIGN §2: the product's name for GetThreads
-    ),
-    Backend(
-        "notifications",
-        notifications_pb2.DESCRIPTOR,
-        "NotificationsGateway",
-        "agynio.api.notifications.v1.NotificationsService",
-    ),
+    Backend("users", "agynio.api.users.v1.UsersService"),
+    Backend("organizations", "agynio.api.organizations.v1.OrganizationsService"),
+    Backend("threads", "agynio.api.threads.v1.ThreadsService"),
+    Backend("notifications", "agynio.api.notifications.v1.NotificationsService"),
 )
 
 
@@ -86,10 +65,10 @@ def _stream_type(method: MethodDescriptor) -> StreamType:
 
 
 def routes_of(backend: Backend) -> Iterator[Route]:
-    gateway: ServiceDescriptor = backend.gateway_file.services_by_name[backend.gateway]
+    gateway = gateway_of(backend.service)
     service = descriptor_pool.Default().FindServiceByName(backend.service)
     for method in gateway.methods:
-        target = service.methods_by_name.get(backend.aliases.get(method.name, method.name))
+        target = service.methods_by_name.get(target_method(gateway, method.name))
         if target is None or (target.input_type, target.output_type) != (
             method.input_type,
             method.output_type,
@@ -110,7 +89,7 @@ def routes_of(backend: Backend) -> Iterator[Route]:
             stream_type=stream_type,
         )
         # DESIGN §2: the contract's name and the name the product documents use.
-        names = (gateway.full_name, f"{backend.package}.{backend.gateway}")
+        names = (gateway.full_name, f"{backend.package}.{gateway.name}")
         yield Route(
             backend=backend.name,
             paths=tuple(f"/{name}/{method.name}" for name in names),

@@ -40,7 +40,7 @@ DEFINITION = ServiceDefinition(
     access=ACCESS,
     grpc_services=(NOTIFICATIONS,),
     register=register,
-    stateless=True,
+    metadata=None,  # no database: rooms live on NATS
     streams=(EVENTS, ROOMS),  # the owner of the rooms stream declares it
 )
 

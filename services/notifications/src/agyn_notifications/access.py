@@ -10,11 +10,12 @@ NOTIFICATIONS = "agynio.api.notifications.v1.NotificationsService"
 # Trusted producers; Publish is never exposed through the Gateway.
 PUBLISHERS = ("threads", "runners", "agents", "tracing")
 # Subscribers act for an end user (or agent) whose rooms are checked against that identity.
-SUBSCRIBERS = ("gateway", "agents-orchestrator")
+SUBSCRIBERS = ("agents-orchestrator",)
 
 ACCESS = (
     AccessBuilder("notifications")
     .allow(NOTIFICATIONS, ["Publish"], callers=PUBLISHERS, identity=IdentityRule.NONE)
+    .through_gateway(NOTIFICATIONS)
     .allow(NOTIFICATIONS, ["Subscribe"], callers=SUBSCRIBERS, identity=IdentityRule.REQUIRED)
     .build()
 )

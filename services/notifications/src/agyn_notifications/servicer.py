@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import grpc
 from agyn_common.bus import Bus
-from agyn_common.caller import caller_from_metadata
+from agyn_common.caller import current_caller
 from agyn_common.errors import ServiceError, invalid_argument
 from agyn_common.rooms import ROOMS, room_messages, unique_rooms
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
@@ -91,7 +91,7 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
     async def Subscribe(
         self, request: pb.SubscribeRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[pb.SubscribeResponse]:
-        identity = caller_from_metadata(context.invocation_metadata()).require_identity()
+        identity = current_caller().require_identity()
         rooms = requested_rooms(request.rooms, identity)
         cursor = decode_cursor(request.resume_after, "resume_after") if request.resume_after.strip() else None
         await self._rooms.authorize(identity, rooms)

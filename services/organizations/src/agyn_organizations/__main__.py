@@ -15,6 +15,7 @@ from agyn_organizations.access_servicer import OrganizationAccessServicer
 from agyn_organizations.cluster_admins import ClusterAdmins
 from agyn_organizations.departures import Departures
 from agyn_organizations.events import OrganizationEvents
+from agyn_organizations.models import metadata
 from agyn_organizations.nicknames import Nicknames
 from agyn_organizations.relations import Relations
 from agyn_organizations.servicer import OrganizationsServicer
@@ -42,6 +43,7 @@ DEFINITION = ServiceDefinition(
     access=ACCESS,
     grpc_services=(ORGANIZATIONS, ORGANIZATION_ACCESS),
     register=register,
+    metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
 )
 

@@ -8,22 +8,6 @@ from agyn_common.access import AccessBuilder, IdentityRule
 ORGANIZATIONS = "agynio.api.organizations.v1.OrganizationsService"
 ORGANIZATION_ACCESS = "agynio.api.organizations.v1.OrganizationAccessService"
 
-GATEWAY_METHODS = (
-    "CreateOrganization",
-    "GetOrganization",
-    "UpdateOrganization",
-    "DeleteOrganization",
-    "ListOrganizations",
-    "ListAccessibleOrganizations",
-    "CreateMembership",
-    "AcceptMembership",
-    "DeclineMembership",
-    "RemoveMembership",
-    "UpdateMembershipRole",
-    "ListMembers",
-    "ListMyMemberships",
-    "SetMyOrgNickname",
-)
 # The org-scoped services that check organization relations.
 PLATFORM_SERVICES = (
     "agents",
@@ -47,7 +31,8 @@ PLATFORM_SERVICES = (
 
 ACCESS = (
     AccessBuilder("organizations")
-    .allow(ORGANIZATIONS, GATEWAY_METHODS, callers=["gateway"], identity=IdentityRule.REQUIRED)
+    .through_gateway(ORGANIZATIONS)
+    .idempotent(ORGANIZATIONS, ["CreateOrganization", "CreateMembership"])
     # Platform services read organizations for their own purposes, with or without an end user.
     .allow(
         ORGANIZATIONS,

@@ -14,7 +14,7 @@ from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from agyn_common.caller import Caller, caller_from_metadata
+from agyn_common.caller import current_caller
 from agyn_common.db import Database
 from agyn_common.errors import (
     already_exists,
@@ -23,7 +23,6 @@ from agyn_common.errors import (
     not_found,
     permission_denied,
 )
-from agyn_common.idempotency import idempotency_key, run_idempotent
 from agyn_common.pagination import clamp_page_size, decode_uuid_page_token, split_page
 from agyn_common.timestamps import parse_future_timestamp, timestamp
 from agyn_common.validation import normalize_nickname, parse_uuid
@@ -98,16 +97,12 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
         self._relations = relations
         self._nicknames = nicknames
 
-    @staticmethod
-    def _caller(context: grpc.aio.ServicerContext) -> Caller:
-        return caller_from_metadata(context.invocation_metadata())
-
     # --- organizations -------------------------------------------------------------------
 
     async def CreateOrganization(
         self, request: pb.CreateOrganizationRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateOrganizationResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         name = _name(request.name)
 
         async def create(connection: AsyncConnection) -> pb.CreateOrganizationResponse:
@@ -134,22 +129,14 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
             return pb.CreateOrganizationResponse(organization=organization_message(organization))
 
         async with self._db.transaction() as connection:
-            response = await run_idempotent(
-                connection,
-                key=idempotency_key(context.invocation_metadata()),
-                caller=str(caller),
-                method="CreateOrganization",
-                request=request,
-                response_type=pb.CreateOrganizationResponse,
-                work=lambda: create(connection),
-            )
+            response = await create(connection)
         await self._nicknames.seed_default(caller, uuid.UUID(response.organization.id), caller)
         return response
 
     async def GetOrganization(
         self, request: pb.GetOrganizationRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetOrganizationResponse:
-        caller = self._caller(context).identity_id  # none: a platform service's own call
+        caller = current_caller().identity_id  # none: a platform service's own call
         organization_id = parse_uuid(request.id, "id")
         async with self._db.transaction() as connection:
             row = await self._load_organization(connection, organization_id)
@@ -165,7 +152,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def UpdateOrganization(
         self, request: pb.UpdateOrganizationRequest, context: grpc.aio.ServicerContext
     ) -> pb.UpdateOrganizationResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         organization_id = parse_uuid(request.id, "id")
         async with self._db.transaction() as connection:
             await self._load_organization(connection, organization_id, lock=True)
@@ -187,7 +174,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def DeleteOrganization(
         self, request: pb.DeleteOrganizationRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeleteOrganizationResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         organization_id = parse_uuid(request.id, "id")
         async with self._db.transaction() as connection:
             await self._load_organization(connection, organization_id, lock=True)
@@ -206,7 +193,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def ListOrganizations(
         self, request: pb.ListOrganizationsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListOrganizationsResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         after = decode_uuid_page_token(request.page_token)
         page_size = clamp_page_size(request.page_size)
         query = sa.select(organizations)
@@ -248,7 +235,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def CreateMembership(
         self, request: pb.CreateMembershipRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateMembershipResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         organization_id = parse_uuid(request.organization_id, "organization_id")
         identity_id = parse_uuid(request.identity_id, "identity_id")
         role = _role(request.role)
@@ -300,7 +287,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def AcceptMembership(
         self, request: pb.AcceptMembershipRequest, context: grpc.aio.ServicerContext
     ) -> pb.AcceptMembershipResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         membership_id = parse_uuid(request.membership_id, "membership_id")
         async with self._db.transaction() as connection:
             row = await self._invitation_of(connection, caller, membership_id)
@@ -314,7 +301,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def DeclineMembership(
         self, request: pb.DeclineMembershipRequest, context: grpc.aio.ServicerContext
     ) -> pb.DeclineMembershipResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         membership_id = parse_uuid(request.membership_id, "membership_id")
         async with self._db.transaction() as connection:
             row = await self._invitation_of(connection, caller, membership_id)
@@ -325,7 +312,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def RemoveMembership(
         self, request: pb.RemoveMembershipRequest, context: grpc.aio.ServicerContext
     ) -> pb.RemoveMembershipResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         membership_id = parse_uuid(request.membership_id, "membership_id")
         async with self._db.transaction() as connection:
             row = await self._lock_membership_and_organization(connection, membership_id)
@@ -339,7 +326,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def UpdateMembershipRole(
         self, request: pb.UpdateMembershipRoleRequest, context: grpc.aio.ServicerContext
     ) -> pb.UpdateMembershipRoleResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         membership_id = parse_uuid(request.membership_id, "membership_id")
         role = _role(request.role)
         async with self._db.transaction() as connection:
@@ -355,7 +342,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def ListMembers(
         self, request: pb.ListMembersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMembersResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         organization_id = parse_uuid(request.organization_id, "organization_id")
         async with self._db.transaction() as connection:
             await self._require(connection, caller, "can_manage_members", organization_id)
@@ -369,7 +356,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def ListMyMemberships(
         self, request: pb.ListMyMembershipsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMyMembershipsResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         async with self._db.transaction() as connection:
             page, token = await self._membership_page(
                 connection, memberships.c.identity_id == caller, request
@@ -381,7 +368,7 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
     async def SetMyOrgNickname(
         self, request: pb.SetMyOrgNicknameRequest, context: grpc.aio.ServicerContext
     ) -> pb.SetMyOrgNicknameResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         organization_id = parse_uuid(request.organization_id, "organization_id")
         nickname = normalize_nickname(request.nickname)
         async with self._db.transaction() as connection:

@@ -15,6 +15,7 @@ from agynio.api.threads.v1 import threads_pb2_grpc
 
 from agyn_threads.access import ACCESS, THREADS
 from agyn_threads.identities import Identities
+from agyn_threads.models import metadata
 from agyn_threads.servicer import ThreadsServicer
 from agyn_threads.settings import ThreadsSettings
 
@@ -34,6 +35,7 @@ DEFINITION = ServiceDefinition(
     access=ACCESS,
     grpc_services=(THREADS,),
     register=register,
+    metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     streams=(EVENTS, ROOMS),  # message.created envelopes go to the rooms stream
 )

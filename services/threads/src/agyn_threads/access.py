@@ -7,21 +7,6 @@ from agyn_common.access import AccessBuilder, IdentityRule
 
 THREADS = "agynio.api.threads.v1.ThreadsService"
 
-GATEWAY_METHODS = (
-    "CreateThread",
-    "ArchiveThread",
-    "AddParticipant",
-    "SendMessage",
-    "GetThreads",
-    "ListOrganizationThreads",
-    "GetOrganizationThreads",
-    "GetThread",
-    "GetMessages",
-    "GetUnackedMessages",
-    "GetUnackedMessageCounts",
-    "AckMessages",
-    "DegradeThread",  # through the gateway: owners of the organization and cluster admins
-)
 CHAT_METHODS = (
     "CreateThread",
     "ArchiveThread",
@@ -37,7 +22,9 @@ CHAT_METHODS = (
 
 ACCESS = (
     AccessBuilder("threads")
-    .allow(THREADS, GATEWAY_METHODS, callers=["gateway"], identity=IdentityRule.REQUIRED)
+    # DegradeThread through the gateway: owners of the organization and cluster admins.
+    .through_gateway(THREADS)
+    .idempotent(THREADS, ["CreateThread", "SendMessage"])
     .allow(THREADS, CHAT_METHODS, callers=["chat"], identity=IdentityRule.REQUIRED)
     # The orchestrator reads for the agent it acts as, and degrades threads on its own authority.
     .allow(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from agyn_common.outbox import metadata
 from sqlalchemy.dialects import postgresql
 
+# This service's own tables; the outbox and idempotency tables are added to it at start.
+metadata = sa.MetaData()
 UUID = postgresql.UUID(as_uuid=True)
 NOW = sa.text("now()")
 

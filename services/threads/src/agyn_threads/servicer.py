@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from agyn_common.caller import Caller, caller_from_metadata
+from agyn_common.caller import Caller, current_caller
 from agyn_common.errors import failed_precondition, invalid_argument, not_found, permission_denied
 from agyn_common.org_access import OrganizationAccess
 from agyn_common.pagination import clamp_page_size, decode_cursor, split_cursor_page
@@ -114,16 +114,12 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
         self._organizations = organizations
         self._identities = identities
 
-    @staticmethod
-    def _caller(context: grpc.aio.ServicerContext) -> Caller:
-        return caller_from_metadata(context.invocation_metadata())
-
     # --- writes ------------------------------------------------------------------------
 
     async def CreateThread(
         self, request: pb.CreateThreadRequest, context: grpc.aio.ServicerContext
     ) -> pb.CreateThreadResponse:
-        caller_info = self._caller(context)
+        caller_info = current_caller()
         caller = caller_info.require_identity()
         if request.participant_ids and request.participants:
             raise invalid_argument("participants", "participant_ids and participants are mutually exclusive")
@@ -166,7 +162,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
     async def ArchiveThread(
         self, request: pb.ArchiveThreadRequest, context: grpc.aio.ServicerContext
     ) -> pb.ArchiveThreadResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         thread_id = parse_uuid(request.thread_id.strip(), "thread_id")
         async with self._db.transaction() as connection:
             row = await self._load(connection, thread_id, lock=True)
@@ -186,7 +182,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
     async def DegradeThread(
         self, request: pb.DegradeThreadRequest, context: grpc.aio.ServicerContext
     ) -> pb.DegradeThreadResponse:
-        caller = self._caller(context).identity_id  # none: the orchestrator, trusted by the mesh
+        caller = current_caller().identity_id  # none: the orchestrator, trusted by the mesh
         thread_id = parse_uuid(request.thread_id.strip(), "thread_id")
         reason = check_length(request.reason.strip(), "reason", max_chars=1024)
         async with self._db.transaction() as connection:
@@ -210,7 +206,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
     async def AddParticipant(
         self, request: pb.AddParticipantRequest, context: grpc.aio.ServicerContext
     ) -> pb.AddParticipantResponse:
-        caller_info = self._caller(context)
+        caller_info = current_caller()
         caller = caller_info.require_identity()
         thread_id = parse_uuid(request.thread_id.strip(), "thread_id")
         async with self._db.transaction() as connection:
@@ -259,7 +255,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
         if len(request.file_ids) > MAX_FILES:
             raise invalid_argument("file_ids", f"at most {MAX_FILES} files")
         file_ids = [parse_uuid(value.strip(), f"file_ids[{i}]") for i, value in enumerate(request.file_ids)]
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         if request.sender_id and parse_uuid(request.sender_id.strip(), "sender_id") != caller:
             raise permission_denied("sender_id must be the caller")
         async with self._db.transaction() as connection:
@@ -357,7 +353,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
     async def GetThread(
         self, request: pb.GetThreadRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetThreadResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         thread_id = parse_uuid(request.thread_id.strip(), "thread_id")
         async with self._db.transaction() as connection:
             row = await self._load(connection, thread_id)
@@ -387,7 +383,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
     async def ListOrganizationThreads(
         self, request: pb.ListOrganizationThreadsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListOrganizationThreadsResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         organization_id = parse_uuid(request.organization_id.strip(), "organization_id")
         statuses = sorted(set(request.filter.status_in))
         for index, value in enumerate(request.filter.status_in):
@@ -455,7 +451,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
     async def GetOrganizationThreads(
         self, request: pb.GetOrganizationThreadsRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetOrganizationThreadsResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         organization_id = parse_uuid(request.organization_id.strip(), "organization_id")
         if request.status and request.status not in STATUSES:
             raise invalid_argument("status", "invalid thread status")
@@ -500,7 +496,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
         scope = f"thread:{thread_id}:{'desc' if newest_first else 'asc'}"
         cursor = decode_cursor(request.page_token, scope, 2)
         page_size = clamp_page_size(request.page_size)
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         query = sa.select(messages).where(messages.c.thread_id == thread_id)
         query = _newer_or_older(query, cursor, messages.c.created_at, messages.c.id, descending=newest_first)
         async with self._db.transaction() as connection:
@@ -559,7 +555,7 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
 
     def _self_only(self, context: grpc.aio.ServicerContext, participant_id: str) -> uuid.UUID:
         """Read state is one's own: an empty participant_id means the caller (sheet §8 #4)."""
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         if participant_id and parse_uuid(participant_id.strip(), "participant_id") != caller:
             raise permission_denied("participant_id must be the caller")
         return caller

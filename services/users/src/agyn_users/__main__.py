@@ -15,6 +15,7 @@ from agynio.api.users.v1 import users_pb2_grpc
 from agyn_users.access import ACCESS, IDENTITY, USERS
 from agyn_users.bootstrap import bootstrap_admin_command, issue_token_command
 from agyn_users.identity_servicer import IdentityServicer
+from agyn_users.models import metadata
 from agyn_users.settings import UsersSettings
 from agyn_users.users_servicer import UsersServicer
 
@@ -34,6 +35,7 @@ DEFINITION = ServiceDefinition(
     access=ACCESS,
     grpc_services=(USERS, IDENTITY),
     register=register,
+    metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
     commands={"bootstrap-admin": bootstrap_admin_command, "issue-token": issue_token_command},
 )

@@ -8,23 +8,6 @@ from agyn_common.access import AccessBuilder, IdentityRule
 USERS = "agynio.api.users.v1.UsersService"
 IDENTITY = "agynio.api.identity.v1.IdentityService"
 
-GATEWAY_METHODS = (
-    "GetMe",
-    "UpdateMe",
-    "SearchUsers",
-    "CreateUser",
-    "GetUser",
-    "ListUsers",
-    "UpdateUser",
-    "DeleteUser",
-    "CreateAPIToken",
-    "ListAPITokens",
-    "RevokeAPIToken",
-    "BatchGetUsers",
-    "CreateDevice",
-    "ListDevices",
-    "DeleteDevice",
-)
 # Readers of identities that render or route by them.
 IDENTITY_READERS = (
     "gateway",
@@ -40,7 +23,8 @@ IDENTITY_READERS = (
 
 ACCESS = (
     AccessBuilder("users")
-    .allow(USERS, GATEWAY_METHODS, callers=["gateway"], identity=IdentityRule.REQUIRED)
+    .through_gateway(USERS)
+    .idempotent(USERS, ["CreateUser", "CreateAPIToken", "CreateDevice"])
     # Profile reads by services acting for their caller (Organizations seeds nicknames from usernames).
     .allow(
         USERS, ["BatchGetUsers", "GetUser"], callers=["chat", "organizations"], identity=IdentityRule.REQUIRED

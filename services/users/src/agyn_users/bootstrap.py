@@ -35,7 +35,7 @@ from agyn_users.admins import set_cluster_admin
 from agyn_users.api_tokens import insert_api_token, unexpired
 from agyn_users.credentials import secret_hash
 from agyn_users.events import UserEvents
-from agyn_users.models import user_api_tokens
+from agyn_users.models import metadata, user_api_tokens
 from agyn_users.settings import UsersSettings
 from agyn_users.users_servicer import MAX_NAME
 
@@ -48,7 +48,7 @@ async def ensure_account(
 ) -> uuid.UUID:
     """The account with OIDC subject `subject`, created with `username` and `name` if there
     is none; granted the cluster-admin role when `cluster_admin` (never revoked here)."""
-    events = UserEvents(Outbox(db))
+    events = UserEvents(Outbox(db, metadata))
     async with db.transaction() as connection:
         row = await find_by_subject(connection, subject)
         if row is None:

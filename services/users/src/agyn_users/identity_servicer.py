@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from agyn_common.caller import caller_from_metadata
+from agyn_common.caller import current_caller
 from agyn_common.db import Database
 from agyn_common.errors import already_exists, invalid_argument, not_found, permission_denied
 from agyn_common.org_access import OrganizationAccess
@@ -88,14 +88,14 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
     async def _authorize(
         self, context: grpc.aio.ServicerContext, relations: tuple[str, ...], organization_id: uuid.UUID
     ) -> None:
-        caller = caller_from_metadata(context.invocation_metadata()).require_identity()
+        caller = current_caller().require_identity()
         if not await self._relations.check_any(caller, relations, organization_id):
             raise permission_denied("not allowed in this organization")
 
     async def _authorize_manage(
         self, context: grpc.aio.ServicerContext, identity_id: uuid.UUID, organization_id: uuid.UUID
     ) -> None:
-        caller = caller_from_metadata(context.invocation_metadata()).require_identity()
+        caller = current_caller().require_identity()
         relations = MANAGE_OWN if caller == identity_id else MANAGE_OTHERS
         if not await self._relations.check_any(caller, relations, organization_id):
             raise permission_denied("not allowed to manage this nickname")
@@ -120,7 +120,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         return is_app
 
     async def SetNickname(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        caller_from_metadata(context.invocation_metadata()).require_identity()
+        current_caller().require_identity()
         organization_id = parse_uuid(request.organization_id, "organization_id")
         identity_id = parse_uuid(request.identity_id, "identity_id")
         nickname = normalize_nickname(request.nickname)
@@ -156,7 +156,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         return identity_pb2.SetNicknameResponse()
 
     async def RemoveNickname(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        caller_from_metadata(context.invocation_metadata()).require_identity()
+        current_caller().require_identity()
         organization_id = parse_uuid(request.organization_id, "organization_id")
         identity_id = parse_uuid(request.identity_id, "identity_id")
         installation_id = self._installation(request, "installation_id")
@@ -180,7 +180,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         return identity_pb2.RemoveNicknameResponse()
 
     async def ResolveNickname(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        caller_from_metadata(context.invocation_metadata()).require_identity()
+        current_caller().require_identity()
         organization_id = parse_uuid(request.organization_id, "organization_id")
         nickname = request.nickname.strip()
         nickname = normalize_nickname(nickname[1:] if nickname.startswith("@") else nickname)
@@ -210,7 +210,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         return reply
 
     async def BatchGetNicknames(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        caller_from_metadata(context.invocation_metadata()).require_identity()
+        current_caller().require_identity()
         organization_id = parse_uuid(request.organization_id, "organization_id")
         await self._authorize(context, READ, organization_id)
         ids = parse_uuid_list(request.identity_ids, "identity_ids", max_items=MAX_BATCH)

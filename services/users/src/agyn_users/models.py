@@ -8,9 +8,10 @@ install tooling that seeds the first admin (users sheet §4.1); keep them.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from agyn_common.outbox import metadata
 from sqlalchemy.dialects import postgresql
 
+# This service's own tables; the outbox and idempotency tables are added to it at start.
+metadata = sa.MetaData()
 UUID = postgresql.UUID(as_uuid=True)
 
 

@@ -7,12 +7,11 @@ cluster-admin gate (before field validation), then the fields, then the store.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from agyn_common.caller import Caller, caller_from_metadata
+from agyn_common.caller import current_caller
 from agyn_common.errors import (
     already_exists,
     invalid_argument,
@@ -21,7 +20,6 @@ from agyn_common.errors import (
     resource_exhausted,
     unauthenticated,
 )
-from agyn_common.idempotency import idempotency_key, run_idempotent
 from agyn_common.pagination import clamp_page_size, decode_uuid_page_token, split_page
 from agyn_common.ratelimit import RateLimiter
 from agyn_common.server import Runtime
@@ -54,7 +52,6 @@ SEARCH_MAX_LIMIT = 20
 # ListAPITokens has no paging in the contract, so the number a user may hold is bounded.
 ROLES = {users_pb2.CLUSTER_ROLE_UNSPECIFIED, users_pb2.CLUSTER_ROLE_ADMIN}
 SERVICE = "agynio.api.users.v1.UsersService"
-ResponseT = TypeVar("ResponseT")
 
 
 def _role(admin: bool) -> users_pb2.ClusterRole:
@@ -79,14 +76,10 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
 
     # --- shared steps -------------------------------------------------------------------
 
-    @staticmethod
-    def _caller(context: grpc.aio.ServicerContext) -> Caller:
-        return caller_from_metadata(context.invocation_metadata())
-
     async def _require_admin(
         self, connection: AsyncConnection, context: grpc.aio.ServicerContext
     ) -> uuid.UUID:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         if not await is_cluster_admin(connection, caller):
             raise permission_denied("cluster admin required")
         return caller
@@ -106,27 +99,6 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         exists = await connection.execute(sa.select(sa.literal(1)).where(users.c.identity_id == identity_id))
         if exists.first() is None:
             raise permission_denied(f"only users can {what}")
-
-    @staticmethod
-    async def _once(
-        connection: AsyncConnection,
-        context: grpc.aio.ServicerContext,
-        caller: uuid.UUID,
-        method: str,
-        request: Any,
-        create: Callable[[], Awaitable[ResponseT]],
-        response_type: type[ResponseT],
-    ) -> ResponseT:
-        """`create` at most once per `idempotency-key` of this caller and method (DESIGN §6)."""
-        return await run_idempotent(
-            connection,
-            key=idempotency_key(context.invocation_metadata()),
-            caller=str(caller),
-            method=f"{SERVICE}/{method}",
-            request=request,
-            response_type=response_type,
-            work=create,
-        )
 
     async def _update_user(
         self, connection: AsyncConnection, identity_id: uuid.UUID, values: dict[str, Any]
@@ -191,7 +163,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
     async def GetUserByOIDCSubject(
         self, request: users_pb2.GetUserByOIDCSubjectRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.GetUserByOIDCSubjectResponse:
-        caller = self._caller(context)
+        caller = current_caller()
         async with self._db.transaction() as connection:
             # The Gateway calls without an identity; anyone else must be a cluster admin (sheet §8.1).
             if caller.identity_id is not None and not await is_cluster_admin(connection, caller.identity_id):
@@ -231,7 +203,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
     async def GetMe(
         self, request: users_pb2.GetMeRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.GetMeResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         async with self._db.transaction() as connection:
             row = await self._load_user(connection, caller)
             admin = await is_cluster_admin(connection, caller)
@@ -240,7 +212,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
     async def UpdateMe(
         self, request: users_pb2.UpdateMeRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.UpdateMeResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         if not request.HasField("name") and not request.HasField("username"):
             raise invalid_argument("name", "at least one field must be provided")
         values: dict[str, Any] = {}
@@ -256,7 +228,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
     async def SearchUsers(
         self, request: users_pb2.SearchUsersRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.SearchUsersResponse:
-        caller = self._caller(context).require_identity()
+        caller = current_caller().require_identity()
         prefix = request.prefix.lower()
         if not prefix:
             raise invalid_argument("prefix", "must not be empty")
@@ -332,7 +304,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         self, request: users_pb2.CreateUserRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.CreateUserResponse:
         async with self._db.transaction() as connection:
-            caller = await self._require_admin(connection, context)
+            await self._require_admin(connection, context)
             if not request.oidc_subject:
                 raise invalid_argument("oidc_subject", "must not be empty")
             _check_role(request.cluster_role)
@@ -360,9 +332,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
                     await self._change_role(connection, row.identity_id, True)
                 return users_pb2.CreateUserResponse(user=user_message(row))
 
-            return await self._once(
-                connection, context, caller, "CreateUser", request, create, users_pb2.CreateUserResponse
-            )
+            return await create()
 
     async def UpdateUser(
         self, request: users_pb2.UpdateUserRequest, context: grpc.aio.ServicerContext
@@ -412,7 +382,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
     async def CreateAPIToken(
         self, request: users_pb2.CreateAPITokenRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.CreateAPITokenResponse:
-        owner = self._caller(context).require_identity()
+        owner = current_caller().require_identity()
         check_length(request.name, "name", max_chars=MAX_NAME, required=True)
         expires_at = None
         if request.HasField("expires_at"):
@@ -424,20 +394,12 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
                 row, plaintext = await insert_api_token(connection, owner, request.name, expires_at)
                 return users_pb2.CreateAPITokenResponse(token=token_message(row), plaintext_token=plaintext)
 
-            return await self._once(
-                connection,
-                context,
-                owner,
-                "CreateAPIToken",
-                request,
-                create,
-                users_pb2.CreateAPITokenResponse,
-            )
+            return await create()
 
     async def ListAPITokens(
         self, request: users_pb2.ListAPITokensRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.ListAPITokensResponse:
-        owner = self._caller(context).require_identity()
+        owner = current_caller().require_identity()
         async with self._db.transaction() as connection:
             rows = await connection.execute(
                 sa.select(user_api_tokens)
@@ -450,7 +412,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
     async def RevokeAPIToken(
         self, request: users_pb2.RevokeAPITokenRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.RevokeAPITokenResponse:
-        owner = self._caller(context).require_identity()
+        owner = current_caller().require_identity()
         token_id = parse_uuid(request.token_id, "token_id")
         async with self._db.transaction() as connection:
             deleted = (
@@ -470,7 +432,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
     async def CreateDevice(
         self, request: users_pb2.CreateDeviceRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.CreateDeviceResponse:
-        owner = self._caller(context).require_identity()
+        owner = current_caller().require_identity()
         check_length(request.name, "name", max_chars=MAX_NAME, required=True)
         async with self._db.transaction() as connection:
             await self._require_user_row(connection, owner, "create devices")
@@ -495,14 +457,12 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
                 ).one()
                 return users_pb2.CreateDeviceResponse(device=device_message(row), enrollment_jwt=credential)
 
-            return await self._once(
-                connection, context, owner, "CreateDevice", request, create, users_pb2.CreateDeviceResponse
-            )
+            return await create()
 
     async def ListDevices(
         self, request: users_pb2.ListDevicesRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.ListDevicesResponse:
-        owner = self._caller(context).require_identity()
+        owner = current_caller().require_identity()
         after = decode_uuid_page_token(request.page_token)
         page_size = clamp_page_size(request.page_size)
         query = (
@@ -523,7 +483,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
     async def DeleteDevice(
         self, request: users_pb2.DeleteDeviceRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.DeleteDeviceResponse:
-        owner = self._caller(context).require_identity()
+        owner = current_caller().require_identity()
         device_id = parse_uuid(request.id, "id")
         async with self._db.transaction() as connection:
             deleted = (
