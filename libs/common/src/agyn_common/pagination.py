@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from agyn_common.errors import invalid_argument
 
 _SEPARATOR = "\x1f"
@@ -90,3 +92,71 @@ def split_cursor_page(
     return page, encode_cursor(
         scope, value.isoformat() if isinstance(value, datetime) else str(value), str(page[-1].id)
     )
+
+
+def _cursor_value(column: sa.ColumnElement[Any], value: str) -> Any:
+    """A cursor's sort value back in the column's type; a value that does not parse is not ours."""
+    try:
+        if isinstance(column.type, sa.DateTime):
+            return datetime.fromisoformat(value)
+        if isinstance(column.type, sa.Integer):
+            return int(value)
+        if isinstance(column.type, sa.Uuid):
+            return uuid.UUID(value)
+    except ValueError:
+        raise invalid_argument("page_token", "invalid page_token") from None
+    return value
+
+
+class KeysetPage:
+    """One page of a listing ordered by (`sort`, `key`), both ascending or both descending,
+    `key` unique (an id): the token holds the last row's pair, bound to `scope` (what is being
+    listed), so a page never skips or repeats a row whatever is inserted meanwhile.
+
+    Build it from the request first (a bad token is INVALID_ARGUMENT before any work), then
+    `query` narrows a select to the page and `split` cuts the rows into the page and its token.
+    """
+
+    def __init__(
+        self,
+        page_token: str,
+        page_size: int,
+        *,
+        scope: str,
+        sort: sa.ColumnElement[Any],
+        key: sa.ColumnElement[Any],
+        descending: bool = False,
+        default_size: int = 50,
+        max_size: int = 100,
+    ) -> None:
+        self.size = clamp_page_size(page_size, default=default_size, maximum=max_size)
+        self._scope, self._sort, self._key, self._descending = scope, sort, key, descending
+        cursor = decode_cursor(page_token, scope, 2)
+        self._after = (
+            None if cursor is None else (_cursor_value(sort, cursor[0]), _cursor_value(key, cursor[1]))
+        )
+
+    def query(self, select: sa.Select[Any]) -> sa.Select[Any]:
+        if self._after is not None:
+            last_sort, last_key = self._after
+            beyond = (
+                sa.tuple_(self._sort, self._key) < sa.tuple_(last_sort, last_key)
+                if self._descending
+                else sa.tuple_(self._sort, self._key) > sa.tuple_(last_sort, last_key)
+            )
+            select = select.where(beyond)
+        order = (self._sort.desc(), self._key.desc()) if self._descending else (self._sort, self._key)
+        return select.order_by(*order).limit(self.size + 1)
+
+    def split(self, rows: Sequence[Any]) -> tuple[Sequence[Any], str]:
+        """Rows fetched by `query` → this page, and the token after it ("" at the end)."""
+        page = rows[: self.size]
+        if len(rows) <= self.size:
+            return page, ""
+        last = page[-1]
+        value = last._mapping[self._sort]
+        return page, encode_cursor(
+            self._scope,
+            value.isoformat() if isinstance(value, datetime) else str(value),
+            str(last._mapping[self._key]),
+        )
