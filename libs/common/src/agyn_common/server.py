@@ -198,9 +198,13 @@ async def start_service(
             settings.database_wait_seconds,
         )
     db = None if definition.stateless else Database(settings.database_url)
-    bus = Bus(settings.nats_url, name=definition.name, streams=definition.streams)
+    bus = Bus(
+        settings.nats_url, name=definition.name, streams=definition.streams, tracer_provider=tracer_provider
+    )
     bus.start()
-    channels = ServiceChannels(definition.access.service_account, settings.agyn_access_mode)
+    channels = ServiceChannels(
+        definition.access.service_account, settings.agyn_access_mode, tracer_provider=tracer_provider
+    )
     runtime = Runtime(
         settings=settings,
         bus=bus,
