@@ -25,6 +25,7 @@ GATEWAY = (("x-agyn-caller", "gateway"),)
 class Probe:
     running: RunningService[ServiceSettings]
     channel: grpc.aio.Channel
+    provider: TracerProvider  # the service's; a test's own calls may record into it too
     spans: InMemorySpanExporter
 
     def method(
@@ -59,7 +60,7 @@ async def probe(probe_database, nats) -> AsyncIterator[Probe]:
     channel = grpc.aio.insecure_channel(running.address)
     try:
         await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
-        yield Probe(running=running, channel=channel, spans=spans)
+        yield Probe(running=running, channel=channel, provider=provider, spans=spans)
     finally:
         await channel.close()
         await running.stop(1)

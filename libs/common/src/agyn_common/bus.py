@@ -2,13 +2,17 @@
 
 Connecting never blocks start-up: a service whose bus is away still serves (its events
 wait in the outbox), reports NOT_SERVING through health, and connects when NATS appears.
+
+A message is handled in the trace of the call that published it: the outbox puts the
+`traceparent` in the NATS headers, and `consumer_span` continues it (DESIGN §5).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import nats
@@ -18,6 +22,8 @@ from nats.errors import Error as NatsError
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, StreamConfig
 from nats.js.errors import NotFoundError
+from opentelemetry import propagate, trace
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +57,38 @@ class StreamSpec:
 EVENTS = StreamSpec(EVENTS_STREAM, (f"{EVENTS_SUBJECT_PREFIX}.>",), max_age_seconds=7 * 24 * 3600)
 
 
+def consumer_span(
+    tracer: Tracer, name: str, message: Msg, links: Sequence[Link] = ()
+) -> AbstractContextManager[Span]:
+    """A CONSUMER span around handling `message`, continuing the publisher's trace from its
+    headers (a new trace when it carries none). `name` is what was subscribed to, not the
+    subject, so that span names stay few when subjects carry ids."""
+    return tracer.start_as_current_span(
+        f"process {name}",
+        kind=SpanKind.CONSUMER,
+        context=propagate.extract(message.headers or {}),
+        links=links,
+        attributes={
+            "messaging.system": "nats",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": message.subject,
+        },
+    )
+
+
 class Bus:
-    def __init__(self, url: str, *, name: str, streams: tuple[StreamSpec, ...] = ()) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        streams: tuple[StreamSpec, ...] = (),
+        tracer_provider: TracerProvider | None = None,  # None: the process's
+    ) -> None:
         self._url = url
         self._name = name
         self._streams = streams
+        self.tracer = trace.get_tracer("agyn_common.bus", tracer_provider=tracer_provider)
         self._client: Client | None = None
         self._js: JetStreamContext | None = None
         self._ready = asyncio.Event()
@@ -84,14 +117,14 @@ class Bus:
                 for spec in self._streams:
                     await ensure_stream(js, spec)
                 for subject, handler in self._interests:
-                    await client.subscribe(subject, cb=handler)
+                    await client.subscribe(subject, cb=self._traced(subject, handler))
                 for durable, subject, handler in self._consumers:
                     await js.subscribe(
                         subject,
                         queue=durable,  # the replicas of a service share one consumer
                         durable=durable,
                         stream=EVENTS_STREAM,
-                        cb=_acknowledging(handler),
+                        cb=self._traced(subject, _acknowledging(handler)),
                         manual_ack=True,
                         config=ConsumerConfig(ack_wait=ACK_WAIT_SECONDS, max_deliver=-1),
                     )
@@ -109,6 +142,13 @@ class Bus:
     async def _reconnected(self) -> None:
         # Core subscriptions are restored by the client, but what was published meanwhile is gone.
         self._signal_gap()
+
+    def _traced(self, subject: str, handler: MessageHandler) -> MessageHandler:
+        async def handle(message: Msg) -> None:
+            with consumer_span(self.tracer, subject, message):
+                await handler(message)
+
+        return handle
 
     def _signal_gap(self) -> None:
         for callback in self._gap_callbacks:
@@ -178,8 +218,11 @@ def _acknowledging(handler: MessageHandler) -> MessageHandler:
     async def deliver(message: Msg) -> None:
         try:
             await handler(message)
-        except Exception:
+        except Exception as error:
             log.exception("handling %s failed; it will be delivered again", message.subject)
+            span = trace.get_current_span()
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, "handler failed"))
             await message.nak(delay=RETRY_DELAY_SECONDS)
             return
         await message.ack()

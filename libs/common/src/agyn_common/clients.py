@@ -1,4 +1,5 @@
-"""Channels to other services: every unary call gets a deadline, and says who calls without a mesh.
+"""Channels to other services: every unary call gets a deadline, says who calls without a mesh,
+and continues the current trace (a CLIENT span, `traceparent` in the metadata: DESIGN §6).
 
 Streams get no default deadline: a relayed stream (the Gateway's Subscribe) is meant to stay
 open; its caller sets one when it wants one.
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 import grpc
+from opentelemetry.instrumentation.grpc import aio_client_interceptors
+from opentelemetry.trace import TracerProvider
 
 from agyn_common.access import LOCAL_CALLER_KEY, AccessMode
 
@@ -36,7 +39,8 @@ class _CallDetails:
 
 
 # Two classes, not one with both bases: grpc.aio files an interceptor under its first
-# matching kind only, so one class would never see the streams.
+# matching kind only, so one class would never see the streams. (The OpenTelemetry
+# interceptors are one class per kind too.)
 class _UnaryInterceptor(_CallDetails, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], client_call_details: grpc.aio.ClientCallDetails, request: Any
@@ -55,10 +59,16 @@ class ServiceChannels:
     """One channel per address, opened on first use and closed with the service."""
 
     def __init__(
-        self, caller: str, mode: AccessMode, *, default_deadline: float = DEFAULT_DEADLINE_SECONDS
+        self,
+        caller: str,
+        mode: AccessMode,
+        *,
+        default_deadline: float = DEFAULT_DEADLINE_SECONDS,
+        tracer_provider: TracerProvider | None = None,  # None: the process's
     ) -> None:
         extra = () if mode is AccessMode.MESH else ((LOCAL_CALLER_KEY, caller),)
         self._interceptors: list[Any] = [
+            *aio_client_interceptors(tracer_provider=tracer_provider),
             _UnaryInterceptor(extra, default_deadline),
             _StreamInterceptor(extra, None),
         ]

@@ -202,9 +202,13 @@ async def start_service(
         )
     metadata = definition.metadata
     db = None if metadata is None else Database(settings.database_url)
-    bus = Bus(settings.nats_url, name=definition.name, streams=definition.streams)
+    bus = Bus(
+        settings.nats_url, name=definition.name, streams=definition.streams, tracer_provider=tracer_provider
+    )
     bus.start()
-    channels = ServiceChannels(definition.access.service_account, settings.agyn_access_mode)
+    channels = ServiceChannels(
+        definition.access.service_account, settings.agyn_access_mode, tracer_provider=tracer_provider
+    )
     runtime = Runtime(
         settings=settings,
         bus=bus,

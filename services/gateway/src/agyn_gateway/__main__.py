@@ -9,6 +9,7 @@ import sys
 
 from agyn_common.logs import configure_logging
 from agyn_common.settings import load_settings
+from agyn_common.telemetry import configure_tracing
 
 from agyn_gateway.server import start_gateway
 from agyn_gateway.settings import GatewaySettings
@@ -17,17 +18,19 @@ log = logging.getLogger(__name__)
 
 
 async def serve_until_signalled(settings: GatewaySettings) -> None:
+    provider = configure_tracing("gateway")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    running = await start_gateway(settings)
+    running = await start_gateway(settings, tracer_provider=provider)
     stopped_by_itself = asyncio.ensure_future(running.serving)
     signalled = asyncio.ensure_future(stop.wait())
     await asyncio.wait([stopped_by_itself, signalled], return_when=asyncio.FIRST_COMPLETED)
     signalled.cancel()
     log.info("stopping: ending streams, letting running calls finish")
     await running.stop()
+    provider.shutdown()  # flushes the spans still batched
     log.info("stopped")
 
 

@@ -1,6 +1,9 @@
 """Serving the Gateway: one port, HTTP/1.1 and cleartext HTTP/2 (hypercorn), Connect, gRPC
 and gRPC-Web (connectrpc), and a graceful stop.
 
+Every call is a SERVER span (connectrpc's OpenTelemetry interceptor) continuing the client's
+`traceparent` when it sends one; the calls it forwards carry that trace on (DESIGN §6).
+
 The Gateway answers `grpc.health.v1.Health/Check` itself, on the same port, so probes and
 `make up` see it like any other service. It has no state of its own: it is SERVING from
 start to stop; a backing service that is away shows as that service's UNAVAILABLE.
@@ -28,11 +31,13 @@ from connectrpc.errors import ConnectError
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.request import RequestContext
 from connectrpc.server import ConnectASGIApplication, Endpoint
+from connectrpc_otel import OpenTelemetryInterceptor
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+from opentelemetry.trace import TracerProvider
 
 from agyn_gateway.auth import Authenticator
 from agyn_gateway.forwarding import Forwarder
@@ -67,11 +72,14 @@ class CompactJsonCodec:
 class _Rpc(ConnectASGIApplication[None]):
     """The RPC surface: the endpoints built from the routes, plus health."""
 
-    def __init__(self, endpoints: dict[str, Any]) -> None:  # path -> Endpoint
+    def __init__(self, endpoints: dict[str, Any], tracer_provider: TracerProvider | None) -> None:
+        # endpoints: path -> Endpoint
         super().__init__(
             service=None,
             endpoints=lambda _: endpoints,
             codecs=[google_protobuf_binary_codec(), CompactJsonCodec()],
+            # Alone and first, it runs before the request is read: the span covers it all.
+            interceptors=[OpenTelemetryInterceptor(tracer_provider=tracer_provider)],
         )
 
     @property
@@ -163,10 +171,16 @@ async def start_gateway(
     *,
     anonymous_methods: frozenset[str] = frozenset(),
     jwks_refetch_interval: float = 5.0,
+    tracer_provider: TracerProvider | None = None,  # None: the process's
 ) -> RunningGateway:
     """Start serving; `anonymous_methods` adds paths open without identity (for tests)."""
-    channels = ServiceChannels("gateway", settings.agyn_access_mode, default_deadline=AUTH_DEADLINE_SECONDS)
-    bus = Bus(settings.nats_url, name="gateway")
+    channels = ServiceChannels(
+        "gateway",
+        settings.agyn_access_mode,
+        default_deadline=AUTH_DEADLINE_SECONDS,
+        tracer_provider=tracer_provider,
+    )
+    bus = Bus(settings.nats_url, name="gateway", tracer_provider=tracer_provider)
     http = httpx.AsyncClient()
     oidc = None
     if settings.oidc_issuer_url is not None:
@@ -206,7 +220,7 @@ async def start_gateway(
     gateway_services = {route.method.service_name for route in routes} | {LIVENESS_SERVICE}
     endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(stop_requested, gateway_services)
     app = GatewayHttp(
-        _Rpc(endpoints),
+        _Rpc(endpoints, tracer_provider),
         authenticator,
         path_prefix=settings.path_prefix,
         client_address_header=settings.client_address_header,

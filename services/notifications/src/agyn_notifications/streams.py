@@ -4,6 +4,9 @@ Each stream has its own ordered push consumer on `AGYN_ROOMS`, filtered to the s
 its rooms, so NATS routes only what some local stream wants. The consumer's callback never
 blocks: it decodes, drops repeats of an envelope (one copy arrives per matching room), and
 puts the response in a bounded queue; a full queue ends the stream ("slow consumer").
+
+Each delivery is a CONSUMER span in the trace of the call that published the envelope,
+linked to the Subscribe it went to (that call has a trace of its own).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 import grpc
-from agyn_common.bus import Bus
+from agyn_common.bus import Bus, consumer_span
 from agyn_common.errors import ServiceError, resource_exhausted
 from agyn_common.rooms import ROOMS, room_subject
 from agynio.api.notifications.v1 import notifications_pb2
@@ -24,6 +27,8 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span, Tracer
 
 from agyn_notifications.cursor import Cursor
 
@@ -42,8 +47,11 @@ def unavailable(message: str) -> ServiceError:
 class Stream:
     """One Subscribe: the rooms it holds, its consumer, and what waits to be sent."""
 
-    def __init__(self, identity: uuid.UUID, rooms: Sequence[str], buffer_size: int) -> None:
+    def __init__(self, identity: uuid.UUID, rooms: Sequence[str], buffer_size: int, tracer: Tracer) -> None:
         self.identity = identity
+        self._tracer = tracer
+        # Made inside Subscribe's span: each delivery links back to it.
+        self._subscribe = (Link(trace.get_current_span().get_span_context()),)
         self.rooms = tuple(rooms)
         self._room_set = frozenset(rooms)
         self._queue: asyncio.Queue[notifications_pb2.SubscribeResponse | None] = asyncio.Queue(
@@ -85,12 +93,17 @@ class Stream:
     async def _on_message(self, message: Msg) -> None:
         if self._failure is not None:
             return
+        with consumer_span(self._tracer, ROOMS.name, message, self._subscribe) as span:
+            self._deliver(message, span)
+
+    def _deliver(self, message: Msg, span: Span) -> None:
         try:
             envelope = notifications_pb2.NotificationEnvelope.FromString(message.data)
             cursor = Cursor(message.metadata.sequence.stream, envelope.id).encode()
         except (DecodeError, ValueError) as error:
             log.warning("skipping an unreadable message on %s: %s", message.subject, error)
             return
+        span.set_attribute("messaging.message.id", envelope.id)
         if not self._remember(envelope.id):
             return
         # Only this stream's rooms: the others would reveal who else was addressed (§8 #15).
