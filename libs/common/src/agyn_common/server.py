@@ -249,7 +249,7 @@ def main(definition: ServiceDefinition[SettingsT], argv: Sequence[str] | None = 
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
     settings = load_settings(definition.settings_type, f"agyn-{definition.name}")
-    configure_logging(definition.name, settings.log_level)
+    configure_logging(definition.name, settings.log_level, settings.log_format)
     if api_implementation.Type() != "upb":
         print(
             f"agyn-{definition.name}: protobuf backend is {api_implementation.Type()}, need upb",

@@ -37,7 +37,7 @@ def main() -> None:
         print(f"agyn-gateway: unknown command {command!r} (serve)", file=sys.stderr)
         sys.exit(2)
     settings = load_settings(GatewaySettings, "agyn-gateway")
-    configure_logging("gateway", settings.log_level)
+    configure_logging("gateway", settings.log_level, settings.log_format)
     if command == "serve":  # `migrate` is a no-op: the Gateway has no database
         asyncio.run(serve_until_signalled(settings))
 
