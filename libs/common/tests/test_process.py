@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import pty
 import signal
 import subprocess
 import sys
@@ -44,6 +46,10 @@ def run_probe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
             {"DATABASE_URL": "postgresql://x/y", "AGYN_ACCESS_MODE": "open"},
             "agyn-probe: bad settings: AGYN_ACCESS_MODE Input should be 'mesh', 'local' or 'network'",
         ),
+        (
+            {"DATABASE_URL": "postgresql://x/y", "LOG_FORMAT": "xml"},
+            "agyn-probe: bad settings: LOG_FORMAT Input should be 'auto', 'json' or 'text'",
+        ),
     ],
 )
 def test_a_bad_setting_exits_2_with_one_line_naming_it(env, line):
@@ -51,6 +57,42 @@ def test_a_bad_setting_exits_2_with_one_line_naming_it(env, line):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.splitlines() == [line]
+
+
+LOG_ONE_LINE = """
+import logging
+from agyn_common.logs import configure_logging
+from agyn_common.settings import ServiceSettings
+
+configure_logging("probe", log_format=ServiceSettings(database_url="").log_format)
+logging.getLogger("agyn.probe").warning("hello")
+"""
+
+
+@pytest.mark.parametrize(
+    ("terminal", "log_format", "json_expected"),
+    [(True, None, False), (False, None, True), (True, "json", True), (False, "text", False)],
+)
+def test_logs_are_text_on_a_terminal_and_json_elsewhere(terminal, log_format, json_expected):
+    env = {"PATH": os.environ["PATH"], **({"LOG_FORMAT": log_format} if log_format else {})}
+    if terminal:
+        controller, terminal_end = pty.openpty()
+        with os.fdopen(controller, "rb") as reader:
+            subprocess.run([sys.executable, "-c", LOG_ONE_LINE], env=env, stderr=terminal_end, timeout=60)
+            os.close(terminal_end)
+            written = b""
+            with contextlib.suppress(OSError):  # EIO: the child's end is closed, all is read
+                while chunk := reader.read1(4096):
+                    written += chunk
+    else:
+        written = subprocess.run(
+            [sys.executable, "-c", LOG_ONE_LINE], env=env, stderr=subprocess.PIPE, timeout=60
+        ).stderr
+    (line,) = written.decode().splitlines()
+    if json_expected:
+        assert json.loads(line)["message"] == "hello"
+    else:
+        assert line.endswith(" WARNING probe agyn.probe: hello")
 
 
 class Collector(trace_service_pb2_grpc.TraceServiceServicer):

@@ -21,7 +21,7 @@ from agyn_common.access import (
 )
 from agyn_common.caller import IDENTITY_ID_KEY, IDENTITY_TYPE_KEY, caller_from_metadata
 from agyn_common.errors import ServiceError
-from agyn_common.logs import JsonFormatter
+from agyn_common.logs import JsonFormatter, TextFormatter
 from agyn_common.pagination import (
     clamp_page_size,
     decode_page_token,
@@ -257,7 +257,7 @@ def test_identity_rules():
     policy.check("/grpc.health.v1.Health/Check", [], "ipv4:10.9.9.9:1")
 
 
-# --- JSON log line -------------------------------------------------------------------------
+# --- log lines -----------------------------------------------------------------------------
 
 
 def log_record(message: str, exc_info=None) -> logging.LogRecord:
@@ -284,3 +284,22 @@ def test_json_log_line_carries_the_active_trace_and_the_error():
     assert entry["span_id"] == format(span.get_span_context().span_id, "016x")
     assert "ValueError: boom" in entry["error"]
     assert "\n" not in line
+
+
+def test_text_log_line_reads_as_one_line_with_the_trace_and_the_traceback_after():
+    assert (
+        TextFormatter("users")
+        .format(log_record("plain ünïcode"))
+        .endswith(" WARNING users agyn.test: plain ünïcode")
+    )
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            line = TextFormatter("users").format(log_record("failed", sys.exc_info()))
+    first, *traceback = line.splitlines()
+    assert first.endswith(
+        f" WARNING users agyn.test: failed trace_id={span.get_span_context().trace_id:032x}"
+    )
+    assert traceback[-1] == "ValueError: boom"

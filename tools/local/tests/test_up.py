@@ -17,6 +17,7 @@ from typing import TypeVar
 
 import grpc
 from agyn_common.embedded import free_port
+from agyn_local.services import SERVICES
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
@@ -107,7 +108,9 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
 
     with running_up(state_dir, nats_port) as up:
         endpoints = up.wait_until_up()
-        assert set(endpoints) == {"users", "organizations", "threads", "notifications", "gateway", "nats"}
+        assert set(endpoints) == {
+            "users", "organizations", "threads", "notifications", "gateway", "nats", "postgres"
+        }  # fmt: skip
         assert endpoints["nats"] == f"nats://127.0.0.1:{nats_port}"
         token = (state_dir / "admin-token").read_text().strip()
         admin_id = (state_dir / "admin-identity-id").read_text().strip()
@@ -135,6 +138,21 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         )
         with urllib.request.urlopen(request, timeout=10) as reply:
             assert json.loads(reply.read())["user"]["meta"]["id"] == admin_id
+        # A second account gets its own token with one command, as the README's Ada does.
+        issued = subprocess.run(
+            [sys.executable, "-m", "agyn_local", "issue-token", "--dir", str(state_dir),
+             "--username", "ada", "--name", "Ada"],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        ada = json.loads(issued.stdout)
+        request = urllib.request.Request(
+            f"http://{endpoints['gateway']}/api/agynio.api.users.v1.UsersGateway/GetMe",
+            data=b"{}",
+            headers={"Authorization": f"Bearer {ada['token']}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            ada_me = json.loads(reply.read())
+        assert (ada_me["user"]["meta"]["id"], ada_me["user"]["name"]) == (ada["identity_id"], "Ada")
         # Organizations works with Users behind it: the admin owns a new organization.
         with client(
             organizations_pb2_grpc.OrganizationsServiceStub, endpoints["organizations"], admin_id
@@ -161,6 +179,14 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         up.process.send_signal(signal.SIGTERM)
         returncode, stdout, stderr = up.finish()
         assert returncode == 0, stderr
+        # It said what it waited for, in order, before the endpoints.
+        waits = [line for line in stdout.splitlines() if line.startswith(("waiting for", "creating"))]
+        assert waits == [
+            "waiting for postgres… ready",
+            "waiting for nats… ready",
+            *(f"waiting for {service.name} (SERVING)… ready" for service in SERVICES),
+            "creating the local admin… done",
+        ]
         assert "Agyn is up" in stdout
         assert not up.endpoints_path.exists()
         for name in ("users", "organizations", "threads", "notifications", "gateway"):

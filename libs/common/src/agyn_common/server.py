@@ -11,7 +11,6 @@ running ones finish within the grace period, then everything closes and the proc
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
@@ -32,6 +31,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from agyn_common.access import AccessPolicy, ServiceAccess
 from agyn_common.bus import EVENTS, Bus, StreamSpec
 from agyn_common.clients import ServiceChannels
+from agyn_common.commandline import parse_command
 from agyn_common.db import Database
 from agyn_common.idempotency import Idempotency
 from agyn_common.logs import configure_logging
@@ -252,14 +252,9 @@ async def serve_until_signalled(definition: ServiceDefinition[SettingsT], settin
 
 def main(definition: ServiceDefinition[SettingsT], argv: Sequence[str] | None = None) -> int:
     """The command line of every service: `serve` (default), `migrate`, and its own commands."""
-    parser = argparse.ArgumentParser(prog=f"agyn-{definition.name}")
-    parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "migrate", *definition.commands]
-    )
-    parser.add_argument("args", nargs=argparse.REMAINDER)
-    options = parser.parse_args(argv)
+    options = parse_command(f"agyn-{definition.name}", definition.commands, argv)
     settings = load_settings(definition.settings_type, f"agyn-{definition.name}")
-    configure_logging(definition.name, settings.log_level)
+    configure_logging(definition.name, settings.log_level, settings.log_format)
     if api_implementation.Type() != "upb":
         print(
             f"agyn-{definition.name}: protobuf backend is {api_implementation.Type()}, need upb",

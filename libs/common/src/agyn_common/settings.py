@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agyn_common.access import AccessMode
+from agyn_common.logs import LogFormat
 
 
 class ServiceSettings(BaseSettings):
@@ -32,6 +33,8 @@ class ServiceSettings(BaseSettings):
     # How long start-up (and `migrate`) waits for a database that does not answer yet.
     database_wait_seconds: float = Field(default=60.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # auto: text when stderr is a terminal, JSON otherwise (files, pipes, log collectors).
+    log_format: LogFormat = "auto"
 
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)

@@ -6,7 +6,9 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 
+from agyn_common.commandline import parse_command
 from agyn_common.logs import configure_logging
 from agyn_common.settings import load_settings
 from agyn_common.telemetry import configure_tracing
@@ -34,16 +36,14 @@ async def serve_until_signalled(settings: GatewaySettings) -> None:
     log.info("stopped")
 
 
-def main() -> None:
-    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
-    if command not in ("serve", "migrate"):
-        print(f"agyn-gateway: unknown command {command!r} (serve)", file=sys.stderr)
-        sys.exit(2)
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_command("agyn-gateway", (), argv)
     settings = load_settings(GatewaySettings, "agyn-gateway")
-    configure_logging("gateway", settings.log_level)
-    if command == "serve":  # `migrate` is a no-op: the Gateway has no database
+    configure_logging("gateway", settings.log_level, settings.log_format)
+    if options.command == "serve":  # `migrate` is a no-op: the Gateway has no database
         asyncio.run(serve_until_signalled(settings))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

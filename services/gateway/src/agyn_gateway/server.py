@@ -6,7 +6,8 @@ Every call is a SERVER span (connectrpc's OpenTelemetry interceptor) continuing 
 
 The Gateway answers `grpc.health.v1.Health/Check` itself, on the same port, so probes and
 `make up` see it like any other service. It has no state of its own: it is SERVING from
-start to stop; a backing service that is away shows as that service's UNAVAILABLE.
+start to stop; a backing service that is away shows as that service's UNAVAILABLE. It also
+answers gRPC reflection for what it serves, so tools need no proto files.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from agyn_gateway.auth import Authenticator
 from agyn_gateway.forwarding import Forwarder
 from agyn_gateway.http_layer import GatewayHttp
 from agyn_gateway.oidc import ClaimNames, OidcProvider
-from agyn_gateway.routes import BACKENDS, Route, routes_of
+from agyn_gateway.reflection import reflection_endpoints
+from agyn_gateway.routes import BACKENDS, Backend, Route, routes_of
 from agyn_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -87,18 +89,18 @@ class _Rpc(ConnectASGIApplication[None]):
         return "/"
 
 
+def served_backends(settings: GatewaySettings) -> list[Backend]:
+    """Every backend whose service has an address in `settings`."""
+    return [backend for backend in BACKENDS if getattr(settings, f"{backend.name}_address", None)]
+
+
 def served_routes(settings: GatewaySettings, anonymous_methods: frozenset[str]) -> list[Route]:
-    """Every route whose backing service has an address in `settings`."""
-    routes: list[Route] = []
-    for backend in BACKENDS:
-        if getattr(settings, f"{backend.name}_address", None):
-            routes.extend(
-                dataclasses.replace(
-                    route, anonymous=route.anonymous or bool(anonymous_methods & set(route.paths))
-                )
-                for route in routes_of(backend)
-            )
-    return routes
+    """Every route of the served backends."""
+    return [
+        dataclasses.replace(route, anonymous=route.anonymous or bool(anonymous_methods & set(route.paths)))
+        for backend in served_backends(settings)
+        for route in routes_of(backend)
+    ]
 
 
 @dataclass
@@ -219,6 +221,7 @@ async def start_gateway(
     endpoints = forwarder.endpoints(routes)
     gateway_services = {route.method.service_name for route in routes} | {LIVENESS_SERVICE}
     endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(stop_requested, gateway_services)
+    endpoints.update(reflection_endpoints(served_backends(settings)))
     app = GatewayHttp(
         _Rpc(endpoints, tracer_provider),
         authenticator,

@@ -1,4 +1,5 @@
-"""`python -m agyn_local up`: run the whole platform on this machine until Ctrl-C or SIGTERM."""
+"""`python -m agyn_local up`: run the whole platform on this machine until Ctrl-C or SIGTERM.
+`python -m agyn_local issue-token --username <name>`: an API token for an account on it."""
 
 from __future__ import annotations
 
@@ -10,27 +11,46 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from agyn_local.platform import LocalPlatform, Options, StartupFailed, Stopped, exclusive
+from agyn_local.platform import (
+    LocalPlatform,
+    Options,
+    StartupFailed,
+    Stopped,
+    exclusive,
+    run_service_command,
+)
+from agyn_local.services import ADMIN_SERVICE, SERVICES
 
 
-def parse_options(argv: Sequence[str] | None) -> Options:
+def parse_command(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(prog="agyn-local", description=__doc__)
-    parser.add_argument("command", choices=["up"])
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=Path(os.environ.get("AGYN_LOCAL_DIR", ".agyn/local")),
-        help="state directory (default: $AGYN_LOCAL_DIR or .agyn/local)",
+    commands = parser.add_subparsers(dest="command", required=True)
+    up_command = commands.add_parser("up", help="run the platform until Ctrl-C")
+    # Its own --help is agyn-users', after the platform's environment is in place.
+    issue_token = commands.add_parser(
+        "issue-token",
+        add_help=False,
+        help="an API token for an account on the running platform: `agyn-users issue-token` "
+        "with the environment `up` gives Users (try `issue-token --help`)",
     )
-    parser.add_argument("--nats-port", type=int, default=4222)
-    parser.add_argument(
+    for command in (up_command, issue_token):
+        command.add_argument(
+            "--dir",
+            type=Path,
+            default=Path(os.environ.get("AGYN_LOCAL_DIR", ".agyn/local")),
+            help="state directory (default: $AGYN_LOCAL_DIR or .agyn/local)",
+        )
+    up_command.add_argument("--nats-port", type=int, default=4222)
+    up_command.add_argument(
         "--base-port",
         type=int,
         default=50051,
         help="port of the first service, the next ones follow; 0: any free",
     )
-    options = parser.parse_args(argv)
-    return Options(state_dir=options.dir.resolve(), nats_port=options.nats_port, base_port=options.base_port)
+    options, rest = parser.parse_known_args(argv)
+    if rest and options.command != "issue-token":  # only issue-token passes arguments on
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return options, rest
 
 
 def up(options: Options) -> int:
@@ -66,7 +86,16 @@ def up(options: Options) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return up(parse_options(argv))
+    options, rest = parse_command(argv)
+    state_dir = options.dir.resolve()
+    if options.command == "issue-token":
+        (users,) = (service for service in SERVICES if service.name == ADMIN_SERVICE)
+        try:
+            return run_service_command(state_dir, users, ["issue-token", *rest])
+        except StartupFailed as failure:
+            print(f"agyn-local: {failure}", file=sys.stderr)
+            return 1
+    return up(Options(state_dir=state_dir, nats_port=options.nats_port, base_port=options.base_port))
 
 
 if __name__ == "__main__":

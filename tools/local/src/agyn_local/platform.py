@@ -16,10 +16,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 import grpc
 from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, free_port
@@ -121,9 +122,34 @@ def service_environment(
     return environment
 
 
+def database_url(postgres_url: str, database: str) -> str:
+    """The DSN of `database` on the server whose DSN (of any database) is `postgres_url`."""
+    return urlsplit(postgres_url)._replace(path=f"/{database}").geturl()
+
+
+def run_service_command(state_dir: Path, service: LocalService, args: Sequence[str]) -> int:
+    """`python -m <service> <args...>` against the running platform, with the environment
+    `up` gives the service (its database, NATS, every address): its exit code."""
+    endpoints_path = state_dir / "endpoints.json"
+    if not endpoints_path.exists():
+        raise StartupFailed(f"the platform is not up in {state_dir}; start it with `make up`")
+    endpoints = json.loads(endpoints_path.read_text())
+    addresses = {name: endpoints[name] for name in (local.name for local in SERVICES)}
+    environment = service_environment(
+        endpoints["nats"],
+        0,
+        addresses,
+        database_url(endpoints["postgres"], service.name) if service.database else None,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", service.module, *args], env=environment, check=False
+    ).returncode
+
+
 class LocalPlatform:
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, progress: IO[str] = sys.stdout) -> None:
         self.options = options
+        self.progress = progress
         self.state_dir = options.state_dir
         self.logs_dir = options.state_dir / "logs"
         self.endpoints_path = options.state_dir / "endpoints.json"
@@ -147,18 +173,38 @@ class LocalPlatform:
             raise StartupFailed(
                 f"port {self.options.nats_port} for NATS is in use; choose another with --nats-port"
             )
-        self._postgres = EmbeddedPostgres(self.state_dir / "postgres", durable=True)
-        self._nats = EmbeddedNats(
-            self.state_dir / "nats", port=self.options.nats_port, log_file=self.logs_dir / "nats.log"
-        )
-        self._nats.start()
+        with self._step("waiting for postgres"):
+            self._postgres = EmbeddedPostgres(self.state_dir / "postgres", durable=True)
+        with self._step("waiting for nats"):
+            self._nats = EmbeddedNats(
+                self.state_dir / "nats", port=self.options.nats_port, log_file=self.logs_dir / "nats.log"
+            )
+            self._nats.start()
         addresses = {name: f"{HOST}:{port}" for name, port in ports.items()}
         for service in SERVICES:
             self._processes.append(self._spawn(service, ports[service.name], addresses))
         for running in self._processes:
-            self._wait_until_serving(running)
-        self._bootstrap_admin(addresses)
-        write_json_atomically(self.endpoints_path, {**addresses, "nats": self._nats.url})
+            with self._step(f"waiting for {running.service.name} (SERVING)"):
+                self._wait_until_serving(running)
+        with self._step("creating the local admin", done="done"):
+            self._bootstrap_admin(addresses)
+        write_json_atomically(
+            self.endpoints_path, {**addresses, "nats": self._nats.url, "postgres": self._postgres.url()}
+        )
+
+    @contextlib.contextmanager
+    def _step(self, what: str, done: str = "ready") -> Iterator[None]:
+        """Say what start-up waits for, and how it ended: a slow start is not a silent one."""
+        print(f"{what}…", end=" ", file=self.progress, flush=True)
+        try:
+            yield
+        except Stopped:
+            print("stopped", file=self.progress, flush=True)
+            raise
+        except BaseException:
+            print("failed", file=self.progress, flush=True)
+            raise
+        print(done, file=self.progress, flush=True)
 
     def service_environment(
         self, service: LocalService, port: int, addresses: dict[str, str]
@@ -245,6 +291,8 @@ class LocalPlatform:
         rows = [f"  {running.service.name:<14} {running.address}" for running in self._processes]
         assert self._nats is not None
         rows.append(f"  {'nats':<14} {self._nats.url}")
+        assert self._postgres is not None
+        rows.append(f"  {'postgres':<14} {self._postgres.url()}")
         return "\n".join(
             [
                 f"Agyn is up; state in {self.state_dir}",
