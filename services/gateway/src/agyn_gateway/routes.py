@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from agynio.api.gateway.v1 import notifications_pb2, organizations_pb2, threads_pb2, users_pb2
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from google.protobuf import descriptor_pool, message_factory
-from google.protobuf.descriptor import FileDescriptor, MethodDescriptor, ServiceDescriptor
+from google.protobuf.descriptor import Descriptor, FileDescriptor, MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
 GATEWAY_PACKAGE = "agynio.api.gateway.v1"
@@ -71,7 +71,7 @@ class Route:
         return self.method.stream_type is StreamType.SERVER_STREAM
 
 
-def _message_class(descriptor: object) -> type[Message]:
+def _message_class(descriptor: Descriptor) -> type[Message]:
     return message_factory.GetMessageClass(descriptor)
 
 

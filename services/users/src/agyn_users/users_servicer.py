@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import grpc
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from agyn_common.errors import (
     resource_exhausted,
     unauthenticated,
 )
-from agyn_common.idempotency import idempotency_key, run_idempotent
+from agyn_common.idempotency import ResponseT, idempotency_key, run_idempotent
 from agyn_common.pagination import clamp_page_size, decode_uuid_page_token, split_page
 from agyn_common.ratelimit import RateLimiter
 from agyn_common.server import Runtime
@@ -54,7 +54,6 @@ SEARCH_MAX_LIMIT = 20
 # ListAPITokens has no paging in the contract, so the number a user may hold is bounded.
 ROLES = {users_pb2.CLUSTER_ROLE_UNSPECIFIED, users_pb2.CLUSTER_ROLE_ADMIN}
 SERVICE = "agynio.api.users.v1.UsersService"
-ResponseT = TypeVar("ResponseT")
 
 
 def _role(admin: bool) -> users_pb2.ClusterRole:
