@@ -3,7 +3,8 @@
 Usage: gen_proto.py [OUT_DIR]   (default: libs/api/src)
 
 Generation is reproducible: the output directory is wiped first, files are fed to
-protoc in sorted order, and every package directory gets an empty __init__.py.
+protoc in sorted order, and every package directory gets an empty __init__.py (the
+top one a py.typed marker too).
 """
 
 import shutil
@@ -37,6 +38,8 @@ def generate(out_dir: Path) -> None:
         raise SystemExit("protoc failed")
     for directory in [generated_root, *(p for p in generated_root.rglob("*") if p.is_dir())]:
         (directory / "__init__.py").touch()
+    # The .pyi stubs are the package's types: PEP 561 has type checkers read them when installed.
+    (generated_root / "py.typed").touch()
 
 
 if __name__ == "__main__":

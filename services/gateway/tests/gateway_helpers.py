@@ -152,6 +152,10 @@ class OidcIssuer:
         self.keys[key_id] = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return key_id
 
+    def withdraw(self, key_id: str) -> None:
+        """Stop publishing a key (as after a compromise): tokens it signed must stop verifying."""
+        del self.keys[key_id]
+
     def sign(
         self,
         subject: str,

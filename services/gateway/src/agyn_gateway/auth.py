@@ -161,7 +161,7 @@ class Authenticator:
         )
         if profile.preferred_username:
             request.preferred_username = profile.preferred_username
-        reply = await self._users.ResolveOrCreateUser(request)
+        reply: users_pb2.ResolveOrCreateUserResponse = await self._users.ResolveOrCreateUser(request)
         if reply.created:
             log.info("provisioned user %s on first sign-in", reply.user.meta.id)
         return reply.user

@@ -3,6 +3,9 @@
 The issuer's metadata is discovered on first use (and warmed at start); its keys are
 cached and fetched again when a token names a key id we do not know (key rotation), at
 most once per `refetch_interval` so that forged key ids cannot make us hammer the IdP.
+Keys older than `max_age` are fetched again before a token is verified, so a key the
+issuer withdraws stops verifying within that time; until the issuer answers again, OIDC
+tokens are refused (UNAVAILABLE) rather than checked against keys it may have withdrawn.
 """
 
 from __future__ import annotations
@@ -92,6 +95,7 @@ class OidcProvider:
         profile_source: str,
         claims: ClaimNames,
         refetch_interval: float = 5.0,
+        max_age: float = 300.0,
     ) -> None:
         self._http = http
         self._issuer = issuer
@@ -99,6 +103,7 @@ class OidcProvider:
         self._profile_source = profile_source
         self._claims = claims
         self._refetch_interval = refetch_interval
+        self._max_age = max_age
         self._metadata: dict[str, Any] | None = None
         self._keys: dict[str, SigningKey] = {}
         self._keys_fetched_at = float("-inf")
@@ -180,10 +185,13 @@ class OidcProvider:
             self._metadata = metadata
         return self._metadata
 
+    def _keys_expired(self) -> bool:
+        return not self._keys or time.monotonic() - self._keys_fetched_at >= self._max_age
+
     async def _key_for(self, key_id: object) -> SigningKey:
-        if not self._keys:
+        if self._keys_expired():
             async with self._lock:
-                if not self._keys:
+                if self._keys_expired():
                     await self._fetch_keys()
         if key_id is None and len(self._keys) == 1:
             return next(iter(self._keys.values()))

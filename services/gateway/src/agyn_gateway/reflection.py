@@ -33,8 +33,8 @@ REFLECTION_SERVICES = ("grpc.reflection.v1.ServerReflection", "grpc.reflection.v
 def _documented_name_file(backend: Backend) -> descriptor_pb2.FileDescriptorProto:
     """A file declaring the gateway service under the name the product documents."""
     gateway = descriptor_pb2.FileDescriptorProto()
-    backend.gateway_file.CopyToProto(gateway)
-    (service,) = (service for service in gateway.service if service.name == backend.gateway)
+    backend.gateway.file.CopyToProto(gateway)
+    (service,) = (service for service in gateway.service if service.name == backend.gateway.name)
     pkg_dir = backend.package.replace(".", "/")
     return descriptor_pb2.FileDescriptorProto(
         name=f"{pkg_dir}/{backend.name}_gateway.proto",
@@ -56,12 +56,12 @@ class Schema:
         self._symbols: dict[str, str] = {}  # full name of a type, service or method -> file
         roots: list[FileDescriptor] = [health_pb2.DESCRIPTOR]
         for backend in backends:
-            roots.append(backend.gateway_file)
+            roots.append(backend.gateway.file)
             made = _documented_name_file(backend)
             self._add(made)
             self.services += [
-                f"{backend.gateway_file.package}.{backend.gateway}",
-                f"{made.package}.{backend.gateway}",
+                backend.gateway.full_name,
+                f"{made.package}.{backend.gateway.name}",
             ]
         pending = list(roots)
         while pending:

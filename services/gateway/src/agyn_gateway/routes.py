@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from agyn_common.gateway_surface import gateway_of, target_method
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from google.protobuf import descriptor_pool, message_factory
-from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.descriptor import Descriptor, MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
 
 
@@ -27,6 +27,11 @@ class Backend:
     @property
     def package(self) -> str:
         return self.service.rsplit(".", 1)[0]
+
+    @property
+    def gateway(self) -> ServiceDescriptor:
+        """The `<Pkg>Gateway` service of the gateway protos that fronts this service."""
+        return gateway_of(self.service)
 
 
 BACKENDS: tuple[Backend, ...] = (
@@ -50,7 +55,7 @@ class Route:
         return self.method.stream_type is StreamType.SERVER_STREAM
 
 
-def _message_class(descriptor: object) -> type[Message]:
+def _message_class(descriptor: Descriptor) -> type[Message]:
     return message_factory.GetMessageClass(descriptor)
 
 
@@ -65,7 +70,7 @@ def _stream_type(method: MethodDescriptor) -> StreamType:
 
 
 def routes_of(backend: Backend) -> Iterator[Route]:
-    gateway = gateway_of(backend.service)
+    gateway = backend.gateway
     service = descriptor_pool.Default().FindServiceByName(backend.service)
     for method in gateway.methods:
         target = service.methods_by_name.get(target_method(gateway, method.name))

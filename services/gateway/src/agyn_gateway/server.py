@@ -198,6 +198,7 @@ async def start_gateway(
                 username=settings.oidc_username_claim,
             ),
             refetch_interval=jwks_refetch_interval,
+            max_age=settings.oidc_jwks_max_age_seconds,
         )
     bootstrap: tuple[str, uuid.UUID] | None = None
     if settings.cluster_admin_token is not None and settings.cluster_admin_identity_id is not None:

@@ -29,6 +29,8 @@ class GatewaySettings(ServiceSettings):
     oidc_email_claim: str = "email"
     oidc_picture_claim: str = "picture"
     oidc_username_claim: str = "preferred_username"
+    # The issuer's signing keys are fetched again once this old: a key it withdraws stops verifying.
+    oidc_jwks_max_age_seconds: float = Field(default=300.0, gt=0)
 
     # The bootstrap admin token (§3.5): both or neither.
     cluster_admin_token: str | None = None

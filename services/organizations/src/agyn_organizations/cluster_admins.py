@@ -44,7 +44,7 @@ class ClusterAdmins:
             return cached
         generation = self._cache.generation
         try:
-            reply = await self._users.GetUser(
+            reply: users_pb2.GetUserResponse = await self._users.GetUser(
                 users_pb2.GetUserRequest(identity_id=str(identity_id)),
                 metadata=acting_as(identity_id),
             )
