@@ -35,9 +35,9 @@ from agyn_users.admins import set_cluster_admin
 from agyn_users.api_tokens import insert_api_token, unexpired
 from agyn_users.credentials import secret_hash
 from agyn_users.events import UserEvents
+from agyn_users.limits import MAX_NAME
 from agyn_users.models import metadata, user_api_tokens
 from agyn_users.settings import UsersSettings
-from agyn_users.users_servicer import MAX_NAME
 
 SERVICE_USER_SUBJECT_PREFIX = "agyn:service-user:"
 T = TypeVar("T")

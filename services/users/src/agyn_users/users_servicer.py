@@ -40,13 +40,11 @@ from agyn_users.credentials import (
     secret_hash,
 )
 from agyn_users.events import UserEvents
+from agyn_users.limits import MAX_EMAIL, MAX_NAME, MAX_URL
 from agyn_users.models import org_nicknames, user_api_tokens, user_devices, users
 from agyn_users.settings import UsersSettings
 
 MAX_BATCH = 100
-MAX_NAME = 256
-MAX_EMAIL = 320
-MAX_URL = 2048
 SEARCH_DEFAULT_LIMIT = 10
 SEARCH_MAX_LIMIT = 20
 # ListAPITokens has no paging in the contract, so the number a user may hold is bounded.
