@@ -30,7 +30,7 @@ from agyn_common.validation import check_length
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_users import usernames
-from agyn_users.accounts import create_account, find_by_subject
+from agyn_users.accounts import create_account
 from agyn_users.admins import set_cluster_admin
 from agyn_users.api_tokens import insert_api_token, unexpired
 from agyn_users.credentials import secret_hash
@@ -38,6 +38,7 @@ from agyn_users.events import UserEvents
 from agyn_users.limits import MAX_NAME
 from agyn_users.models import metadata, user_api_tokens
 from agyn_users.settings import UsersSettings
+from agyn_users.store import find_by_subject
 
 SERVICE_USER_SUBJECT_PREFIX = "agyn:service-user:"
 T = TypeVar("T")
