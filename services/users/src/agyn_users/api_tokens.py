@@ -73,6 +73,16 @@ async def resolve_api_token(connection: AsyncConnection, token_hash: str) -> Any
     return row
 
 
+async def token_owner(connection: AsyncConnection, plaintext: str) -> uuid.UUID | None:
+    """Whom an unexpired token stands for, if anyone."""
+    owner = await connection.scalar(
+        sa.select(user_api_tokens.c.identity_id).where(
+            user_api_tokens.c.token_hash == secret_hash(plaintext), unexpired()
+        )
+    )
+    return uuid.UUID(str(owner)) if owner is not None else None
+
+
 async def list_api_tokens(connection: AsyncConnection, owner: uuid.UUID) -> Sequence[Any]:
     """Every token of `owner`, newest first."""
     rows = await connection.execute(
