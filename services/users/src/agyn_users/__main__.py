@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 from agyn_common.org_access import OrganizationAccess
+from agyn_common.ratelimit import RateLimiter
 from agyn_common.server import Runtime, ServiceDefinition
 from agyn_common.server import main as serve_main
 from agynio.api.identity.v1 import identity_pb2_grpc
@@ -14,19 +15,32 @@ from agynio.api.users.v1 import users_pb2_grpc
 
 from agyn_users.access import ACCESS, IDENTITY, USERS
 from agyn_users.bootstrap import bootstrap_admin_command, issue_token_command
-from agyn_users.identity_servicer import IdentityServicer
+from agyn_users.events import UserEvents
 from agyn_users.models import metadata
+from agyn_users.rpc.accounts import AccountHandlers
+from agyn_users.rpc.api_tokens import ApiTokenHandlers
+from agyn_users.rpc.devices import DeviceHandlers
+from agyn_users.rpc.identities import IdentityHandlers
+from agyn_users.rpc.nicknames import NicknameHandlers
+from agyn_users.servicer import IdentityServicer, UsersServicer
 from agyn_users.settings import UsersSettings
-from agyn_users.users_servicer import UsersServicer
 
 
 def register(server: grpc.aio.Server, runtime: Runtime[UsersSettings]) -> None:
+    database = runtime.db
+    events = UserEvents(runtime.outbox)
+    # Directory search is the one enumeration surface: 10 req/s, burst 20 per caller (sheet §8.4).
+    search_limiter = RateLimiter(rate=10, burst=20)
     organizations = OrganizationAccess(runtime.channels.channel(runtime.settings.organizations_address))
     organizations.attach(runtime.bus)
-    users_pb2_grpc.add_UsersServiceServicer_to_server(UsersServicer(runtime), server)
-    identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-        IdentityServicer(runtime.db, organizations), server
+    users = UsersServicer(
+        AccountHandlers(database, events, search_limiter),
+        ApiTokenHandlers(database, events),
+        DeviceHandlers(database),
     )
+    identity = IdentityServicer(IdentityHandlers(database), NicknameHandlers(database, organizations))
+    users_pb2_grpc.add_UsersServiceServicer_to_server(users, server)
+    identity_pb2_grpc.add_IdentityServiceServicer_to_server(identity, server)
 
 
 DEFINITION = ServiceDefinition(

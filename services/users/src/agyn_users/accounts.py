@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-import sqlalchemy as sa
 from agyn_common.errors import already_exists, internal
 from agynio.api.identity.v1 import identity_pb2
 from sqlalchemy.exc import IntegrityError
@@ -33,10 +32,6 @@ class SubjectTaken(Exception):
 def violated_index(error: IntegrityError) -> str | None:
     diag = getattr(error.orig, "diag", None)
     return getattr(diag, "constraint_name", None)
-
-
-async def find_by_subject(connection: AsyncConnection, oidc_subject: str) -> Any:
-    return (await connection.execute(sa.select(users).where(users.c.oidc_subject == oidc_subject))).first()
 
 
 async def create_account(

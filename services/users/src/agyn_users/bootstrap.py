@@ -22,22 +22,20 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-import sqlalchemy as sa
 from agyn_common.db import Database
 from agyn_common.errors import ServiceError
 from agyn_common.outbox import Outbox
 from agyn_common.validation import check_length
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_users import usernames
-from agyn_users.accounts import create_account, find_by_subject
+from agyn_users.accounts import create_account
 from agyn_users.admins import set_cluster_admin
-from agyn_users.api_tokens import insert_api_token, unexpired
-from agyn_users.credentials import secret_hash
+from agyn_users.api_tokens import insert_api_token, token_owner
 from agyn_users.events import UserEvents
-from agyn_users.models import metadata, user_api_tokens
+from agyn_users.limits import MAX_NAME
+from agyn_users.models import metadata
 from agyn_users.settings import UsersSettings
-from agyn_users.users_servicer import MAX_NAME
+from agyn_users.store import find_by_subject
 
 SERVICE_USER_SUBJECT_PREFIX = "agyn:service-user:"
 T = TypeVar("T")
@@ -56,16 +54,6 @@ async def ensure_account(
         if cluster_admin and await set_cluster_admin(connection, row.identity_id, True):
             await events.cluster_role_changed(connection, row.identity_id, True)
         return uuid.UUID(str(row.identity_id))
-
-
-async def token_owner(connection: AsyncConnection, plaintext: str) -> uuid.UUID | None:
-    """Whom an unexpired token stands for, if anyone."""
-    owner = await connection.scalar(
-        sa.select(user_api_tokens.c.identity_id).where(
-            user_api_tokens.c.token_hash == secret_hash(plaintext), unexpired()
-        )
-    )
-    return uuid.UUID(str(owner)) if owner is not None else None
 
 
 async def issue_token(db: Database, identity_id: uuid.UUID, name: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from agyn_common.timestamps import timestamp
+from agynio.api.identity.v1 import identity_pb2
 from agynio.api.users.v1 import users_pb2
 
 
@@ -21,6 +24,16 @@ def user_message(row: Any) -> users_pb2.User:
         photo_url=row.photo_url,
         nickname=row.nickname,
         username=row.username or "",
+    )
+
+
+def cluster_role(admin: bool) -> users_pb2.ClusterRole:
+    return users_pb2.CLUSTER_ROLE_ADMIN if admin else users_pb2.CLUSTER_ROLE_UNSPECIFIED
+
+
+def directory_entry(row: Any) -> users_pb2.UserDirectoryEntry:
+    return users_pb2.UserDirectoryEntry(
+        identity_id=str(row.identity_id), username=row.username, name=row.name, photo_url=row.photo_url
     )
 
 
@@ -53,3 +66,34 @@ def device_message(row: Any) -> users_pb2.Device:
         openziti_identity_id=row.openziti_identity_id,
         status=DEVICE_STATUS.get(row.status, users_pb2.DEVICE_STATUS_UNSPECIFIED),
     )
+
+
+def identity_type_entries(
+    identity_ids: list[uuid.UUID], types: Mapping[uuid.UUID, identity_pb2.IdentityType]
+) -> list[identity_pb2.IdentityTypeEntry]:
+    """The registered ones of `identity_ids`, in the order asked."""
+    return [
+        identity_pb2.IdentityTypeEntry(identity_id=str(identity_id), identity_type=types[identity_id])
+        for identity_id in identity_ids
+        if identity_id in types
+    ]
+
+
+def nickname_entries(
+    identity_ids: list[uuid.UUID], handles: Mapping[uuid.UUID, str]
+) -> list[identity_pb2.NicknameEntry]:
+    """The ones of `identity_ids` that have a handle, in the order asked."""
+    return [
+        identity_pb2.NicknameEntry(identity_id=str(identity_id), nickname=handles[identity_id])
+        for identity_id in identity_ids
+        if identity_id in handles
+    ]
+
+
+def resolved_nickname(row: Any) -> identity_pb2.ResolveNicknameResponse:
+    reply = identity_pb2.ResolveNicknameResponse(
+        identity_id=str(row.identity_id), identity_type=row.identity_type
+    )
+    if row.installation_id is not None:
+        reply.installation_id = str(row.installation_id)
+    return reply

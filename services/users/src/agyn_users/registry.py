@@ -6,6 +6,7 @@ import uuid
 from typing import cast
 
 import sqlalchemy as sa
+from agyn_common.db import one_or_not_found
 from agynio.api.identity.v1 import identity_pb2
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,3 +37,10 @@ async def identity_types(
     )
     # The column holds the proto numbers (see models.identities).
     return {row.identity_id: cast(identity_pb2.IdentityType, row.identity_type) for row in rows}
+
+
+async def identity_type(connection: AsyncConnection, identity_id: uuid.UUID) -> identity_pb2.IdentityType:
+    """The type of a registered identity; NOT_FOUND for an unknown one."""
+    query = sa.select(identities.c.identity_type).where(identities.c.identity_id == identity_id)
+    row = await one_or_not_found(connection, query, "identity")
+    return cast(identity_pb2.IdentityType, row.identity_type)

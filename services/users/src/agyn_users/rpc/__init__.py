@@ -1,0 +1,1 @@
+"""Request handling per resource group: validate, authorize, call the store, convert."""
