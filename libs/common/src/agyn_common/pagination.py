@@ -80,20 +80,6 @@ def decode_cursor(token: str, scope: str, values: int) -> list[str] | None:
     return parts[1:]
 
 
-def split_cursor_page(
-    rows: Sequence[Any], page_size: int, scope: str, sort_key: str
-) -> tuple[Sequence[Any], str]:
-    """Rows fetched with LIMIT page_size + 1 → this page, and the scoped token after it
-    (the last row's `sort_key` and id; times keep their microseconds)."""
-    page = rows[:page_size]
-    if len(rows) <= page_size:
-        return page, ""
-    value = getattr(page[-1], sort_key)
-    return page, encode_cursor(
-        scope, value.isoformat() if isinstance(value, datetime) else str(value), str(page[-1].id)
-    )
-
-
 def _cursor_value(column: sa.ColumnElement[Any], value: str) -> Any:
     """A cursor's sort value back in the column's type; a value that does not parse is not ours."""
     try:
