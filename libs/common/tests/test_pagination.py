@@ -47,11 +47,19 @@ async def database(probe_database) -> AsyncIterator[Database]:
     await db.close()
 
 
-async def every_page(db: Database, *, descending: bool, size: int) -> list[list[uuid.UUID]]:
+async def every_page(
+    db: Database, *, descending: bool, size: int, key_descending: bool | None = None
+) -> list[list[uuid.UUID]]:
     pages, token = [], ""
     while True:
         page = KeysetPage(
-            token, size, scope="owner:ada", sort=items.c.created_at, key=items.c.id, descending=descending
+            token,
+            size,
+            scope="owner:ada",
+            sort=items.c.created_at,
+            key=items.c.id,
+            descending=descending,
+            key_descending=key_descending,
         )
         async with db.transaction() as connection:
             query = page.query(sa.select(items).where(items.c.owner == "ada"))
@@ -77,6 +85,28 @@ async def test_pages_cover_every_row_once_in_order(database, descending):
             .all()
         )
     pages = await every_page(database, descending=descending, size=2)
+    assert [len(page) for page in pages] == [2, 2, 2, 1]
+    assert [row for page in pages for row in page] == everything
+
+
+@pytest.mark.parametrize("descending", [False, True])
+async def test_ties_can_go_the_other_way_than_the_sort(database, descending):
+    async with database.transaction() as connection:
+        everything = (
+            (
+                await connection.execute(
+                    sa.select(items.c.id)
+                    .where(items.c.owner == "ada")
+                    .order_by(
+                        items.c.created_at.desc() if descending else items.c.created_at,
+                        items.c.id if descending else items.c.id.desc(),
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    pages = await every_page(database, descending=descending, key_descending=not descending, size=2)
     assert [len(page) for page in pages] == [2, 2, 2, 1]
     assert [row for page in pages for row in page] == everything
 

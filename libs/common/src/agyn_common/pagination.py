@@ -80,20 +80,6 @@ def decode_cursor(token: str, scope: str, values: int) -> list[str] | None:
     return parts[1:]
 
 
-def split_cursor_page(
-    rows: Sequence[Any], page_size: int, scope: str, sort_key: str
-) -> tuple[Sequence[Any], str]:
-    """Rows fetched with LIMIT page_size + 1 → this page, and the scoped token after it
-    (the last row's `sort_key` and id; times keep their microseconds)."""
-    page = rows[:page_size]
-    if len(rows) <= page_size:
-        return page, ""
-    value = getattr(page[-1], sort_key)
-    return page, encode_cursor(
-        scope, value.isoformat() if isinstance(value, datetime) else str(value), str(page[-1].id)
-    )
-
-
 def _cursor_value(column: sa.ColumnElement[Any], value: str) -> Any:
     """A cursor's sort value back in the column's type; a value that does not parse is not ours."""
     try:
@@ -112,6 +98,8 @@ class KeysetPage:
     """One page of a listing ordered by (`sort`, `key`), both ascending or both descending,
     `key` unique (an id): the token holds the last row's pair, bound to `scope` (what is being
     listed), so a page never skips or repeats a row whatever is inserted meanwhile.
+    `key_descending` orders the key otherwise than the sort, for listings whose ties go one
+    way whichever way the user sorts.
 
     Build it from the request first (a bad token is INVALID_ARGUMENT before any work), then
     `query` narrows a select to the page and `split` cuts the rows into the page and its token.
@@ -126,11 +114,13 @@ class KeysetPage:
         sort: sa.ColumnElement[Any],
         key: sa.ColumnElement[Any],
         descending: bool = False,
+        key_descending: bool | None = None,
         default_size: int = 50,
         max_size: int = 100,
     ) -> None:
         self.size = clamp_page_size(page_size, default=default_size, maximum=max_size)
         self._scope, self._sort, self._key, self._descending = scope, sort, key, descending
+        self._key_descending = descending if key_descending is None else key_descending
         cursor = decode_cursor(page_token, scope, 2)
         self._after = (
             None if cursor is None else (_cursor_value(sort, cursor[0]), _cursor_value(key, cursor[1]))
@@ -138,15 +128,23 @@ class KeysetPage:
 
     def query(self, select: sa.Select[Any]) -> sa.Select[Any]:
         if self._after is not None:
-            last_sort, last_key = self._after
-            beyond = (
-                sa.tuple_(self._sort, self._key) < sa.tuple_(last_sort, last_key)
-                if self._descending
-                else sa.tuple_(self._sort, self._key) > sa.tuple_(last_sort, last_key)
-            )
-            select = select.where(beyond)
-        order = (self._sort.desc(), self._key.desc()) if self._descending else (self._sort, self._key)
+            select = select.where(self._beyond(*self._after))
+        order = (
+            self._sort.desc() if self._descending else self._sort,
+            self._key.desc() if self._key_descending else self._key,
+        )
         return select.order_by(*order).limit(self.size + 1)
+
+    def _beyond(self, last_sort: Any, last_key: Any) -> sa.ColumnElement[bool]:
+        """The rows after (`last_sort`, `last_key`) in the listing's order."""
+        if self._descending == self._key_descending:
+            # One row comparison, which an index on (sort, key) serves.
+            pair, last = sa.tuple_(self._sort, self._key), sa.tuple_(last_sort, last_key)
+            return pair < last if self._descending else pair > last
+        return sa.or_(
+            _past(self._sort, last_sort, descending=self._descending),
+            sa.and_(self._sort == last_sort, _past(self._key, last_key, descending=self._key_descending)),
+        )
 
     def split(self, rows: Sequence[Any]) -> tuple[Sequence[Any], str]:
         """Rows fetched by `query` → this page, and the token after it ("" at the end)."""
@@ -160,3 +158,8 @@ class KeysetPage:
             value.isoformat() if isinstance(value, datetime) else str(value),
             str(last._mapping[self._key]),
         )
+
+
+def _past(column: sa.ColumnElement[Any], value: Any, *, descending: bool) -> sa.ColumnElement[bool]:
+    past: sa.ColumnElement[bool] = column < value if descending else column > value
+    return past

@@ -25,7 +25,7 @@ def register(server: grpc.aio.Server, runtime: Runtime[ThreadsSettings]) -> None
     organizations.attach(runtime.bus)
     identities = Identities(runtime.channels.channel(runtime.settings.users_address))
     threads_pb2_grpc.add_ThreadsServiceServicer_to_server(
-        ThreadsServicer(runtime, organizations, identities), server
+        ThreadsServicer(runtime.db, runtime.outbox, organizations, identities), server
     )
 
 

@@ -1,0 +1,1 @@
+"""Request handling of ThreadsService, per resource group."""
