@@ -18,6 +18,8 @@ from agyn_organizations.events import OrganizationEvents
 from agyn_organizations.models import metadata
 from agyn_organizations.nicknames import Nicknames
 from agyn_organizations.relations import Relations
+from agyn_organizations.rpc.memberships import MembershipHandlers
+from agyn_organizations.rpc.organizations import OrganizationHandlers
 from agyn_organizations.servicer import OrganizationsServicer
 from agyn_organizations.settings import OrganizationsSettings
 
@@ -28,9 +30,14 @@ def register(server: grpc.aio.Server, runtime: Runtime[OrganizationsSettings]) -
     admins.attach(runtime.bus)
     relations = Relations(admins.is_admin)
     events = OrganizationEvents(runtime.outbox)
+    nicknames = Nicknames(users)
     Departures(runtime.db, events).attach(runtime.bus)
     organizations_pb2_grpc.add_OrganizationsServiceServicer_to_server(
-        OrganizationsServicer(runtime.db, events, relations, Nicknames(users)), server
+        OrganizationsServicer(
+            OrganizationHandlers(runtime.db, events, relations, nicknames),
+            MembershipHandlers(runtime.db, events, relations, nicknames),
+        ),
+        server,
     )
     access_pb2_grpc.add_OrganizationAccessServiceServicer_to_server(
         OrganizationAccessServicer(runtime.db, relations, events), server
