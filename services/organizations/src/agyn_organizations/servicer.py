@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import grpc
-from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
+from agynio.api.organizations.v1 import access_pb2, access_pb2_grpc, organizations_pb2, organizations_pb2_grpc
 
 from agyn_organizations.rpc.memberships import MembershipHandlers
+from agyn_organizations.rpc.organization_access import OrganizationAccessHandlers
 from agyn_organizations.rpc.organizations import OrganizationHandlers
 
 
@@ -83,3 +84,28 @@ class OrganizationsServicer(organizations_pb2_grpc.OrganizationsServiceServicer)
         self, request: organizations_pb2.SetMyOrgNicknameRequest, context: grpc.aio.ServicerContext
     ) -> organizations_pb2.SetMyOrgNicknameResponse:
         return await self._memberships.set_my_org_nickname(request)
+
+
+class OrganizationAccessServicer(access_pb2_grpc.OrganizationAccessServiceServicer):
+    def __init__(self, access: OrganizationAccessHandlers) -> None:
+        self._access = access
+
+    async def CheckOrganizationRelation(
+        self, request: access_pb2.CheckOrganizationRelationRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.CheckOrganizationRelationResponse:
+        return await self._access.check_relation(request)
+
+    async def BatchCheckOrganizationRelations(
+        self, request: access_pb2.BatchCheckOrganizationRelationsRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.BatchCheckOrganizationRelationsResponse:
+        return await self._access.batch_check_relations(request)
+
+    async def ListOrganizationsForRelation(
+        self, request: access_pb2.ListOrganizationsForRelationRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.ListOrganizationsForRelationResponse:
+        return await self._access.list_organizations_for_relation(request)
+
+    async def WriteOrganizationGrants(
+        self, request: access_pb2.WriteOrganizationGrantsRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.WriteOrganizationGrantsResponse:
+        return await self._access.write_grants(request)

@@ -231,3 +231,44 @@ def in_organization(organization_id: uuid.UUID) -> sa.ColumnElement[bool]:
 
 def of_identity(identity_id: uuid.UUID) -> sa.ColumnElement[bool]:
     return memberships.c.identity_id == identity_id
+
+
+# --- direct grants -----------------------------------------------------------------------
+
+
+async def insert_grant(
+    connection: AsyncConnection,
+    organization_id: uuid.UUID,
+    identity_id: uuid.UUID,
+    relation: str,
+    granted_by: str,
+) -> bool:
+    """Whether the grant is new (False when it was there already)."""
+    inserted = await connection.execute(
+        postgresql.insert(organization_grants)
+        .values(
+            organization_id=organization_id,
+            identity_id=identity_id,
+            relation=relation,
+            granted_by=granted_by,
+        )
+        .on_conflict_do_nothing()
+        .returning(organization_grants.c.relation)
+    )
+    return inserted.first() is not None
+
+
+async def delete_grant(
+    connection: AsyncConnection, organization_id: uuid.UUID, identity_id: uuid.UUID, relation: str
+) -> bool:
+    """Whether there was such a grant."""
+    deleted = await connection.execute(
+        organization_grants.delete()
+        .where(
+            organization_grants.c.organization_id == organization_id,
+            organization_grants.c.identity_id == identity_id,
+            organization_grants.c.relation == relation,
+        )
+        .returning(organization_grants.c.relation)
+    )
+    return deleted.first() is not None
