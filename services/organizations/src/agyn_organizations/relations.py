@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from agyn_common.errors import permission_denied
 from agyn_common.org_access import GRANTABLE_RELATIONS, RELATIONS
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -100,6 +101,13 @@ class Relations:
         self, connection: AsyncConnection, identity_id: uuid.UUID, relation: str, organization_id: uuid.UUID
     ) -> bool:
         return await self.holds_any(connection, identity_id, (relation,), organization_id)
+
+    async def require(
+        self, connection: AsyncConnection, identity_id: uuid.UUID, relation: str, organization_id: uuid.UUID
+    ) -> None:
+        """PERMISSION_DENIED unless the identity holds `relation` on the organization."""
+        if not await self.holds(connection, identity_id, relation, organization_id):
+            raise permission_denied(f"{relation} on this organization required")
 
     async def holds_any(
         self,

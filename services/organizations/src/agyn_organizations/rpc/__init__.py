@@ -1,0 +1,1 @@
+"""Request handling of the organizations deployable's RPCs, per resource group."""
