@@ -1,7 +1,5 @@
-"""Users and Organizations running in-process and wired to each other, as in `make up`.
-
-Imported by name by the organizations and users suites (both directories are on sys.path).
-"""
+"""Users and Organizations running in-process and wired to each other, as in `make up`:
+the `platform` most service suites start from."""
 
 from __future__ import annotations
 
@@ -13,15 +11,15 @@ from dataclasses import dataclass
 import grpc
 from agyn_common.embedded import free_port
 from agyn_common.server import RunningService, start_service
-from agyn_common.testing import in_process_settings
 from agyn_organizations.__main__ import DEFINITION as ORGANIZATIONS
 from agyn_organizations.settings import OrganizationsSettings
+from agyn_testkit.harness import in_process_settings
+from agyn_testkit.users import UsersClient, metadata, provision
 from agyn_users.__main__ import DEFINITION as USERS
 from agyn_users.settings import UsersSettings
 from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.organizations.v1 import access_pb2, access_pb2_grpc, organizations_pb2, organizations_pb2_grpc
 from agynio.api.users.v1 import users_pb2_grpc
-from users_helpers import UsersClient, metadata, provision
 
 pb = organizations_pb2
 OWNER, MEMBER = pb.MEMBERSHIP_ROLE_OWNER, pb.MEMBERSHIP_ROLE_MEMBER
@@ -63,7 +61,11 @@ class Platform:
         return reply.organization.id
 
     async def invite(
-        self, owner: uuid.UUID, org: str, identity: uuid.UUID, role: int = MEMBER
+        self,
+        owner: uuid.UUID,
+        org: str,
+        identity: uuid.UUID,
+        role: organizations_pb2.MembershipRole = MEMBER,
     ) -> pb.Membership:
         reply = await self.organizations.CreateMembership(
             pb.CreateMembershipRequest(organization_id=org, identity_id=str(identity), role=role),
@@ -72,7 +74,11 @@ class Platform:
         return reply.membership
 
     async def join(
-        self, owner: uuid.UUID, org: str, identity: uuid.UUID, role: int = MEMBER
+        self,
+        owner: uuid.UUID,
+        org: str,
+        identity: uuid.UUID,
+        role: organizations_pb2.MembershipRole = MEMBER,
     ) -> pb.Membership:
         """Invite `identity` and accept as them: an active membership."""
         invitation = await self.invite(owner, org, identity, role)

@@ -1,4 +1,4 @@
-"""Threads in-process next to Users and Organizations (imported by name: this directory is on sys.path)."""
+"""Threads in-process next to Users and Organizations."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import grpc
 from agyn_common.server import RunningService, start_service
-from agyn_common.testing import in_process_settings
+from agyn_testkit.harness import in_process_settings
+from agyn_testkit.organizations import Platform
+from agyn_testkit.users import metadata
 from agyn_threads.__main__ import DEFINITION as THREADS
 from agyn_threads.settings import ThreadsSettings
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
-from org_helpers import Platform
-from users_helpers import metadata
 
 pb = threads_pb2
 

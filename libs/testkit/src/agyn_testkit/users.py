@@ -1,4 +1,4 @@
-"""Helpers shared by the users tests (imported by name: pytest puts this directory on sys.path)."""
+"""Users clients and metadata: the callers every service suite speaks as."""
 
 from __future__ import annotations
 
