@@ -52,7 +52,6 @@ def test_a_new_service_lints_imports_and_declares_every_method(copy):
     written = scaffold.write(copy, NAME)
 
     assert Path(f"services/{NAME}/src/agyn_{NAME}/migrations/versions/0001_initial.py") in written
-    assert not (copy / f"services/{NAME}/src/agyn_{NAME}/migrations/env.py").exists()  # agyn_common's
     assert f'LocalService(name="{NAME}"' in (copy / scaffold.LOCAL_TABLE).read_text()
     assert f'_local("{NAME}")' in (copy / scaffold.DEPLOY_TABLE).read_text()
     assert f"agyn-{NAME} = {{ workspace = true }}" in (copy / scaffold.ROOT_MANIFEST).read_text()
