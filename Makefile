@@ -14,10 +14,10 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .DEFAULT_GOAL := help
-.PHONY: help up test pytest bench lint typecheck fmt proto generate charts kind-up kind-test kind-down clean
+.PHONY: help up test pytest bench lint typecheck fmt proto generate new-service charts kind-up kind-test kind-down clean
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -56,6 +56,11 @@ proto: $(SYNCED) ## Regenerate libs/api from proto/ (pinned grpcio-tools)
 
 generate: $(SYNCED) ## Regenerate the charts' generated files, Dockerfiles and skaffold.yaml (tools/deploy)
 	$(BIN)/python -m agyn_deploy generate
+
+new-service: $(SYNCED) ## Add a service: `make new-service NAME=<name>` ([a-z][a-z0-9]*), ready for `make test`
+	$(BIN)/python -m agyn_deploy new-service "$(NAME)"
+	$(UV) lock
+	$(MAKE) proto generate
 
 charts: $(SYNCED) ## Build the Helm charts' dependencies (before `helm install deploy/helm/agyn`)
 	$(BIN)/python -m agyn_deploy charts

@@ -1,1 +1,1 @@
-pytest_plugins = ["agyn_common.pytest_plugin"]
+pytest_plugins = ["agyn_testkit.fixtures"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from org_helpers import Platform, in_process_platform
+from agyn_testkit.organizations import Platform, in_process_platform
 
 
 @pytest.fixture

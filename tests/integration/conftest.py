@@ -31,9 +31,9 @@ from pathlib import Path
 import grpc
 import pytest
 from agyn_common.embedded import free_port
-from agyn_common.testing import wait_for_health
 from agyn_local.platform import service_environment
 from agyn_local.services import SERVICES
+from agyn_testkit.harness import wait_for_health
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 from grpc_health.v1 import health_pb2
 

@@ -18,7 +18,7 @@ import grpc
 import httpx
 import pytest
 from agyn_common.embedded import free_port
-from agyn_common.testing import wait_until
+from agyn_testkit.harness import wait_until
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2

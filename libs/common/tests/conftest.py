@@ -10,13 +10,13 @@ import grpc
 import pytest
 from agyn_common.server import RunningService, start_service
 from agyn_common.settings import ServiceSettings
-from agyn_common.testing import in_process_settings, wait_for_health
+from agyn_testkit.harness import in_process_settings, wait_for_health
+from agyn_testkit.probe import DEFINITION, MIGRATIONS, SERVICE
 from google.protobuf import wrappers_pb2
 from grpc_health.v1 import health_pb2
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from probe_service import DEFINITION, MIGRATIONS, SERVICE
 
 GATEWAY = (("x-agyn-caller", "gateway"),)
 

@@ -8,7 +8,7 @@ import uuid
 
 import nats as nats_client
 from agyn_common.bus import EVENTS, Bus
-from agyn_common.testing import wait_until
+from agyn_testkit.harness import wait_until
 
 
 async def publish(nats_url: str, subject: str, *numbers: int) -> None:

@@ -16,7 +16,7 @@ from agyn_common.outbox import create_outbox_table
 from agyn_common.pipeline import RpcPipeline, current_tracer
 from agyn_common.server import Runtime, ServiceDefinition, start_service
 from agyn_common.settings import ServiceSettings
-from agyn_common.testing import in_process_settings, read_events
+from agyn_testkit.harness import in_process_settings, read_events
 from google.protobuf import wrappers_pb2
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url

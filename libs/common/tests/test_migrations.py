@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psycopg
 import pytest
 from agyn_common.migrations import _lock_key, migrate
-from probe_service import MIGRATIONS
+from agyn_testkit.probe import MIGRATIONS
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 

@@ -17,7 +17,7 @@ from agyn_common.cache import TtlCache
 from agyn_common.embedded import free_port
 from agyn_common.errors import ServiceError
 from agyn_common.org_access import OrganizationAccess
-from agyn_common.testing import wait_until
+from agyn_testkit.harness import wait_until
 from agynio.api.organizations.v1 import access_pb2, access_pb2_grpc
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from agyn_common.bus import EVENTS, Bus
 from agyn_common.db import Database
 from agyn_common.outbox import Outbox, outbox_table
-from agyn_common.testing import read_events
+from agyn_testkit.harness import read_events
 
 rows_table = outbox_table(sa.MetaData())
 

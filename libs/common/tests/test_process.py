@@ -12,10 +12,10 @@ import subprocess
 import sys
 
 import grpc
-import probe_service
 import pytest
 from agyn_common.embedded import free_port
-from agyn_common.testing import wait_for_health
+from agyn_testkit import probe as probe_service
+from agyn_testkit.harness import wait_for_health
 from google.protobuf import wrappers_pb2
 from grpc_health.v1 import health_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc

@@ -7,13 +7,13 @@ import uuid
 import grpc
 import pytest
 from agyn_common.server import LIVENESS_SERVICE
-from agyn_common.testing import wait_for_health, wait_until
+from agyn_testkit.harness import wait_for_health, wait_until
+from agyn_testkit.probe import SERVICE
 from google.protobuf import wrappers_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from opentelemetry.trace import SpanKind
-from probe_service import SERVICE
 from sqlalchemy.engine import make_url
 
 SERVING = health_pb2.HealthCheckResponse.SERVING

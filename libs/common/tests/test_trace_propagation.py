@@ -9,14 +9,14 @@ import nats as nats_client
 from agyn_common.access import AccessMode
 from agyn_common.bus import EVENTS, Bus
 from agyn_common.clients import ServiceChannels
-from agyn_common.testing import wait_until
+from agyn_testkit.harness import wait_until
+from agyn_testkit.probe import SERVICE
 from google.protobuf import wrappers_pb2
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from probe_service import SERVICE
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PUBLISHER_SPAN_ID = "00f067aa0ba902b7"

@@ -7,9 +7,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from gateway_helpers import Gateway, OidcIssuer, in_process_gateway, start_issuer
-from notifications_helpers import in_process_notifications
-from threads_helpers import Threads, in_process_threads
+from agyn_testkit.gateway import Gateway, OidcIssuer, in_process_gateway, start_issuer
+from agyn_testkit.notifications import in_process_notifications
+from agyn_testkit.threads import Threads, in_process_threads
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import uuid
 import grpc
 import jwt
 import pytest
-from agyn_common.testing import wait_until
+from agyn_testkit.gateway import USERS_GATEWAY
+from agyn_testkit.harness import wait_until
 from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
 from agynio.api.users.v1 import users_pb2
-from gateway_helpers import USERS_GATEWAY
 from google.protobuf.timestamp_pb2 import Timestamp
 
 

@@ -8,12 +8,12 @@ import time
 
 import grpc
 import pytest
+from agyn_testkit.gateway import in_process_gateway
+from agyn_testkit.notifications import in_process_notifications
 from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
 from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
 from agynio.api.notifications.v1 import notifications_pb2
 from agynio.api.users.v1 import users_pb2
-from gateway_helpers import in_process_gateway
-from notifications_helpers import in_process_notifications
 
 SUBSCRIBE = notifications_pb2.SubscribeRequest(rooms=["thread_participant:me"])
 

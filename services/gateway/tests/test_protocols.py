@@ -12,13 +12,7 @@ import uuid
 
 import grpc
 import pytest
-from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
-from agynio.api.gateway.v1 import threads_pb2_grpc as threads_gateway
-from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
-from agynio.api.notifications.v1 import notifications_pb2
-from agynio.api.threads.v1 import threads_pb2
-from agynio.api.users.v1 import users_pb2
-from gateway_helpers import (
+from agyn_testkit.gateway import (
     DOCUMENTED_USERS_GATEWAY,
     USERS_GATEWAY,
     frame,
@@ -27,6 +21,12 @@ from gateway_helpers import (
     grpc_web_text_request,
     grpc_web_trailers,
 )
+from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
+from agynio.api.gateway.v1 import threads_pb2_grpc as threads_gateway
+from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
+from agynio.api.notifications.v1 import notifications_pb2
+from agynio.api.threads.v1 import threads_pb2
+from agynio.api.users.v1 import users_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 

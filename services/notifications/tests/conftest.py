@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from notifications_helpers import Notifications, in_process_notifications
+from agyn_testkit.notifications import Notifications, in_process_notifications
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ import nats as nats_client
 import pytest
 from agyn_common.rooms import ROOMS
 from agyn_notifications.cursor import Cursor, decode_cursor
-from notifications_helpers import Notifications, participant, read, read_none
-from users_helpers import expect_error
+from agyn_testkit.notifications import Notifications, participant, read, read_none
+from agyn_testkit.users import expect_error
 
 
 async def test_an_envelope_reaches_every_stream_holding_its_rooms_once(notifications: Notifications) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import grpc
-from notifications_helpers import Notifications, participant, read, read_none
-from users_helpers import expect_error
+from agyn_testkit.notifications import Notifications, participant, read, read_none
+from agyn_testkit.users import expect_error
 
 BAD = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED

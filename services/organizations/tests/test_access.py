@@ -12,11 +12,11 @@ from pathlib import Path
 import grpc
 import pytest
 from agyn_common.org_access import RELATIONS
-from agyn_common.testing import read_events
+from agyn_testkit.harness import read_events
+from agyn_testkit.organizations import MEMBER, OWNER, metadata, pb
+from agyn_testkit.users import expect_error
 from agynio.api.organizations.v1 import access_pb2
 from agynio.api.users.v1 import users_pb2
-from org_helpers import MEMBER, OWNER, metadata, pb
-from users_helpers import expect_error
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 PROBE = Path(__file__).with_name("access_probe.py")

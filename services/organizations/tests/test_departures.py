@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from agyn_common.testing import read_events
+from agyn_testkit.harness import read_events
+from agyn_testkit.organizations import metadata, pb
 from agynio.api.organizations.v1 import access_pb2
 from agynio.api.users.v1 import users_pb2
-from org_helpers import metadata, pb
 
 
 async def member_ids(platform, owner, org) -> set[str]:

@@ -12,11 +12,11 @@ import uuid
 from datetime import UTC, datetime
 
 import grpc
-from agyn_common.testing import read_events
+from agyn_testkit.harness import read_events
+from agyn_testkit.organizations import ACTIVE, MEMBER, OWNER, PENDING, pb
+from agyn_testkit.users import expect_error, metadata
 from agynio.api.identity.v1 import identity_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
-from org_helpers import ACTIVE, MEMBER, OWNER, PENDING, pb
-from users_helpers import expect_error, metadata
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 import sqlalchemy as sa
-from agyn_common.testing import read_events
 from agyn_organizations.models import memberships, organization_grants, organizations
+from agyn_testkit.harness import read_events
+from agyn_testkit.organizations import ACTIVE, MEMBER, OWNER, pb
+from agyn_testkit.users import expect_error, metadata
 from agynio.api.identity.v1 import identity_pb2
 from agynio.api.organizations.v1 import access_pb2
-from org_helpers import ACTIVE, MEMBER, OWNER, pb
-from users_helpers import expect_error, metadata
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from threads_helpers import Threads, in_process_threads
+from agyn_testkit.threads import Threads, in_process_threads
 
 
 @pytest.fixture

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from agyn_common.testing import read_events
+from agyn_testkit.harness import read_events
+from agyn_testkit.threads import pb
+from agyn_testkit.users import metadata
 from agynio.api.notifications.v1 import notifications_pb2
-from threads_helpers import pb
-from users_helpers import metadata
 
 
 async def test_create_send_read_and_ack(threads, nats):

@@ -9,9 +9,9 @@ from typing import Any
 
 import grpc
 import pytest
+from agyn_testkit.threads import pb
+from agyn_testkit.users import metadata
 from agynio.api.organizations.v1 import organizations_pb2
-from threads_helpers import pb
-from users_helpers import metadata
 
 
 class Scene:

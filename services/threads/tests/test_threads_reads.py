@@ -6,12 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
+from agyn_testkit.threads import pb
+from agyn_testkit.users import expect_error, metadata
 from agyn_threads.models import messages as messages_table
 from agyn_threads.models import threads as threads_table
 from agynio.api.identity.v1 import identity_pb2
 from google.protobuf import timestamp_pb2
-from threads_helpers import pb
-from users_helpers import expect_error, metadata
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED

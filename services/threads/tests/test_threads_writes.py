@@ -6,12 +6,12 @@ import uuid
 
 import grpc
 import sqlalchemy as sa
+from agyn_testkit.threads import pb
+from agyn_testkit.users import expect_error, metadata
 from agyn_threads.models import threads as threads_table
 from agynio.api.identity.v1 import identity_pb2
 from agynio.api.organizations.v1 import access_pb2
 from google.rpc import error_details_pb2, status_pb2
-from threads_helpers import pb
-from users_helpers import expect_error, metadata
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED
@@ -29,7 +29,7 @@ def by_nickname(value: str) -> pb.ParticipantIdentifier:
 
 
 def as_agent(identity: uuid.UUID, caller: str = "gateway", **extra: str):
-    """Metadata of an agent caller (users_helpers.metadata always says `user`)."""
+    """Metadata of an agent caller (agyn_testkit.users.metadata always says `user`)."""
     pairs = [("x-agyn-caller", caller), ("x-identity-id", str(identity)), ("x-identity-type", "agent")]
     return (*pairs, *((key.replace("_", "-"), value) for key, value in extra.items()))
 

@@ -7,7 +7,7 @@ import pytest
 from agyn_common.access import AccessMode
 from agyn_common.embedded import free_port
 from agyn_common.server import start_service
-from agyn_common.testing import in_process_settings
+from agyn_testkit.harness import in_process_settings
 from agyn_users.__main__ import DEFINITION
 from agyn_users.settings import UsersSettings
 from google.protobuf import descriptor_pool

@@ -7,8 +7,8 @@ import uuid
 
 import grpc
 import pytest
+from agyn_testkit.users import admin_user, expect_error, metadata, provision
 from agynio.api.users.v1 import users_pb2
-from users_helpers import admin_user, expect_error, metadata, provision
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
@@ -441,8 +441,8 @@ async def test_update_user(users_service):
 
 
 async def test_delete_user_removes_account_and_credentials(users_service):
+    from agyn_testkit.users import sha256_hex
     from agynio.api.users.v1 import users_pb2 as pb
-    from users_helpers import sha256_hex
 
     admin = await admin_user(users_service)
     user = await provision(users_service)

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from agyn_testkit.users import UsersClient, metadata, provision, sha256_hex
 from agyn_users.admins import is_cluster_admin
 from agyn_users.api_tokens import MAX_TOKENS_PER_USER
 from agyn_users.bootstrap import issue_token_command
 from agyn_users.models import user_api_tokens
 from agyn_users.settings import UsersSettings
 from agynio.api.users.v1 import users_pb2
-from users_helpers import UsersClient, metadata, provision, sha256_hex
 
 
 @dataclass

@@ -7,9 +7,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
+from agyn_testkit.users import expect_error, metadata, provision, sha256_hex
 from agynio.api.users.v1 import users_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
-from users_helpers import expect_error, metadata, provision, sha256_hex
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 TOKEN_FORMAT = re.compile(r"^agyn_[0-9A-Za-z]{44}$")

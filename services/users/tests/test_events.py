@@ -6,9 +6,9 @@ import asyncio
 import uuid
 from collections import Counter
 
-from agyn_common.testing import read_events
+from agyn_testkit.harness import read_events
+from agyn_testkit.users import admin_user, metadata, provision
 from agynio.api.users.v1 import users_pb2
-from users_helpers import admin_user, metadata, provision
 
 SUBJECT = "agyn.events.users.>"
 

@@ -6,8 +6,8 @@ import uuid
 
 import grpc
 import pytest
+from agyn_testkit.users import admin_user, expect_error, metadata, provision
 from agynio.api.identity.v1 import identity_pb2
-from users_helpers import admin_user, expect_error, metadata, provision
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 AGENT = identity_pb2.IDENTITY_TYPE_AGENT

@@ -1,8 +1,10 @@
 """Alembic migrations per service, run at start under a PostgreSQL advisory lock.
 
-A service keeps its revisions in `<package>/migrations/` with a two-line `env.py` that calls
-`run_env()`. `migrate()` takes a session-level advisory lock first, so replicas starting
-together apply each revision once and the others wait, then find nothing to do. A database
+A service keeps only its revisions, in `<package>/migrations/versions/`; the environment
+(`env.py`, which calls `run_env()`, and the revision template) is this package's
+`alembic_env`, shared by every service instead of copied into each. `migrate()` takes a
+session-level advisory lock first, so replicas starting together apply each revision once
+and the others wait, then find nothing to do. A database
 that does not answer yet (a pod starting beside its PostgreSQL) is waited for, up to a bound,
 rather than crashing the process into a restart back-off.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 import zlib
+from importlib import resources
 from pathlib import Path
 
 from alembic import command, context
@@ -30,9 +33,13 @@ def _lock_key(service: str) -> int:
     return zlib.crc32(f"agyn-migrations:{service}".encode())
 
 
-def alembic_config(script_location: Path, database_url: str) -> Config:
+def alembic_config(migrations: Path, database_url: str) -> Config:
+    """The configuration for a service whose revisions are in `migrations`/versions."""
     config = Config()
-    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("script_location", str(resources.files("agyn_common") / "alembic_env"))
+    config.set_main_option("version_locations", str(migrations / "versions"))
+    # One location, split on nothing a path contains; without it Alembic warns and splits on spaces.
+    config.set_main_option("path_separator", "os")
     config.set_main_option("sqlalchemy.url", sqlalchemy_url(database_url).replace("%", "%%"))
     return config
 
@@ -52,9 +59,10 @@ def _connect(engine: Engine, wait_seconds: float) -> Connection:
             delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
 
 
-def migrate(service: str, script_location: Path, database_url: str, wait_seconds: float = 0.0) -> None:
-    """Upgrade the database to the newest revision (blocking; call it via asyncio.to_thread)."""
-    config = alembic_config(script_location, database_url)
+def migrate(service: str, migrations: Path, database_url: str, wait_seconds: float = 0.0) -> None:
+    """Upgrade the database to the newest revision of `migrations`/versions (blocking; call it
+    via asyncio.to_thread)."""
+    config = alembic_config(migrations, database_url)
     engine = create_engine(sqlalchemy_url(database_url), poolclass=None)
     try:
         with _connect(engine, wait_seconds) as connection:
@@ -71,7 +79,7 @@ def migrate(service: str, script_location: Path, database_url: str, wait_seconds
 
 
 def run_env() -> None:
-    """The body of every service's migrations/env.py (online mode only)."""
+    """The body of the shared `alembic_env/env.py` (online mode only)."""
     connection: Connection | None = context.config.attributes.get("connection")
     if connection is None:
         engine = create_engine(context.config.get_main_option("sqlalchemy.url") or "")

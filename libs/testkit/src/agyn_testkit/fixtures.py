@@ -1,6 +1,6 @@
 """pytest fixtures: a real PostgreSQL and a real NATS for the whole session.
 
-Enable with `pytest_plugins = ["agyn_common.pytest_plugin"]` in a conftest.
+Enable with `pytest_plugins = ["agyn_testkit.fixtures"]` in a conftest.
 Each test that needs a database gets a fresh one cloned from a migrated template
 (`database_factory`), so tests never see each other's rows.
 """
@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres
 from agyn_common.migrations import migrate
 

@@ -1,5 +1,4 @@
-"""Notifications in-process next to Users and Organizations (imported by name: this
-directory is on sys.path)."""
+"""Notifications in-process next to Users and Organizations."""
 
 from __future__ import annotations
 
@@ -12,13 +11,13 @@ from typing import Any
 
 import grpc
 from agyn_common.server import RunningService, start_service
-from agyn_common.testing import in_process_settings
 from agyn_notifications.__main__ import DEFINITION as NOTIFICATIONS
 from agyn_notifications.settings import NotificationsSettings
+from agyn_testkit.harness import in_process_settings
+from agyn_testkit.organizations import Platform
+from agyn_testkit.users import metadata
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from google.protobuf import struct_pb2
-from org_helpers import Platform
-from users_helpers import metadata
 
 pb = notifications_pb2
 READ_TIMEOUT = 5.0
@@ -37,16 +36,17 @@ def participant(identity: uuid.UUID | str) -> str:
 @dataclass
 class Notifications:
     platform: Platform
-    service: RunningService
+    service: RunningService[Any]
     stub: notifications_pb2_grpc.NotificationsServiceStub
 
     async def publish(
         self, rooms: Iterable[str], event: str = "message.created", caller: str = "threads", **values: Any
     ) -> pb.PublishResponse:
-        return await self.stub.Publish(
+        reply: pb.PublishResponse = await self.stub.Publish(
             pb.PublishRequest(event=event, rooms=list(rooms), payload=payload(**values), source=caller),
             metadata=metadata(caller=caller),
         )
+        return reply
 
     def subscribe(
         self,

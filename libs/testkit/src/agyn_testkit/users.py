@@ -1,9 +1,11 @@
-"""Helpers shared by the users tests (imported by name: pytest puts this directory on sys.path)."""
+"""Users clients and metadata: the callers every service suite speaks as."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 import pytest
@@ -13,9 +15,11 @@ from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
 
-def metadata(identity: uuid.UUID | str | None = None, caller: str | None = "gateway", **extra: str):
+def metadata(
+    identity: uuid.UUID | str | None = None, caller: str | None = "gateway", **extra: str
+) -> tuple[tuple[str, str], ...]:
     """Call metadata as the Gateway (or `caller`) would send it in local mode."""
-    pairs = []
+    pairs: list[tuple[str, str]] = []
     if caller is not None:
         pairs.append(("x-agyn-caller", caller))
     if identity is not None:
@@ -27,7 +31,7 @@ def metadata(identity: uuid.UUID | str | None = None, caller: str | None = "gate
 
 @dataclass
 class UsersClient:
-    running: RunningService
+    running: RunningService[Any]
     channel: grpc.aio.Channel
     users: users_pb2_grpc.UsersServiceStub
     identity: identity_pb2_grpc.IdentityServiceStub
@@ -40,7 +44,9 @@ class UsersClient:
 async def provision(client: UsersClient, subject: str | None = None, **fields: str) -> users_pb2.User:
     """A user as the Gateway's first-sign-in path creates it."""
     request = users_pb2.ResolveOrCreateUserRequest(oidc_subject=subject or f"sub-{uuid.uuid4()}", **fields)
-    reply = await client.users.ResolveOrCreateUser(request, metadata=metadata())
+    reply: users_pb2.ResolveOrCreateUserResponse = await client.users.ResolveOrCreateUser(
+        request, metadata=metadata()
+    )
     return reply.user
 
 
@@ -50,7 +56,7 @@ async def admin_user(client: UsersClient) -> uuid.UUID:
     return uuid.UUID(user.meta.id)
 
 
-async def expect_error(call, code: grpc.StatusCode, *fragments: str) -> grpc.aio.AioRpcError:
+async def expect_error(call: Awaitable[Any], code: grpc.StatusCode, *fragments: str) -> grpc.aio.AioRpcError:
     """Await `call`, which must fail with `code` and a message containing every fragment."""
     with pytest.raises(grpc.aio.AioRpcError) as failure:
         await call

@@ -1,4 +1,4 @@
-"""Threads in-process next to Users and Organizations (imported by name: this directory is on sys.path)."""
+"""Threads in-process next to Users and Organizations."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from agyn_common.server import RunningService, start_service
-from agyn_common.testing import in_process_settings
+from agyn_testkit.fixtures import DatabaseFactory
+from agyn_testkit.harness import in_process_settings
+from agyn_testkit.organizations import Platform
+from agyn_testkit.users import metadata
 from agyn_threads.__main__ import DEFINITION as THREADS
 from agyn_threads.settings import ThreadsSettings
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
-from org_helpers import Platform
-from users_helpers import metadata
 
 pb = threads_pb2
 
@@ -22,11 +24,11 @@ pb = threads_pb2
 @dataclass
 class Threads:
     platform: Platform
-    service: RunningService
+    service: RunningService[Any]
     stub: threads_pb2_grpc.ThreadsServiceStub
 
-    async def create(self, caller: uuid.UUID, org: str, *participants: uuid.UUID, **extra) -> pb.Thread:
-        reply = await self.stub.CreateThread(
+    async def create(self, caller: uuid.UUID, org: str, *participants: uuid.UUID, **extra: str) -> pb.Thread:
+        reply: pb.CreateThreadResponse = await self.stub.CreateThread(
             pb.CreateThreadRequest(
                 organization_id=org,
                 participants=[pb.ParticipantIdentifier(participant_id=str(p)) for p in participants],
@@ -36,14 +38,16 @@ class Threads:
         return reply.thread
 
     async def send(self, caller: uuid.UUID, thread_id: str, body: str = "hello") -> pb.Message:
-        reply = await self.stub.SendMessage(
+        reply: pb.SendMessageResponse = await self.stub.SendMessage(
             pb.SendMessageRequest(thread_id=thread_id, body=body), metadata=metadata(caller)
         )
         return reply.message
 
 
 @asynccontextmanager
-async def in_process_threads(platform: Platform, database_factory, nats_url: str) -> AsyncIterator[Threads]:
+async def in_process_threads(
+    platform: Platform, database_factory: DatabaseFactory, nats_url: str
+) -> AsyncIterator[Threads]:
     running = await start_service(
         THREADS,
         in_process_settings(

@@ -18,16 +18,16 @@ from typing import Any
 
 import httpx
 import jwt
-from agyn_common.testing import in_process_settings
 from agyn_gateway.server import RunningGateway, start_gateway
 from agyn_gateway.settings import GatewaySettings
+from agyn_testkit.harness import in_process_settings
+from agyn_testkit.notifications import Notifications
+from agyn_testkit.organizations import Platform
+from agyn_testkit.threads import Threads
+from agyn_testkit.users import metadata
 from agynio.api.users.v1 import users_pb2
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf.message import Message
-from notifications_helpers import Notifications
-from org_helpers import Platform
-from threads_helpers import Threads
-from users_helpers import metadata
 
 USERS_GATEWAY = "agynio.api.gateway.v1.UsersGateway"
 DOCUMENTED_USERS_GATEWAY = "agynio.api.users.v1.UsersGateway"
@@ -46,7 +46,7 @@ class Gateway:
 
     async def token_for(self, identity: uuid.UUID, **request: Any) -> str:
         """A fresh API token of `identity`, created directly in Users."""
-        reply = await self.platform.users.users.CreateAPIToken(
+        reply: users_pb2.CreateAPITokenResponse = await self.platform.users.users.CreateAPIToken(
             users_pb2.CreateAPITokenRequest(name=f"t-{uuid.uuid4().hex[:8]}", **request),
             metadata=metadata(identity),
         )
@@ -143,8 +143,7 @@ class OidcIssuer:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self.server.server_port}"
 
     def rotate(self) -> str:
         """A new signing key (the old ones stay published); returns its key id."""

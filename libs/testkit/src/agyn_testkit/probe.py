@@ -3,13 +3,14 @@
 `agyn.probe.v1.Probe` is served through generic handlers over well-known wrapper messages,
 so it needs no generated code; its descriptor is added to the default pool here, as generated
 code would, so that reflection and the pipeline's idempotency see it. Run as a process:
-`python probe_service.py [serve]`.
+`python -m agyn_testkit.probe [serve]`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
@@ -21,6 +22,7 @@ from agyn_common.errors import failed_precondition, invalid_argument
 from agyn_common.server import Runtime, ServiceDefinition, main
 from agyn_common.settings import ServiceSettings
 from google.protobuf import descriptor_pb2, descriptor_pool, wrappers_pb2
+from google.protobuf.message import Message
 
 SERVICE = "agyn.probe.v1.Probe"
 MIGRATIONS = Path(__file__).parent / "probe_migrations"
@@ -103,11 +105,13 @@ class Notes:
         return wrappers_pb2.StringValue(value=f"note #{count}")
 
 
-def _unary(behaviour, request_type):  # type: ignore[no-untyped-def]
+def _unary(
+    behaviour: Callable[..., Awaitable[Message]], request_type: type[Message]
+) -> grpc.RpcMethodHandler:
     return grpc.unary_unary_rpc_method_handler(
         behaviour,
         request_deserializer=request_type.FromString,
-        response_serializer=lambda m: m.SerializeToString(),
+        response_serializer=lambda message: message.SerializeToString(),
     )
 
 

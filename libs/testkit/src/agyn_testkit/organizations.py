@@ -1,7 +1,5 @@
-"""Users and Organizations running in-process and wired to each other, as in `make up`.
-
-Imported by name by the organizations and users suites (both directories are on sys.path).
-"""
+"""Users and Organizations running in-process and wired to each other, as in `make up`:
+the `platform` most service suites start from."""
 
 from __future__ import annotations
 
@@ -9,19 +7,21 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from agyn_common.embedded import free_port
 from agyn_common.server import RunningService, start_service
-from agyn_common.testing import in_process_settings
 from agyn_organizations.__main__ import DEFINITION as ORGANIZATIONS
 from agyn_organizations.settings import OrganizationsSettings
+from agyn_testkit.fixtures import DatabaseFactory
+from agyn_testkit.harness import in_process_settings
+from agyn_testkit.users import UsersClient, metadata, provision
 from agyn_users.__main__ import DEFINITION as USERS
 from agyn_users.settings import UsersSettings
 from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.organizations.v1 import access_pb2, access_pb2_grpc, organizations_pb2, organizations_pb2_grpc
 from agynio.api.users.v1 import users_pb2_grpc
-from users_helpers import UsersClient, metadata, provision
 
 pb = organizations_pb2
 OWNER, MEMBER = pb.MEMBERSHIP_ROLE_OWNER, pb.MEMBERSHIP_ROLE_MEMBER
@@ -31,7 +31,7 @@ PENDING, ACTIVE = pb.MEMBERSHIP_STATUS_PENDING, pb.MEMBERSHIP_STATUS_ACTIVE
 @dataclass
 class Platform:
     users: UsersClient
-    organizations_service: RunningService
+    organizations_service: RunningService[Any]
     organizations: organizations_pb2_grpc.OrganizationsServiceStub
     access: access_pb2_grpc.OrganizationAccessServiceStub
     organizations_running: bool = True
@@ -57,32 +57,40 @@ class Platform:
         return identity
 
     async def create_org(self, owner: uuid.UUID, name: str = "Acme") -> str:
-        reply = await self.organizations.CreateOrganization(
+        reply: pb.CreateOrganizationResponse = await self.organizations.CreateOrganization(
             pb.CreateOrganizationRequest(name=name), metadata=metadata(owner)
         )
         return reply.organization.id
 
     async def invite(
-        self, owner: uuid.UUID, org: str, identity: uuid.UUID, role: int = MEMBER
+        self,
+        owner: uuid.UUID,
+        org: str,
+        identity: uuid.UUID,
+        role: organizations_pb2.MembershipRole = MEMBER,
     ) -> pb.Membership:
-        reply = await self.organizations.CreateMembership(
+        reply: pb.CreateMembershipResponse = await self.organizations.CreateMembership(
             pb.CreateMembershipRequest(organization_id=org, identity_id=str(identity), role=role),
             metadata=metadata(owner),
         )
         return reply.membership
 
     async def join(
-        self, owner: uuid.UUID, org: str, identity: uuid.UUID, role: int = MEMBER
+        self,
+        owner: uuid.UUID,
+        org: str,
+        identity: uuid.UUID,
+        role: organizations_pb2.MembershipRole = MEMBER,
     ) -> pb.Membership:
         """Invite `identity` and accept as them: an active membership."""
         invitation = await self.invite(owner, org, identity, role)
-        reply = await self.organizations.AcceptMembership(
+        reply: pb.AcceptMembershipResponse = await self.organizations.AcceptMembership(
             pb.AcceptMembershipRequest(membership_id=invitation.id), metadata=metadata(identity)
         )
         return reply.membership
 
     async def check(self, identity: uuid.UUID, relation: str, org: str, caller: str = "threads") -> bool:
-        reply = await self.access.CheckOrganizationRelation(
+        reply: access_pb2.CheckOrganizationRelationResponse = await self.access.CheckOrganizationRelation(
             access_pb2.CheckOrganizationRelationRequest(
                 identity_id=str(identity), organization_id=org, relation=relation
             ),
@@ -92,7 +100,7 @@ class Platform:
 
 
 @asynccontextmanager
-async def in_process_platform(database_factory, nats_url: str) -> AsyncIterator[Platform]:
+async def in_process_platform(database_factory: DatabaseFactory, nats_url: str) -> AsyncIterator[Platform]:
     organizations_port = free_port()  # Users must know where Organizations will listen
     users = await start_service(
         USERS,

@@ -1,4 +1,4 @@
-"""Test helpers over real infrastructure (used by the test suites of every service)."""
+"""Waiting on real infrastructure, and settings of a service started inside a test."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from typing import Any, TypeVar
 
 import grpc
 import nats
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from nats.js.api import DeliverPolicy
-
 from agyn_common.access import AccessMode
 from agyn_common.settings import ServiceSettings
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from nats.js.api import DeliverPolicy
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 

@@ -1,3 +1,0 @@
-from agyn_common.migrations import run_env
-
-run_env()
