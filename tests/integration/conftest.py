@@ -25,7 +25,7 @@ import sys
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
@@ -176,6 +176,7 @@ def platform(request: pytest.FixtureRequest) -> Platform:
 class Processes:
     addresses: dict[str, str]
     logs: Path
+    databases: dict[str, str] = field(default_factory=dict)  # URL by service, for fault scenarios
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         return "\n".join((self.logs / f"{name}.log").read_text().splitlines()[-lines:])
@@ -211,6 +212,8 @@ async def processes(
         for service in SERVICES:
             # An empty database: the service migrates it at start, as in `make up`.
             database_url = database_factory(service.name, None) if service.database else None
+            if database_url is not None:
+                running.databases[service.name] = database_url
             port = int(addresses[service.name].rsplit(":", 1)[1])
             environment = service_environment(nats.url, port, addresses, database_url)
             children.append(spawn(service.module, environment, tmp_path / f"{service.name}.log"))

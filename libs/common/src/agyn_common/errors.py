@@ -84,3 +84,12 @@ def dependency_unavailable(dependency: str, error: grpc.aio.AioRpcError) -> Serv
         f"{dependency} is unavailable: {error.code().name}",
         [error_info("DEPENDENCY_UNAVAILABLE", {"dependency": dependency})],
     )
+
+
+def database_unavailable() -> ServiceError:
+    """The service's own database cannot be reached: UNAVAILABLE, so the caller may retry."""
+    return ServiceError(
+        grpc.StatusCode.UNAVAILABLE,
+        "database unavailable",
+        [error_info("DEPENDENCY_UNAVAILABLE", {"dependency": "database"})],
+    )

@@ -1,35 +1,94 @@
-"""What happens around every RPC: a span, the method table, and error mapping.
+"""What happens around every RPC: a span, the method table, request checks, error mapping.
 
 One interceptor wraps each handler so that the same steps run, in the same order, for
 unary and server-streaming methods alike:
   1. a SERVER span named after the method, continuing the caller's trace;
-  2. the method table's access rule (`AccessPolicy.check`), then the caller is made current
+  2. while the server stops, a call that has not started yet is refused with UNAVAILABLE
+     (the caller retries elsewhere); the calls already running are counted so that the stop
+     can wait for them (`drain`);
+  3. the method table's access rule (`AccessPolicy.check`), then the caller is made current
      (`agyn_common.caller.current_caller`);
-  3. the handler, once per `idempotency-key` where the table marks the method idempotent;
-     a `ServiceError` becomes its status with google.rpc details, anything else is logged
+  4. the request's checks (`agyn_common.request_checks`): bytes that do not decode, a NUL in
+     a string or a timestamp out of range are INVALID_ARGUMENT naming the field;
+  5. the handler, once per `idempotency-key` where the table marks the method idempotent;
+     a `ServiceError` becomes its status with google.rpc details, a database that cannot be
+     reached becomes UNAVAILABLE "database unavailable" (retryable), anything else is logged
      and becomes INTERNAL "internal error" (never a stack trace).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import grpc
+import psycopg
+import sqlalchemy.exc
 from google.protobuf import descriptor_pool, message_factory
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
-from agyn_common.access import AccessPolicy, calling_workload
+from agyn_common.access import AccessPolicy, calling_workload, is_open_method
 from agyn_common.caller import current_caller, serve_as
-from agyn_common.errors import ServiceError
+from agyn_common.errors import ServiceError, database_unavailable, invalid_argument
 from agyn_common.idempotency import Idempotency, idempotency_key
+from agyn_common.request_checks import check_request
 
 log = logging.getLogger(__name__)
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
+# grpc.aio stops taking calls off its queue the moment the server stops, and the calls still
+# queued then are cancelled. So the stop waits until nothing has arrived for this long: by
+# then the queue is empty, every queued call having been answered (run or refused).
+QUIET_SECONDS = 0.2
+
+# Errors of the database connection, not of the statement: the database is away, restarting
+# or refusing connections, or the pool has none to give. The caller may retry them.
+DATABASE_AWAY = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection came free in time
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    ConnectionError,  # refused or reset while connecting
+)
+
+
+class Undecodable:
+    """What the request deserializer gives for bytes that are not the request message, so that
+    the pipeline answers INVALID_ARGUMENT instead of grpcio's UNKNOWN."""
+
+
+UNDECODABLE = Undecodable()
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except DecodeError:
+            return UNDECODABLE
+
+    return deserialize
+
+
+def _database_away(error: BaseException) -> bool:
+    """Whether `error`, or an error it was raised from, says the database cannot be reached."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, DATABASE_AWAY):
+            return True
+        if isinstance(cause, sqlalchemy.exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _carrier(metadata: Any) -> dict[str, str]:
@@ -53,6 +112,10 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         self._response_types = {path: _unary_response_type(path) for path in policy.declaration.idempotent}
         if self._response_types and idempotency is None:
             raise ValueError("idempotent methods need the service's database")
+        self._stopping = False
+        self._running = 0  # calls of the service's own methods whose handler has started
+        self._last_arrival = 0.0  # loop time of the last call of the service's own methods
+        self._changed = asyncio.Event()
 
     async def intercept_service(
         self,
@@ -63,18 +126,21 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method: str = handler_call_details.method
+        if not is_open_method(method):
+            self._arrived()
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(method, handler.unary_unary),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._wrap_server_stream(method, handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
+        # Client streams (no service has one) get each message as it comes, unchecked.
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
                 self._wrap_unary(method, handler.stream_unary),
@@ -86,6 +152,49 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+    # --- the stop -------------------------------------------------------------------------------
+
+    def _arrived(self) -> None:
+        self._last_arrival = asyncio.get_running_loop().time()
+        self._changed.set()
+
+    async def drain(self, timeout: float) -> int:
+        """Refuse calls from now on and wait (up to `timeout` seconds) until the calls that had
+        started have ended and the queue of calls not yet started is empty; how many calls
+        were still running when it ended (0 unless the timeout ended it)."""
+        self._stopping = True
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    self._changed.clear()
+                    quiet_for = loop.time() - self._last_arrival
+                    if self._running == 0 and quiet_for >= QUIET_SECONDS:
+                        return 0
+                    # Woken by a call that ends or arrives, or when the quiet time is up.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(max(QUIET_SECONDS - quiet_for, 0.01)):
+                            await self._changed.wait()
+        except TimeoutError:
+            return self._running
+
+    @contextlib.contextmanager
+    def _counted(self, method: str) -> Iterator[None]:
+        """The call runs and is counted, or is refused because the server is stopping."""
+        if is_open_method(method):
+            yield  # health answers NOT_SERVING by itself while stopping; probes are not work
+            return
+        if self._stopping:
+            raise ServiceError(grpc.StatusCode.UNAVAILABLE, "the server is stopping; retry")
+        self._running += 1
+        try:
+            yield
+        finally:
+            self._running -= 1
+            self._changed.set()
+
+    # --- one call -------------------------------------------------------------------------------
 
     def _start_span(self, method: str, context: grpc.aio.ServicerContext) -> Any:
         service, _, name = method.lstrip("/").partition("/")
@@ -102,8 +211,9 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             with self._start_span(method, context) as span:
                 try:
-                    self._admit(method, context)
-                    response = await self._once_per_key(method, behaviour, request, context)
+                    with self._counted(method):
+                        self._admit(method, request, context)
+                        response = await self._once_per_key(method, behaviour, request, context)
                 except Exception as error:
                     await self._fail(span, method, error, context)
                     raise  # unreachable: _fail aborts
@@ -116,9 +226,10 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         async def server_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             with self._start_span(method, context) as span:
                 try:
-                    self._admit(method, context)
-                    async for response in behaviour(request, context):
-                        yield response
+                    with self._counted(method):
+                        self._admit(method, request, context)
+                        async for response in behaviour(request, context):
+                            yield response
                 except Exception as error:
                     await self._fail(span, method, error, context)
                     raise
@@ -126,10 +237,14 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
 
         return server_stream
 
-    def _admit(self, method: str, context: grpc.aio.ServicerContext) -> None:
+    def _admit(self, method: str, request: Any, context: grpc.aio.ServicerContext) -> None:
         metadata = context.invocation_metadata() or ()
         self._policy.check(method, metadata, context.peer())
         serve_as(metadata)
+        if request is UNDECODABLE:
+            raise invalid_argument("request", "cannot be decoded")
+        if isinstance(request, Message):
+            check_request(request)
 
     async def _once_per_key(
         self, method: str, behaviour: Callable[..., Any], request: Any, context: grpc.aio.ServicerContext
@@ -156,11 +271,20 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         if isinstance(error, grpc.aio.AbortError):
             raise error  # the handler already chose its status
         if not isinstance(error, ServiceError):
-            log.exception("unhandled error in %s", method)
             span.record_exception(error)
-            error = ServiceError(grpc.StatusCode.INTERNAL, "internal error")
+            if _database_away(error):
+                log.warning("database unavailable in %s: %s", method, error)
+                error = database_unavailable()
+            else:
+                log.exception("unhandled error in %s", method)
+                error = ServiceError(grpc.StatusCode.INTERNAL, "internal error")
         span.set_attribute("rpc.grpc.status_code", error.code.value[0])
-        if error.code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS):
+        if error.code in (
+            grpc.StatusCode.INTERNAL,
+            grpc.StatusCode.UNKNOWN,
+            grpc.StatusCode.DATA_LOSS,
+            grpc.StatusCode.UNAVAILABLE,
+        ):
             span.set_status(Status(StatusCode.ERROR, error.message))
         trailing = ((STATUS_DETAILS_KEY, error.to_status().SerializeToString()),) if error.details else ()
         await context.abort(error.code, error.message, trailing_metadata=trailing)

@@ -5,8 +5,11 @@ and (in the background) the bus; start the gRPC server with the RPC pipeline, th
 service and reflection. Health is SERVING only while the database answers and NATS is
 connected (the readiness probe); the `liveness` entry is SERVING while the process serves at
 all, so Kubernetes restarts a hung process but not one waiting for its dependencies.
-Stop (SIGTERM/SIGINT): health goes NOT_SERVING, the server refuses new calls and lets
-running ones finish within the grace period, then everything closes and the process exits 0.
+Stop (SIGTERM/SIGINT), one sequence: health goes NOT_SERVING; endless calls (streams) are
+told to end; every call that has not started yet is refused with UNAVAILABLE while every call
+that has runs to its end (within the grace period); then the server stops, everything closes
+and the process exits 0. The pipeline does the refusing and the waiting: grpc.aio's own
+`server.stop(grace)` would cancel the calls it has received but not yet started.
 """
 
 from __future__ import annotations
@@ -104,15 +107,18 @@ class RunningService(Generic[SettingsT]):
         runtime: Runtime[SettingsT],
         server: grpc.aio.Server,
         health_servicer: health.aio.HealthServicer,
+        pipeline: RpcPipeline,
         port: int,
     ) -> None:
         self.definition = definition
         self.runtime = runtime
         self.server = server
         self.health = health_servicer
+        self.pipeline = pipeline
         self.port = port
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._stopped = False  # stop() was called: a second call has nothing to do
 
     @property
     def address(self) -> str:
@@ -161,12 +167,24 @@ class RunningService(Generic[SettingsT]):
             await self._pause(HOUSEKEEPING_INTERVAL_SECONDS)
 
     async def stop(self, grace: float | None = None) -> None:
-        """NOT_SERVING, let running calls finish (up to `grace` seconds), then close."""
+        """NOT_SERVING, refuse new calls and let running ones finish (up to `grace` seconds),
+        then close."""
+        if self._stopped:
+            return
+        self._stopped = True
         grace = self.runtime.settings.shutdown_grace_seconds if grace is None else grace
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         await self.health.enter_graceful_shutdown()
         for callback in self.runtime.stopping_callbacks:
             callback()
-        await self.server.stop(grace)
+        still_running = await self.pipeline.drain(grace)
+        if still_running:
+            log.warning(
+                "%d calls still running after the %gs grace period: cancelling them", still_running, grace
+            )
+        # What is left are health and reflection calls (and, after a timeout, the calls above).
+        await self.server.stop(max(deadline - loop.time(), 0.0))
         # The loops end on the event; the cancel interrupts one that is mid-await. A library
         # may swallow a cancel, so the event, not the cancel, is what guarantees the end.
         self._stopping.set()
@@ -228,7 +246,7 @@ async def start_service(
     )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
-    running = RunningService(definition, runtime, server, health_servicer, port)
+    running = RunningService(definition, runtime, server, health_servicer, pipeline, port)
     await running._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     running.start_background()

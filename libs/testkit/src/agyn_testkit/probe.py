@@ -32,6 +32,7 @@ METHODS = {
     "WhoAmI": "StringValue",
     "Undeclared": "StringValue",
     "Create": "StringValue",
+    "Hold": "Int64Value",
 }
 
 
@@ -88,7 +89,9 @@ async def whoami(
 
 
 class Notes:
-    """`Create` writes a note and answers how many there are; "fail:<body>" writes, then fails."""
+    """`Create` writes a note and answers how many there are; "fail:<body>" writes, then fails.
+    `Hold` runs until the test lets go of the advisory lock numbered by the request, so that a
+    test knows (from pg_locks) how many calls are running and ends them when it chooses."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -104,6 +107,13 @@ class Notes:
             raise invalid_argument("value", "asked to fail after writing")
         return wrappers_pb2.StringValue(value=f"note #{count}")
 
+    async def hold(
+        self, request: wrappers_pb2.Int64Value, context: grpc.aio.ServicerContext
+    ) -> wrappers_pb2.Int64Value:
+        async with self._db.transaction() as connection:
+            await connection.execute(sa.select(sa.func.pg_advisory_xact_lock_shared(request.value)))
+        return request
+
 
 def _unary(
     behaviour: Callable[..., Awaitable[Message]], request_type: type[Message]
@@ -116,11 +126,13 @@ def _unary(
 
 
 def register(server: grpc.aio.Server, runtime: Runtime[ServiceSettings]) -> None:
+    notes_rpc = Notes(runtime.db)
     handlers = {
         "Echo": _unary(echo, wrappers_pb2.StringValue),
         "Sleep": _unary(sleep, wrappers_pb2.DoubleValue),
         "WhoAmI": _unary(whoami, wrappers_pb2.StringValue),
-        "Create": _unary(Notes(runtime.db).create, wrappers_pb2.StringValue),
+        "Create": _unary(notes_rpc.create, wrappers_pb2.StringValue),
+        "Hold": _unary(notes_rpc.hold, wrappers_pb2.Int64Value),
         # Served but left out of the declaration: nobody may call it.
         "Undeclared": _unary(echo, wrappers_pb2.StringValue),
     }
@@ -129,7 +141,7 @@ def register(server: grpc.aio.Server, runtime: Runtime[ServiceSettings]) -> None
 
 ACCESS = (
     AccessBuilder("probe")
-    .allow(SERVICE, ["Echo", "Sleep"], callers=["gateway"], identity=IdentityRule.OPTIONAL)
+    .allow(SERVICE, ["Echo", "Sleep", "Hold"], callers=["gateway"], identity=IdentityRule.OPTIONAL)
     .allow(SERVICE, ["WhoAmI"], callers=["gateway"], identity=IdentityRule.REQUIRED)
     .allow(SERVICE, ["Create"], callers=["gateway", "worker"], identity=IdentityRule.OPTIONAL)
     .idempotent(SERVICE, ["Create"])
