@@ -19,7 +19,7 @@ import probe_service
 import psycopg
 import pytest
 from agyn_common.embedded import free_port
-from agyn_common.testing import wait_for_health, wait_until
+from agyn_testkit.harness import wait_for_health, wait_until
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc

@@ -7,10 +7,10 @@ import asyncio
 import grpc
 import psycopg
 import pytest
-from agyn_common.testing import wait_for_health, wait_until
+from agyn_testkit.harness import wait_for_health, wait_until
+from agyn_testkit.probe import SERVICE
 from google.protobuf import wrappers_pb2
 from grpc_health.v1 import health_pb2
-from probe_service import SERVICE
 from sqlalchemy.engine import make_url
 
 GATEWAY = (("x-agyn-caller", "gateway"),)
