@@ -15,10 +15,10 @@ import uuid
 from pathlib import Path
 
 import grpc
-import probe_service
 import psycopg
 import pytest
 from agyn_common.embedded import free_port
+from agyn_testkit import probe as probe_service
 from agyn_testkit.harness import wait_for_health, wait_until
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
