@@ -17,7 +17,6 @@ from typing import Any
 import sqlalchemy as sa
 from google.protobuf.message import Message
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_common.caller import Metadata, metadata_values
 from agyn_common.db import Database
@@ -78,47 +77,37 @@ class Idempotency:
         work: Callable[[], Awaitable[Message]],
     ) -> Message:
         """Run `work` once per (caller, method, key), replaying its response afterwards."""
-        async with self._db.transaction() as connection:
-            with self._db.joined(connection):
-                return await self._once(connection, key, caller, method, request, response_type, work)
-
-    async def _once(
-        self,
-        connection: AsyncConnection,
-        key: str,
-        caller: str,
-        method: str,
-        request: Message,
-        response_type: type[Message],
-        work: Callable[[], Awaitable[Message]],
-    ) -> Message:
         table = self._table
         request_hash = hashlib.sha256(request.SerializeToString(deterministic=True)).digest()
         row_key = (table.c.caller == caller, table.c.method == method, table.c.key == key)
-        inserted = await connection.execute(
-            postgresql.insert(table)
-            .values(caller=caller, method=method, key=key, request_hash=request_hash)
-            .on_conflict_do_update(
-                index_elements=["caller", "method", "key"],
-                set_={"request_hash": request_hash, "response": None, "created_at": sa.func.now()},
-                # Only an expired key is taken over; a live one is left as it is.
-                where=table.c.created_at < sa.func.now() - RETENTION,
-            )
-            .returning(table.c.key)
-        )
-        if inserted.first() is None:
-            existing = (
-                await connection.execute(sa.select(table.c.request_hash, table.c.response).where(*row_key))
-            ).one()
-            if existing.request_hash != request_hash or existing.response is None:
-                raise failed_precondition(
-                    "idempotency-key was already used with a different request", "IDEMPOTENCY_KEY_REUSED"
+        async with self._db.transaction() as connection:
+            inserted = await connection.execute(
+                postgresql.insert(table)
+                .values(caller=caller, method=method, key=key, request_hash=request_hash)
+                .on_conflict_do_update(
+                    index_elements=["caller", "method", "key"],
+                    set_={"request_hash": request_hash, "response": None, "created_at": sa.func.now()},
+                    # Only an expired key is taken over; a live one is left as it is.
+                    where=table.c.created_at < sa.func.now() - RETENTION,
                 )
-            return response_type.FromString(existing.response)
-        response = await work()
-        await connection.execute(
-            table.update().where(*row_key).values(response=response.SerializeToString(deterministic=True))
-        )
+                .returning(table.c.key)
+            )
+            if inserted.first() is None:
+                existing = (
+                    await connection.execute(
+                        sa.select(table.c.request_hash, table.c.response).where(*row_key)
+                    )
+                ).one()
+                if existing.request_hash != request_hash or existing.response is None:
+                    raise failed_precondition(
+                        "idempotency-key was already used with a different request", "IDEMPOTENCY_KEY_REUSED"
+                    )
+                return response_type.FromString(existing.response)
+            with self._db.joined(connection):  # the handler's writes commit with the key
+                response = await work()
+            await connection.execute(
+                table.update().where(*row_key).values(response=response.SerializeToString(deterministic=True))
+            )
         return response
 
     async def purge_expired(self) -> int:
