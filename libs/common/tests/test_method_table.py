@@ -17,6 +17,7 @@ from agyn_common.pipeline import RpcPipeline, current_tracer
 from agyn_common.server import Runtime, ServiceDefinition, start_service
 from agyn_common.settings import ServiceSettings
 from agyn_testkit.harness import in_process_settings, read_events
+from agynio.api.notifications.v1 import notifications_pb2
 from google.protobuf import wrappers_pb2
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
@@ -89,7 +90,7 @@ async def test_an_overlong_key_is_invalid_argument(probe):
 
 
 def test_a_streaming_method_cannot_be_idempotent():
-    service = "agynio.api.notifications.v1.NotificationsService"
+    service = notifications_pb2.DESCRIPTOR.services_by_name["NotificationsService"].full_name
     table = (
         AccessBuilder("notifications")
         .allow(service, ["Subscribe"], callers=["gateway"], identity=IdentityRule.REQUIRED)

@@ -98,7 +98,10 @@ def _carrier(metadata: Any) -> dict[str, str]:
 def _unary_response_type(method_path: str) -> type[Message]:
     """The response class of an idempotent method; only unary methods can replay a response."""
     service, _, name = method_path.lstrip("/").partition("/")
-    method = descriptor_pool.Default().FindServiceByName(service).methods_by_name[name]
+    try:
+        method = descriptor_pool.Default().FindServiceByName(service).methods_by_name[name]
+    except KeyError:
+        raise ValueError(f"{method_path} is not a method of a generated service") from None
     if method.client_streaming or method.server_streaming:
         raise ValueError(f"{method_path} streams: it cannot be idempotent")
     return message_factory.GetMessageClass(method.output_type)
