@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ API_TOKEN_PREFIX = "agyn_"
 TOKEN_REVOKED_EVENTS = f"{EVENTS_SUBJECT_PREFIX}.users.api_token.revoked"
 USER_DELETED_EVENTS = f"{EVENTS_SUBJECT_PREFIX}.users.user.deleted"
 MAX_CACHED_CREDENTIALS = 10_000
+# RFC 6750's b64token: what API tokens and JWTs are made of. Anything else cannot be one.
+_TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,9 @@ class Authenticator:
         if self._bootstrap is not None and hmac.compare_digest(token.encode(), self._bootstrap[0].encode()):
             # §8 #5: the platform identity; services require it to hold the cluster admin role.
             return Principal(self._bootstrap[1], "platform")
+        if not _TOKEN_SYNTAX.fullmatch(token):
+            # Refused without asking anyone, so it spends nothing from the client's budget.
+            raise unauthenticated("malformed bearer token")
         key = hashlib.sha256(token.encode()).hexdigest()  # also what Users stores for API tokens
         known = self._known.get(key)
         if known is not None and (known.expires_at is None or known.expires_at > time.time()):

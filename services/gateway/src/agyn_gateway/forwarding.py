@@ -55,6 +55,11 @@ class Forwarder:
                 endpoints[path] = endpoint
         return endpoints
 
+    @property
+    def open_streams(self) -> int:
+        """Downstream streams being relayed."""
+        return len(self._streams)
+
     def end_streams(self) -> None:
         """The gateway is stopping: end every relayed stream now (clients resume elsewhere)."""
         self._stopping = True

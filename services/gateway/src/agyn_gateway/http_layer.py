@@ -48,6 +48,9 @@ PREFLIGHT_HEADERS = [
     (b"access-control-max-age", b"7200"),
 ]
 GRPC_WEB_TEXT = b"application/grpc-web-text"
+# A client still sending this much after its answer is ready is not one that sent a little too
+# much by mistake: its connection is given up rather than read on.
+DRAIN_MAX_BYTES = 64 * 2**20
 
 # Plain-HTTP status of each gRPC code for /me (§3.9, plain-HTTP endpoints); others 502.
 PROBLEM_STATUS = {
@@ -81,31 +84,53 @@ class GatewayHttp:
         *,
         path_prefix: str,
         client_address_header: str | None,
+        max_request_bytes: int,
     ) -> None:
         self._rpc = rpc
+        self._max_request_bytes = max_request_bytes
         self._authenticator = authenticator
         self._prefix = path_prefix
         self._client_header = client_address_header.lower().encode() if client_address_header else None
+        self.open_calls = 0  # requests being served: a vanished client's must not stay counted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._rpc(scope, receive, send)  # lifespan; connectrpc refuses websockets
             return
         started = time.monotonic()
+        scope = _readable(scope)
         given = header(scope, REQUEST_ID_HEADER)
         request_id = given if given and _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex.encode()
-        set_current_request(RequestInfo(request_id.decode(), self._client(scope)))
+        request = RequestInfo(request_id.decode(), self._client(scope))
+        set_current_request(request)
+        body = _RequestBody(receive, request, _content_length(scope), self._max_request_bytes)
         status = 0
+        trailers = False
+        self.open_calls += 1
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, trailers
+            if body.disconnected:
+                # Nobody is left to read it, and hypercorn 0.18 would hold the call here for
+                # good: once an HTTP/2 connection is closed (`H2Protocol.handle(Closed())`)
+                # its streams' buffers are never emptied nor closed, so the answer's end
+                # waits in `StreamBuffer.drain()` forever, and the connection with it.
+                return
             if message["type"] == "http.response.start":
                 status = message["status"]
+                trailers = message.get("trailers", False)
+                if request.too_large and status == HTTPStatus.TOO_MANY_REQUESTS:
+                    # Connect's status of RESOURCE_EXHAUSTED is 429, which clients and
+                    # proxies retry; a body too large fails again on every retry. The code
+                    # stays resource_exhausted in the body, where Connect clients read it.
+                    status = message["status"] = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
                 message["headers"] = [
                     *message.get("headers", ()),
                     (REQUEST_ID_HEADER, request_id),
                     *CORS_HEADERS,
                 ]
+            if _ends_response(message, trailers):
+                await body.drain()
             await send(message)
 
         path = scope["path"]
@@ -118,10 +143,11 @@ class GatewayHttp:
             elif path == "/me":
                 await self._me(scope, send_with_headers)
             elif (header(scope, b"content-type") or b"").startswith(GRPC_WEB_TEXT):
-                await self._grpc_web_text(scope, receive, send_with_headers)
+                await self._grpc_web_text(scope, body, send_with_headers)
             else:
-                await self._rpc(scope, receive, send_with_headers)
+                await self._rpc(scope, body, send_with_headers)
         finally:
+            self.open_calls -= 1
             log.info(
                 "%s %s %d %.1fms request_id=%s",
                 scope["method"],
@@ -135,7 +161,7 @@ class GatewayHttp:
         if self._client_header is not None:
             forwarded = header(scope, self._client_header)
             if forwarded:
-                return forwarded.decode("latin-1").split(",")[0].strip()
+                return forwarded.decode().split(",")[0].strip()
         client = scope.get("client")
         return str(client[0]) if client else "unknown"
 
@@ -157,7 +183,7 @@ class GatewayHttp:
             return
         try:
             principal = await self._authenticator.authenticate(
-                (header(scope, b"authorization") or b"").decode("latin-1") or None,
+                (header(scope, b"authorization") or b"").decode() or None,
                 self._client(scope),
             )
         except ServiceError as error:
@@ -224,6 +250,88 @@ class GatewayHttp:
             await send(message)
 
         await self._rpc(scope, receive_decoded, send_encoded)
+
+
+class _RequestBody:
+    """The request's receive(): the body bounded before it is buffered, and whatever the
+    application left unread drained before the answer ends.
+
+    hypercorn 0.18 forgets an HTTP/2 stream once its answer is complete, and a DATA frame
+    that arrives for it afterwards raises KeyError in `H2Protocol._handle_events`
+    (`self.streams[event.stream_id]`, unguarded unlike StreamEnded), which drops the whole
+    connection with every other call on it. HTTP/1.1 cannot reuse a connection whose request
+    was not read to its end either. So no answer ends before its request has.
+    """
+
+    def __init__(self, receive: Receive, request: RequestInfo, declared: int | None, max_bytes: int) -> None:
+        self._receive = receive
+        self._request = request
+        self._declared = declared  # Content-Length, when sent
+        self._max_bytes = max_bytes
+        self._read = 0
+        self.complete = False
+        self.disconnected = False
+
+    async def __call__(self) -> Message:
+        if self._declared is not None and self._declared > self._max_bytes:
+            raise self._too_large()  # refused before a byte of it is read
+        message = await self._next()
+        self._read += len(message.get("body", b""))
+        if self._read > self._max_bytes:
+            raise self._too_large()
+        return message
+
+    async def drain(self) -> None:
+        """Read the rest of the body and drop it, unless the client sends far too much."""
+        drained = 0
+        while not (self.complete or self.disconnected) and drained <= DRAIN_MAX_BYTES:
+            drained += len((await self._next()).get("body", b""))
+
+    async def _next(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.disconnected = True
+        elif message["type"] == "http.request" and not message.get("more_body", False):
+            self.complete = True
+        return message
+
+    def _too_large(self) -> ConnectError:
+        self._request.too_large = True
+        return ConnectError(
+            Code.RESOURCE_EXHAUSTED, f"the request body is larger than {self._max_bytes} bytes"
+        )
+
+
+def _ends_response(message: Message, trailers: bool) -> bool:
+    if message["type"] == "http.response.body":
+        return not trailers and not message.get("more_body", False)
+    return message["type"] == "http.response.trailers" and not message.get("more_trailers", False)
+
+
+def _content_length(scope: Scope) -> int | None:
+    declared = header(scope, b"content-length")
+    return int(declared) if declared is not None and declared.isdigit() else None
+
+
+def _utf8(raw: bytes) -> bytes:
+    """`raw` when it is UTF-8; otherwise its bytes read as ISO-8859-1 (HTTP's historical
+    charset for field values), written as UTF-8. connectrpc decodes every header and the query
+    as UTF-8 and answers a failure with 500 and the exception's text; this way a field that is
+    not UTF-8 reaches the checks of its meaning instead (a malformed credential, timeout, ...)."""
+    try:
+        raw.decode()
+    except UnicodeDecodeError:
+        return raw.decode("latin-1").encode()
+    return raw
+
+
+def _readable(scope: Scope) -> Scope:
+    """`scope` with every header name and value, and the query, in UTF-8."""
+    return {
+        **scope,
+        "headers": [(_utf8(bytes(key)), _utf8(bytes(value))) for key, value in scope.get("headers", ())],
+        "query_string": _utf8(bytes(scope.get("query_string", b""))),
+    }
 
 
 def _b64decode(text: bytes) -> bytes:

@@ -6,10 +6,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestInfo:
     request_id: str
     client: str  # the client's address: the key of its anonymous-request budget
+    # Set when the request was refused for its size, so that Connect answers 413, not 429.
+    too_large: bool = False
 
 
 _current: ContextVar[RequestInfo] = ContextVar("gateway_request")

@@ -28,6 +28,7 @@ from agyn_common.ratelimit import RateLimiter
 from agyn_common.server import LIVENESS_SERVICE
 from connectrpc.code import Code
 from connectrpc.compat import google_protobuf_binary_codec
+from connectrpc.compression.gzip import GzipCompression
 from connectrpc.errors import ConnectError
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
 from connectrpc.request import RequestContext
@@ -41,10 +42,12 @@ from hypercorn.config import Config
 from opentelemetry.trace import TracerProvider
 
 from agyn_gateway.auth import Authenticator
+from agyn_gateway.connections import close_connections_promptly
 from agyn_gateway.forwarding import Forwarder
 from agyn_gateway.http_layer import GatewayHttp
 from agyn_gateway.oidc import ClaimNames, OidcProvider
 from agyn_gateway.reflection import reflection_endpoints
+from agyn_gateway.requests import current_request
 from agyn_gateway.routes import BACKENDS, Backend, Route, routes_of
 from agyn_gateway.settings import GatewaySettings
 
@@ -71,10 +74,25 @@ class CompactJsonCodec:
         return message
 
 
+class _Gzip(GzipCompression):
+    """gzip whose refusal of a message too large once decompressed counts as a body too
+    large (413 in Connect), like the refusal of a body too large as sent."""
+
+    def decompress(self, data: bytes | bytearray | memoryview, read_max_bytes: int | None = None) -> bytes:
+        try:
+            return super().decompress(data, read_max_bytes)
+        except ConnectError as error:
+            if error.code is Code.RESOURCE_EXHAUSTED:
+                current_request().too_large = True
+            raise
+
+
 class _Rpc(ConnectASGIApplication[None]):
     """The RPC surface: the endpoints built from the routes, plus health."""
 
-    def __init__(self, endpoints: dict[str, Any], tracer_provider: TracerProvider | None) -> None:
+    def __init__(
+        self, endpoints: dict[str, Any], tracer_provider: TracerProvider | None, max_message_bytes: int
+    ) -> None:
         # endpoints: path -> Endpoint
         super().__init__(
             service=None,
@@ -82,6 +100,8 @@ class _Rpc(ConnectASGIApplication[None]):
             codecs=[google_protobuf_binary_codec(), CompactJsonCodec()],
             # Alone and first, it runs before the request is read: the span covers it all.
             interceptors=[OpenTelemetryInterceptor(tracer_provider=tracer_provider)],
+            read_max_bytes=max_message_bytes,
+            compressions=[_Gzip()],
         )
 
     @property
@@ -113,6 +133,11 @@ class RunningGateway:
     stop_requested: asyncio.Event
     serving: asyncio.Task[None]
     grace: float
+    app: GatewayHttp
+
+    @property
+    def open_calls(self) -> int:
+        return self.app.open_calls
 
     @property
     def address(self) -> str:
@@ -224,12 +249,14 @@ async def start_gateway(
     endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(stop_requested, gateway_services)
     endpoints.update(reflection_endpoints(served_backends(settings)))
     app = GatewayHttp(
-        _Rpc(endpoints, tracer_provider),
+        _Rpc(endpoints, tracer_provider, settings.max_request_bytes),
         authenticator,
         path_prefix=settings.path_prefix,
         client_address_header=settings.client_address_header,
+        max_request_bytes=settings.max_request_bytes,
     )
 
+    close_connections_promptly()
     listener = _listen(settings.grpc_host, settings.grpc_port)
     port = listener.getsockname()[1]
     config = Config()
@@ -264,4 +291,5 @@ async def start_gateway(
         stop_requested=stop_requested,
         serving=serving,
         grace=settings.shutdown_grace_seconds,
+        app=app,
     )

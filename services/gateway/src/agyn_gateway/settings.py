@@ -19,6 +19,9 @@ class GatewaySettings(ServiceSettings):
     path_prefix: str = "/api"
     # Deadline of a forwarded unary call when the client sets none.
     default_deadline_seconds: float = Field(default=30.0, gt=0)
+    # The largest request body (and message, once decompressed) read; larger ones are
+    # RESOURCE_EXHAUSTED (413 in Connect). gRPC's default maximum message size.
+    max_request_bytes: int = Field(default=4 * 2**20, gt=0)
 
     # OIDC (gateway-auth-mesh §3.3): both or neither of issuer and client id.
     oidc_issuer_url: str | None = None
