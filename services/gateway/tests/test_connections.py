@@ -17,8 +17,8 @@ import h2.connection
 import h2.events
 import httpx
 import pytest
-from agyn_common.testing import wait_until
-from gateway_helpers import USERS_GATEWAY, Gateway, frame, frames, grpc_web_trailers
+from agyn_testkit.gateway import USERS_GATEWAY, Gateway, frame, frames, grpc_web_trailers
+from agyn_testkit.harness import wait_until
 
 SUBSCRIBE = "/agynio.api.gateway.v1.NotificationsGateway/Subscribe"
 GET_ME = f"/{USERS_GATEWAY}/GetMe"
