@@ -7,7 +7,8 @@ import json
 import uuid
 
 import nats as nats_client
-from agyn_common.bus import EVENTS, Bus
+import pytest
+from agyn_common.bus import EVENTS, MAX_SUBJECT_BYTES, Bus, checked_subject
 from agyn_common.testing import wait_until
 
 
@@ -83,3 +84,18 @@ async def test_two_replicas_share_the_work(nats):
     assert sorted(first + second) == list(range(20))  # each once, whichever replica took it
     for bus in replicas:
         await bus.close()
+
+
+@pytest.mark.parametrize(
+    "subject", ["", "a" * (MAX_SUBJECT_BYTES + 1), "agyn.events.a b", "agyn.events.a\r\nPUB x 0"]
+)
+def test_subjects_nats_would_refuse_never_pass(subject):
+    with pytest.raises(ValueError, match="NATS subject"):
+        checked_subject(subject)
+
+
+def test_subjects_nats_takes_pass_unchanged():
+    longest = "a" * MAX_SUBJECT_BYTES
+    assert checked_subject(longest) == longest
+    assert checked_subject("agyn.rooms.custom._w6k") == "agyn.rooms.custom._w6k"
+

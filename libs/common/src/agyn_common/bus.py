@@ -33,7 +33,21 @@ DRAIN_TIMEOUT_SECONDS = 5.0
 ACK_WAIT_SECONDS = 30.0  # a consumer handler that takes longer sees its message again
 RETRY_DELAY_SECONDS = 1.0  # before a message whose handler failed is delivered again
 
+# NATS closes the connection of a client whose protocol line is longer than max_control_line
+# (4096 bytes by default); a subject shares its line with a reply inbox and two sizes.
+MAX_SUBJECT_BYTES = 1024
+
 MessageHandler = Callable[[Msg], Awaitable[None]]
+
+
+def checked_subject(subject: str) -> str:
+    """`subject` if NATS can take it, else ValueError: a subject that is too long, or holds
+    whitespace (which splits the protocol line), must never reach the wire."""
+    if not subject or len(subject.encode()) > MAX_SUBJECT_BYTES:
+        raise ValueError(f"a NATS subject is 1..{MAX_SUBJECT_BYTES} bytes, not {len(subject.encode())}")
+    if any(character.isspace() or not character.isprintable() for character in subject):
+        raise ValueError(f"a NATS subject has no whitespace or control characters: {subject[:64]!r}")
+    return subject
 
 
 @dataclass(frozen=True)
