@@ -9,6 +9,7 @@ import grpc
 import nats as nats_client
 import pytest
 from agyn_common.rooms import ROOMS
+from agyn_common.testing import wait_until
 from agyn_notifications.cursor import Cursor, decode_cursor
 from notifications_helpers import Notifications, participant, read, read_none
 from users_helpers import expect_error
@@ -172,6 +173,26 @@ async def test_a_bus_reconnect_ends_open_streams_for_resume(notifications: Notif
     [response] = await read(resumed)
     assert response.envelope.id == later.id != reply.id
     resumed.cancel()
+
+
+async def test_the_service_serves_again_after_nats_closes_its_connection(
+    notifications: Notifications,
+) -> None:
+    identity = uuid.uuid4()
+    call = await notifications.open(identity, ["thread_participant:me"])
+    bus = notifications.service.runtime.bus
+    lost = bus.client
+    # What an over-long room once did: NATS answers with -ERR and closes the connection, and
+    # the NATS client does not come back by itself.
+    await lost.publish("agyn.rooms." + "x" * 5000, b"")
+    await expect_error(call.read(), grpc.StatusCode.UNAVAILABLE, "resume with the last cursor")
+    assert lost.is_closed
+    await wait_until(lambda: bus.connected)  # a new connection, the rooms stream declared again
+    again = await notifications.open(identity, ["thread_participant:me"])
+    reply = await notifications.publish([participant(identity)])
+    [response] = await read(again)
+    assert response.envelope.id == reply.id
+    again.cancel()
 
 
 async def test_stopping_ends_open_streams_at_once_for_resume(notifications_with) -> None:

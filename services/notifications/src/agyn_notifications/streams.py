@@ -172,7 +172,7 @@ class Streams:
             del self._per_identity[stream.identity]
 
     def _on_gap(self) -> None:
-        self.end_all("notification bus reconnected; resume with the last cursor")
+        self.end_all("the notification bus connection was interrupted; resume with the last cursor")
 
     def end_all(self, reason: str) -> None:
         """End every open stream with UNAVAILABLE; clients resume with their last cursor."""
