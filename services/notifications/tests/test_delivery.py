@@ -107,6 +107,30 @@ async def test_resume_delivers_exactly_what_was_missed_then_goes_live(notificati
     again.cancel()
 
 
+async def test_resume_replays_however_much_piled_up_at_the_pace_of_the_reader(notifications_with) -> None:
+    async with notifications_with(stream_buffer_size=4) as notifications:
+        identity = uuid.uuid4()
+        rooms = ["thread_participant:me"]
+        call = await notifications.open(identity, rooms)
+        await notifications.publish([participant(identity)], n=0)
+        [seen] = await read(call)
+        call.cancel()
+        missed = [(await notifications.publish([participant(identity)], n=n)).id for n in range(1, 301)]
+
+        resumed = await notifications.open(identity, rooms, resume_after=seen.cursor)
+        replayed = [response.envelope.id for response in await read(resumed, 150)]
+        # More arrive while the client is halfway: they come after the rest of the replay,
+        # across the switch to live, each once.
+        during = [(await notifications.publish([participant(identity)], n=n)).id for n in range(301, 311)]
+        replayed += [response.envelope.id for response in await read(resumed, 160)]
+        assert replayed == missed + during
+        live = await notifications.publish([participant(identity)], n=311)
+        [response] = await read(resumed)
+        assert response.envelope.id == live.id
+        await read_none(resumed, 0.3)
+        resumed.cancel()
+
+
 async def test_a_cursor_the_stream_no_longer_keeps_is_out_of_range(
     notifications: Notifications, nats
 ) -> None:
