@@ -24,7 +24,7 @@ import subprocess
 import sys
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,8 +200,14 @@ def stop(children: list[subprocess.Popen[bytes]]) -> None:
 
 
 @pytest.fixture
+def nats_url_of(nats) -> Callable[[str], str]:
+    """The NATS URL each service of `processes` is given; a test may route one elsewhere."""
+    return lambda service: nats.url
+
+
+@pytest.fixture
 async def processes(
-    request: pytest.FixtureRequest, database_factory, nats, tmp_path: Path
+    request: pytest.FixtureRequest, database_factory, nats_url_of, tmp_path: Path
 ) -> AsyncIterator[Processes]:
     if target() != "local":
         pytest.fail(f"{request.node.name} needs the local platform's processes: mark it `{LOCAL_ONLY}`")
@@ -215,7 +221,7 @@ async def processes(
             if database_url is not None:
                 running.databases[service.name] = database_url
             port = int(addresses[service.name].rsplit(":", 1)[1])
-            environment = service_environment(nats.url, port, addresses, database_url)
+            environment = service_environment(nats_url_of(service.name), port, addresses, database_url)
             children.append(spawn(service.module, environment, tmp_path / f"{service.name}.log"))
         for service in SERVICES:
             async with grpc.aio.insecure_channel(addresses[service.name]) as channel:

@@ -11,84 +11,11 @@ import uuid
 
 import grpc
 import pytest
+from agyn_testkit.platform_client import Client, as_user
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
-from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
-from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
-from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 from google.protobuf import struct_pb2
 
 pytestmark = pytest.mark.local_platform
-
-GATEWAY = (("x-agyn-caller", "gateway"),)
-
-
-def as_user(identity: str) -> tuple[tuple[str, str], ...]:
-    return (*GATEWAY, ("x-identity-id", identity), ("x-identity-type", "user"))
-
-
-class Client:
-    """The calls a user makes through the Gateway, straight to the service processes."""
-
-    def __init__(self, processes) -> None:
-        self.channels = {
-            name: grpc.aio.insecure_channel(address) for name, address in processes.addresses.items()
-        }
-        self.users = users_pb2_grpc.UsersServiceStub(self.channels["users"])
-        self.organizations = organizations_pb2_grpc.OrganizationsServiceStub(self.channels["organizations"])
-        self.threads = threads_pb2_grpc.ThreadsServiceStub(self.channels["threads"])
-        self.notifications = notifications_pb2_grpc.NotificationsServiceStub(self.channels["notifications"])
-
-    async def close(self) -> None:
-        for channel in self.channels.values():
-            await channel.close()
-
-    async def user(self, username: str) -> str:
-        reply = await self.users.ResolveOrCreateUser(
-            users_pb2.ResolveOrCreateUserRequest(
-                oidc_subject=f"sub-{uuid.uuid4()}", preferred_username=username
-            ),
-            metadata=GATEWAY,
-        )
-        return reply.user.meta.id
-
-    async def thread_between(self, owner: str, friend: str) -> str:
-        org = (
-            await self.organizations.CreateOrganization(
-                organizations_pb2.CreateOrganizationRequest(name="Acme"), metadata=as_user(owner)
-            )
-        ).organization.id
-        invitation = await self.organizations.CreateMembership(
-            organizations_pb2.CreateMembershipRequest(
-                organization_id=org, identity_id=friend, role=organizations_pb2.MEMBERSHIP_ROLE_MEMBER
-            ),
-            metadata=as_user(owner),
-        )
-        await self.organizations.AcceptMembership(
-            organizations_pb2.AcceptMembershipRequest(membership_id=invitation.membership.id),
-            metadata=as_user(friend),
-        )
-        thread = await self.threads.CreateThread(
-            threads_pb2.CreateThreadRequest(
-                organization_id=org, participants=[threads_pb2.ParticipantIdentifier(participant_id=friend)]
-            ),
-            metadata=as_user(owner),
-        )
-        return thread.thread.id
-
-    async def send(self, sender: str, thread_id: str, body: str) -> str:
-        reply = await self.threads.SendMessage(
-            threads_pb2.SendMessageRequest(thread_id=thread_id, body=body), metadata=as_user(sender)
-        )
-        return reply.message.id
-
-    async def subscribe(self, identity: str, rooms=("thread_participant:me",), resume_after: str = ""):
-        """An open stream, returned once its headers say the subscription is live."""
-        call = self.notifications.Subscribe(
-            notifications_pb2.SubscribeRequest(rooms=list(rooms), resume_after=resume_after),
-            metadata=as_user(identity),
-        )
-        await call.initial_metadata()
-        return call
 
 
 async def test_a_message_sent_on_threads_reaches_the_recipients_stream(processes):

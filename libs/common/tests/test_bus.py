@@ -7,7 +7,8 @@ import json
 import uuid
 
 import nats as nats_client
-from agyn_common.bus import EVENTS, Bus
+import pytest
+from agyn_common.bus import EVENTS, MAX_SUBJECT_BYTES, Bus, checked_subject
 from agyn_testkit.harness import wait_until
 
 
@@ -83,3 +84,65 @@ async def test_two_replicas_share_the_work(nats):
     assert sorted(first + second) == list(range(20))  # each once, whichever replica took it
     for bus in replicas:
         await bus.close()
+
+
+@pytest.mark.parametrize(
+    "subject", ["", "a" * (MAX_SUBJECT_BYTES + 1), "agyn.events.a b", "agyn.events.a\r\nPUB x 0"]
+)
+def test_subjects_nats_would_refuse_never_pass(subject):
+    with pytest.raises(ValueError, match="NATS subject"):
+        checked_subject(subject)
+
+
+def test_subjects_nats_takes_pass_unchanged():
+    longest = "a" * MAX_SUBJECT_BYTES
+    assert checked_subject(longest) == longest
+    assert checked_subject("agyn.rooms.custom._w6k") == "agyn.rooms.custom._w6k"
+
+
+async def make_nats_close(bus: Bus) -> None:
+    """What an over-long room once did: NATS answers a control line longer than it takes with
+    -ERR and closes the connection, and the client does not reconnect by itself."""
+    closed = bus.client
+    await closed.publish("agyn.events." + "x" * 5000, b"")
+    await wait_until(lambda: closed.is_closed)
+    assert "control line" in str(closed.last_error)
+
+
+async def test_a_connection_nats_closes_for_good_is_replaced_with_everything_on_it(nats):
+    live_subject = f"agyn.test{uuid.uuid4().hex}.live"
+    durable_subject = f"agyn.events.test{uuid.uuid4().hex}.thing.happened"
+    live: list[bytes] = []
+    durable: list[int] = []
+    gaps: list[None] = []
+
+    async def on_live(message) -> None:
+        live.append(message.data)
+
+    async def on_durable(message) -> None:
+        durable.append(json.loads(message.data)["n"])
+
+    bus = Bus(nats.url, name="reconnect-test", streams=(EVENTS,))
+    bus.subscribe(live_subject, on_live)
+    bus.consume(f"test-{uuid.uuid4().hex}", durable_subject, on_durable)
+    bus.on_gap(lambda: gaps.append(None))
+    bus.start()
+    await bus.wait_ready(10)
+    first = bus.client
+    gaps.clear()
+
+    await make_nats_close(bus)
+    await wait_until(lambda: bus.connected)
+    assert bus.client is not first
+    assert gaps  # whatever was published meanwhile went unwatched
+
+    other = await nats_client.connect(nats.url)
+    try:
+        await other.publish(live_subject, b"still here")
+        await other.flush()
+    finally:
+        await other.close()
+    await publish(nats.url, durable_subject, 1)
+    await wait_until(lambda: live == [b"still here"] and durable == [1])
+    await bus.close()
+    assert bus.client.is_closed  # our own close is not undone

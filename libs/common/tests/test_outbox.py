@@ -134,3 +134,12 @@ async def test_many_events_in_batches_keep_their_order(database, bus, nats):
     async with relaying(outbox, bus):
         events = await read_events(nats.url, f"agyn.events.{service}.>", lambda found: len(found) >= count)
     assert [event["n"] for event in events] == list(range(count))
+
+
+async def test_a_subject_nats_would_refuse_is_never_queued(database):
+    """Such a row could never be relayed: publishing it would make NATS close the connection."""
+    outbox = Outbox(database, sa.MetaData())
+    with pytest.raises(ValueError, match="NATS subject"):
+        async with database.transaction() as connection:
+            await outbox.emit(connection, "agyn.events." + "x" * 5000, b"{}")
+    assert await pending_rows(database) == 0

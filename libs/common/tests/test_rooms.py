@@ -6,8 +6,9 @@ import uuid
 
 import grpc
 import pytest
+from agyn_common.bus import MAX_SUBJECT_BYTES
 from agyn_common.errors import ServiceError
-from agyn_common.rooms import canonical_room, room_messages, room_subject, unique_rooms
+from agyn_common.rooms import MAX_ROOM_BYTES, canonical_room, room_messages, room_subject, unique_rooms
 from agynio.api.notifications.v1 import notifications_pb2
 
 IDENTITY = uuid.UUID("550E8400-E29B-41D4-A716-446655440000")
@@ -26,7 +27,14 @@ def test_rooms_are_canonicalised(given, canonical):
     assert canonical_room(given, "rooms[0]") == canonical
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "thread_participant:me", "agent:42", "trace:abc"])
+TOO_LONG = [
+    "custom:" + "x" * MAX_ROOM_BYTES,
+    "é" * (MAX_ROOM_BYTES // 2 + 1),  # counted in bytes, not characters
+    "custom:" + "x" * 5000,  # what once made NATS close the connection
+]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "thread_participant:me", "agent:42", "trace:abc", *TOO_LONG])
 def test_malformed_rooms_name_the_field(bad):
     with pytest.raises(ServiceError) as failure:
         canonical_room(bad, "rooms[3]")
@@ -55,6 +63,26 @@ def test_subjects_follow_the_design_and_never_collide():
     for subject in subjects:
         tokens = subject.split(".")
         assert all(tokens) and not {"*", ">"} & set(tokens) and " " not in subject
+
+
+@pytest.mark.parametrize(
+    "longest",
+    [
+        "x" * MAX_ROOM_BYTES,  # a flat name too long for a verbatim token
+        "custom:" + "y" * (MAX_ROOM_BYTES - 7),
+        "custom:" + "\U0001f600" * ((MAX_ROOM_BYTES - 7) // 4),  # 4-byte characters, base64url
+        "Custom " + "\u00e9" * ((MAX_ROOM_BYTES - 7) // 2),  # no kind: the whole room encoded
+    ],
+)
+def test_the_longest_rooms_accepted_have_subjects_nats_takes(longest):
+    room = canonical_room(longest, "rooms[0]")
+    assert len(room_subject(room).encode()) <= MAX_SUBJECT_BYTES
+
+
+def test_the_subject_builder_refuses_what_nats_would_not_take():
+    """The last guard: a room that skipped `canonical_room` never becomes a subject on the wire."""
+    with pytest.raises(ValueError, match="NATS subject"):
+        room_subject("custom:" + "x" * 2000)
 
 
 def test_an_envelope_becomes_one_copy_per_room_with_stable_ids():

@@ -10,6 +10,7 @@ import nats as nats_client
 import pytest
 from agyn_common.rooms import ROOMS
 from agyn_notifications.cursor import Cursor, decode_cursor
+from agyn_testkit.harness import wait_until
 from agyn_testkit.notifications import Notifications, participant, read, read_none
 from agyn_testkit.users import expect_error
 
@@ -106,6 +107,30 @@ async def test_resume_delivers_exactly_what_was_missed_then_goes_live(notificati
     again.cancel()
 
 
+async def test_resume_replays_however_much_piled_up_at_the_pace_of_the_reader(notifications_with) -> None:
+    async with notifications_with(stream_buffer_size=4) as notifications:
+        identity = uuid.uuid4()
+        rooms = ["thread_participant:me"]
+        call = await notifications.open(identity, rooms)
+        await notifications.publish([participant(identity)], n=0)
+        [seen] = await read(call)
+        call.cancel()
+        missed = [(await notifications.publish([participant(identity)], n=n)).id for n in range(1, 301)]
+
+        resumed = await notifications.open(identity, rooms, resume_after=seen.cursor)
+        replayed = [response.envelope.id for response in await read(resumed, 150)]
+        # More arrive while the client is halfway: they come after the rest of the replay,
+        # across the switch to live, each once.
+        during = [(await notifications.publish([participant(identity)], n=n)).id for n in range(301, 311)]
+        replayed += [response.envelope.id for response in await read(resumed, 160)]
+        assert replayed == missed + during
+        live = await notifications.publish([participant(identity)], n=311)
+        [response] = await read(resumed)
+        assert response.envelope.id == live.id
+        await read_none(resumed, 0.3)
+        resumed.cancel()
+
+
 async def test_a_cursor_the_stream_no_longer_keeps_is_out_of_range(
     notifications: Notifications, nats
 ) -> None:
@@ -172,6 +197,26 @@ async def test_a_bus_reconnect_ends_open_streams_for_resume(notifications: Notif
     [response] = await read(resumed)
     assert response.envelope.id == later.id != reply.id
     resumed.cancel()
+
+
+async def test_the_service_serves_again_after_nats_closes_its_connection(
+    notifications: Notifications,
+) -> None:
+    identity = uuid.uuid4()
+    call = await notifications.open(identity, ["thread_participant:me"])
+    bus = notifications.service.runtime.bus
+    lost = bus.client
+    # What an over-long room once did: NATS answers with -ERR and closes the connection, and
+    # the NATS client does not come back by itself.
+    await lost.publish("agyn.rooms." + "x" * 5000, b"")
+    await expect_error(call.read(), grpc.StatusCode.UNAVAILABLE, "resume with the last cursor")
+    assert lost.is_closed
+    await wait_until(lambda: bus.connected)  # a new connection, the rooms stream declared again
+    again = await notifications.open(identity, ["thread_participant:me"])
+    reply = await notifications.publish([participant(identity)])
+    [response] = await read(again)
+    assert response.envelope.id == reply.id
+    again.cancel()
 
 
 async def test_stopping_ends_open_streams_at_once_for_resume(notifications_with) -> None:

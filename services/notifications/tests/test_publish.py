@@ -51,6 +51,8 @@ BAD_REQUESTS = [
     ({"event": "e", "rooms": ["trace:abc"]}, "rooms[0]", "32 hexadecimal"),
     ({"event": "e", "rooms": ["egress_rules", "thread_participant:me"]}, "rooms[1]", "me"),
     ({"event": "e", "rooms": ["custom: me"]}, "rooms[0]", "me"),
+    # Once enough to make NATS close the service's connection for good.
+    ({"event": "e", "rooms": ["egress_rules", "custom:" + "x" * 5000]}, "rooms[1]", "longer than"),
 ]
 
 

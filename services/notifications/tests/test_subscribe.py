@@ -37,6 +37,7 @@ BAD_REQUESTS = [
     (["egress_rules"] * 257, "", ("rooms: at most 256 rooms",)),
     (["thread_participant:me", "  "], "", ("rooms[1]: ", "room is empty")),
     (["agent:me"], "", ("rooms[0]: ", "UUID")),  # `me` only stands for the caller where allowed
+    (["thread_participant:me", "x" * 5000], "", ("rooms[1]: ", "longer than")),
     (["thread_participant:me"], "not a cursor", ("resume_after: ",)),
     (["thread_participant:me"], "AAAA", ("resume_after: ",)),
 ]

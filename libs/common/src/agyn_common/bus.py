@@ -2,6 +2,8 @@
 
 Connecting never blocks start-up: a service whose bus is away still serves (its events
 wait in the outbox), reports NOT_SERVING through health, and connects when NATS appears.
+A connection NATS closes for good (the client gives up after a protocol error) is replaced
+by a new one, with the streams, subscriptions and consumers declared again.
 
 A message is handled in the trace of the call that published it: the outbox puts the
 `traceparent` in the NATS headers, and `consumer_span` continues it (DESIGN §5).
@@ -15,7 +17,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
@@ -33,7 +34,21 @@ DRAIN_TIMEOUT_SECONDS = 5.0
 ACK_WAIT_SECONDS = 30.0  # a consumer handler that takes longer sees its message again
 RETRY_DELAY_SECONDS = 1.0  # before a message whose handler failed is delivered again
 
+# NATS closes the connection of a client whose protocol line is longer than max_control_line
+# (4096 bytes by default); a subject shares its line with a reply inbox and two sizes.
+MAX_SUBJECT_BYTES = 1024
+
 MessageHandler = Callable[[Msg], Awaitable[None]]
+
+
+def checked_subject(subject: str) -> str:
+    """`subject` if NATS can take it, else ValueError: a subject that is too long, or holds
+    whitespace (which splits the protocol line), must never reach the wire."""
+    if not subject or len(subject.encode()) > MAX_SUBJECT_BYTES:
+        raise ValueError(f"a NATS subject is 1..{MAX_SUBJECT_BYTES} bytes, not {len(subject.encode())}")
+    if any(character.isspace() or not character.isprintable() for character in subject):
+        raise ValueError(f"a NATS subject has no whitespace or control characters: {subject[:64]!r}")
+    return subject
 
 
 @dataclass(frozen=True)
@@ -96,6 +111,7 @@ class Bus:
         self._interests: list[tuple[str, MessageHandler]] = []
         self._consumers: list[tuple[str, str, MessageHandler]] = []
         self._gap_callbacks: list[Callable[[], None]] = []
+        self._closing = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._connect_until_ready(), name="bus-connect")
@@ -103,15 +119,22 @@ class Bus:
     async def _connect_until_ready(self) -> None:
         delay = 0.1
         while True:
+            client = Client()
+
+            async def closed(client: Client = client) -> None:
+                await self._closed(client)
+
             try:
-                client = await nats.connect(
+                await client.connect(
                     self._url,
                     name=self._name,
                     allow_reconnect=True,
                     max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
+                    # Annotated int by nats-py, but only ever slept on: half a second is fine.
+                    reconnect_time_wait=0.5,  # type: ignore[arg-type]
                     connect_timeout=2,
                     reconnected_cb=self._reconnected,
+                    closed_cb=closed,
                 )
                 js = client.jetstream(timeout=5)
                 for spec in self._streams:
@@ -130,6 +153,7 @@ class Bus:
                     )
             except Exception as error:  # any connect or declare failure: retry, never crash
                 log.warning("nats not reachable yet: %s", error)
+                await client.close()  # half set up: its subscriptions must not linger
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
@@ -142,6 +166,15 @@ class Bus:
     async def _reconnected(self) -> None:
         # Core subscriptions are restored by the client, but what was published meanwhile is gone.
         self._signal_gap()
+
+    async def _closed(self, client: Client) -> None:
+        """The client gave up its connection: after a protocol error NATS answered with -ERR
+        and the client does not reconnect by itself. Connect anew, unless we are closing."""
+        if self._closing or client is not self._client:
+            return  # our own close, or a connection that never finished setting up
+        log.warning("nats closed the connection (%s); connecting again", client.last_error)
+        self._signal_gap()  # its subscriptions are gone with it
+        self._task = asyncio.create_task(self._connect_until_ready(), name="bus-connect")
 
     def _traced(self, subject: str, handler: MessageHandler) -> MessageHandler:
         async def handle(message: Msg) -> None:
@@ -201,6 +234,7 @@ class Bus:
         return self._js
 
     async def close(self) -> None:
+        self._closing = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

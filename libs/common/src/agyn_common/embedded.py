@@ -164,6 +164,13 @@ class EmbeddedNats:
                 self._process.wait()
         self._process = None
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: no goodbye to clients, no flush."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
     @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None

@@ -23,7 +23,7 @@ from opentelemetry import propagate
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus
+from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus, checked_subject
 from agyn_common.db import Database, after_commit
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,10 @@ class Outbox:
     ) -> uuid.UUID:
         """Queue one message in the caller's transaction; published once it commits.
 
-        `message_id` becomes the `Nats-Msg-Id` JetStream deduplicates on.
+        `message_id` becomes the `Nats-Msg-Id` JetStream deduplicates on. ValueError for a
+        subject NATS would refuse: a row the relay can never publish is never written.
         """
+        checked_subject(subject)
         message_id = message_id or uuid.uuid4()
         carried = dict(headers or {})
         propagate.inject(carried)  # traceparent of the emitting span, when there is one

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from agynio.api.notifications.v1 import notifications_pb2
 
-from agyn_common.bus import StreamSpec
+from agyn_common.bus import StreamSpec, checked_subject
 from agyn_common.errors import invalid_argument
 
 ROOMS_SUBJECT_PREFIX = "agyn.rooms"
@@ -41,6 +41,9 @@ UUID_KINDS = frozenset(
     }
 )
 TRACE_KIND = "trace"  # 32 hexadecimal characters
+# A room becomes a subject (base64url of up to the whole room: 4/3 of it), so its length
+# bounds the subject's, far below what NATS takes on a protocol line (bus.MAX_SUBJECT_BYTES).
+MAX_ROOM_BYTES = 256
 _TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")  # a kind, or a flat room, as a subject token
 _VERBATIM_ID = re.compile(r"[A-Za-z0-9-][A-Za-z0-9_-]{0,127}")  # never starts with "_"
@@ -51,6 +54,8 @@ def canonical_room(value: str, field: str) -> str:
     room = value.strip()
     if not room:
         raise invalid_argument(field, "room is empty")
+    if len(room.encode()) > MAX_ROOM_BYTES:
+        raise invalid_argument(field, f"room is longer than {MAX_ROOM_BYTES} bytes")
     kind, separator, identifier = room.partition(":")
     if not separator:
         return room
@@ -67,7 +72,14 @@ def canonical_room(value: str, field: str) -> str:
 
 
 def room_subject(room: str) -> str:
-    """The subject of a canonical room. Injective: two rooms never share a subject."""
+    """The subject of a canonical room. Injective: two rooms never share a subject.
+
+    ValueError when the subject is too long for NATS, which would close the connection (no
+    room `canonical_room` accepts makes one: this is the last guard before the wire)."""
+    return checked_subject(_subject(room))
+
+
+def _subject(room: str) -> str:
     kind, separator, identifier = room.partition(":")
     if not separator and _NAME.fullmatch(room):
         return f"{ROOMS_SUBJECT_PREFIX}.{room}"
