@@ -15,9 +15,8 @@ import pytest
 from agyn_testkit.users import UsersClient, metadata, provision, sha256_hex
 from agyn_users.admins import is_cluster_admin
 from agyn_users.api_tokens import MAX_TOKENS_PER_USER
-from agyn_users.bootstrap import issue_token_command
+from agyn_users.bootstrap import ISSUE_TOKEN
 from agyn_users.models import user_api_tokens
-from agyn_users.settings import UsersSettings
 from agynio.api.users.v1 import users_pb2
 
 
@@ -130,10 +129,7 @@ async def test_issue_token_refuses_a_username_another_account_holds(users_servic
 
 
 def test_issue_token_rejects_bad_arguments_before_touching_the_database(capsys):
-    # Nothing listens at this database: only a refusal at parse time exits 2 with a usage line.
-    settings = UsersSettings(
-        database_url="postgresql://127.0.0.1:1/none", organizations_address="127.0.0.1:1"
-    )
+    # Parsed before any settings or database: a refusal exits 2 with a usage line.
     for args, complaint in (
         (["--username", "Not Valid"], "may contain only a-z, 0-9, '_' and '-'"),
         (["--username", "a" * 33], "must be at most 32 bytes"),
@@ -141,7 +137,7 @@ def test_issue_token_rejects_bad_arguments_before_touching_the_database(capsys):
         ([], "the following arguments are required: --username"),
     ):
         with pytest.raises(SystemExit) as exited:
-            issue_token_command(settings, args)
+            ISSUE_TOKEN.parser.parse_args(args)
         assert exited.value.code == 2, args
         printed = capsys.readouterr()
         assert printed.out == "" and complaint in printed.err, printed.err

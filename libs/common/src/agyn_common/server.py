@@ -14,6 +14,7 @@ and the process exits 0. The pipeline does the refusing and the waiting: grpc.ai
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
@@ -85,6 +86,15 @@ class Runtime(Generic[SettingsT]):
 
 
 @dataclass(frozen=True)
+class Command(Generic[SettingsT]):
+    """A command of a service's own. Its arguments are parsed before the settings are read,
+    so `--help` and a usage error need no settings in the environment."""
+
+    parser: argparse.ArgumentParser
+    run: Callable[[SettingsT, argparse.Namespace], int]
+
+
+@dataclass(frozen=True)
 class ServiceDefinition(Generic[SettingsT]):
     name: str
     settings_type: type[SettingsT]
@@ -96,8 +106,8 @@ class ServiceDefinition(Generic[SettingsT]):
     metadata: sa.MetaData | None
     migrations: Path | None = None
     streams: tuple[StreamSpec, ...] = (EVENTS,)
-    # Extra commands (`python -m agyn_<name> <command>`), each given the settings.
-    commands: dict[str, Callable[[SettingsT, list[str]], int]] = field(default_factory=dict)
+    # Extra commands: `python -m agyn_<name> <command> [arguments]`.
+    commands: dict[str, Command[SettingsT]] = field(default_factory=dict)
 
 
 class RunningService(Generic[SettingsT]):
@@ -271,6 +281,8 @@ async def serve_until_signalled(definition: ServiceDefinition[SettingsT], settin
 def main(definition: ServiceDefinition[SettingsT], argv: Sequence[str] | None = None) -> int:
     """The command line of every service: `serve` (default), `migrate`, and its own commands."""
     options = parse_command(f"agyn-{definition.name}", definition.commands, argv)
+    own = definition.commands.get(options.command)
+    arguments = own.parser.parse_args(options.args) if own is not None else None
     settings = load_settings(definition.settings_type, f"agyn-{definition.name}")
     configure_logging(definition.name, settings.log_level, settings.log_format)
     if api_implementation.Type() != "upb":
@@ -285,7 +297,7 @@ def main(definition: ServiceDefinition[SettingsT], argv: Sequence[str] | None = 
                 definition.name, definition.migrations, settings.database_url, settings.database_wait_seconds
             )
         return 0
-    if options.command != "serve":
-        return definition.commands[options.command](settings, options.args)
+    if own is not None and arguments is not None:
+        return own.run(settings, arguments)
     asyncio.run(serve_until_signalled(definition, settings))
     return 0

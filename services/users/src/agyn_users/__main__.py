@@ -14,7 +14,7 @@ from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.users.v1 import users_pb2_grpc
 
 from agyn_users.access import ACCESS, IDENTITY, USERS
-from agyn_users.bootstrap import bootstrap_admin_command, issue_token_command
+from agyn_users.bootstrap import BOOTSTRAP_ADMIN, ISSUE_TOKEN
 from agyn_users.events import UserEvents
 from agyn_users.models import metadata
 from agyn_users.rpc.accounts import AccountHandlers
@@ -51,7 +51,7 @@ DEFINITION = ServiceDefinition(
     register=register,
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
-    commands={"bootstrap-admin": bootstrap_admin_command, "issue-token": issue_token_command},
+    commands={"bootstrap-admin": BOOTSTRAP_ADMIN, "issue-token": ISSUE_TOKEN},
 )
 
 

@@ -25,6 +25,7 @@ from typing import TypeVar
 from agyn_common.db import Database
 from agyn_common.errors import ServiceError
 from agyn_common.outbox import Outbox
+from agyn_common.server import Command
 from agyn_common.validation import check_length
 
 from agyn_users import usernames
@@ -92,13 +93,16 @@ def _write_secret(path: Path, secret: str) -> None:
         handle.write(secret + "\n")
 
 
-def bootstrap_admin_command(settings: UsersSettings, args: list[str]) -> int:
+def _bootstrap_admin_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agyn-users bootstrap-admin")
     parser.add_argument("--token-file", required=True, help="where the admin's API token is written")
     parser.add_argument("--subject", default="agyn:bootstrap-admin", help="OIDC subject of the admin account")
     parser.add_argument("--username", default="admin")
     parser.add_argument("--name", default="Platform admin")
-    options = parser.parse_args(args)
+    return parser
+
+
+def _bootstrap_admin(settings: UsersSettings, options: argparse.Namespace) -> int:
     token_file = Path(options.token_file)
     existing = token_file.read_text().strip() if token_file.exists() else None
 
@@ -127,7 +131,7 @@ def _argument(check: Callable[[str], str]) -> Callable[[str], str]:
     return convert
 
 
-def issue_token_command(settings: UsersSettings, args: list[str]) -> int:
+def _issue_token_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="agyn-users issue-token",
         description="Issue a new API token for an account (not a cluster admin), creating it on first "
@@ -151,7 +155,10 @@ def issue_token_command(settings: UsersSettings, args: list[str]) -> int:
         type=_argument(lambda value: check_length(value, "token-name", max_chars=MAX_NAME, required=True)),
         help="the token's name in ListAPITokens",
     )
-    options = parser.parse_args(args)
+    return parser
+
+
+def _issue_token(settings: UsersSettings, options: argparse.Namespace) -> int:
 
     async def issue(db: Database) -> tuple[uuid.UUID, str]:
         identity_id = await ensure_account(
@@ -169,3 +176,7 @@ def issue_token_command(settings: UsersSettings, args: list[str]) -> int:
         return 1
     print(json.dumps({"identity_id": str(identity_id), "token": token}))
     return 0
+
+
+BOOTSTRAP_ADMIN = Command(_bootstrap_admin_parser(), _bootstrap_admin)
+ISSUE_TOKEN = Command(_issue_token_parser(), _issue_token)
