@@ -25,14 +25,17 @@ import sys
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 import pytest
-from agyn_common.embedded import free_port
+import pytest_asyncio
+from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, free_port
 from agyn_local.platform import service_environment
 from agyn_local.services import SERVICES
+from agyn_testkit.adversarial import TALLIES
 from agyn_testkit.harness import wait_for_health
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 from grpc_health.v1 import health_pb2
@@ -205,24 +208,24 @@ def nats_url_of(nats) -> Callable[[str], str]:
     return lambda service: nats.url
 
 
-@pytest.fixture
-async def processes(
-    request: pytest.FixtureRequest, database_factory, nats_url_of, tmp_path: Path
+@asynccontextmanager
+async def running_processes(
+    create_database: Callable[[str], str], nats_url_of: Callable[[str], str], logs: Path
 ) -> AsyncIterator[Processes]:
-    if target() != "local":
-        pytest.fail(f"{request.node.name} needs the local platform's processes: mark it `{LOCAL_ONLY}`")
+    """Every service of the table as a process, each on an empty database of its own made by
+    `create_database(name)` and on NATS at `nats_url_of(name)`; stopped on exit."""
     addresses = {service.name: f"127.0.0.1:{free_port()}" for service in SERVICES}
-    running = Processes(addresses=addresses, logs=tmp_path)
+    running = Processes(addresses=addresses, logs=logs)
     children: list[subprocess.Popen[bytes]] = []
     try:
         for service in SERVICES:
             # An empty database: the service migrates it at start, as in `make up`.
-            database_url = database_factory(service.name, None) if service.database else None
-            if database_url is not None:
-                running.databases[service.name] = database_url
+            if service.database:
+                running.databases[service.name] = create_database(service.name)
+            database_url = running.databases.get(service.name)
             port = int(addresses[service.name].rsplit(":", 1)[1])
             environment = service_environment(nats_url_of(service.name), port, addresses, database_url)
-            children.append(spawn(service.module, environment, tmp_path / f"{service.name}.log"))
+            children.append(spawn(service.module, environment, logs / f"{service.name}.log"))
         for service in SERVICES:
             async with grpc.aio.insecure_channel(addresses[service.name]) as channel:
                 try:
@@ -232,3 +235,45 @@ async def processes(
         yield running
     finally:
         stop(children)
+
+
+@pytest.fixture
+async def processes(
+    request: pytest.FixtureRequest, database_factory, nats_url_of, tmp_path: Path
+) -> AsyncIterator[Processes]:
+    if target() != "local":
+        pytest.fail(f"{request.node.name} needs the local platform's processes: mark it `{LOCAL_ONLY}`")
+    async with running_processes(lambda name: database_factory(name, None), nats_url_of, tmp_path) as running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def module_processes(
+    postgres: EmbeddedPostgres, nats_server: EmbeddedNats, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Processes]:
+    """The processes once for a whole module (its tests share them and must say so with
+    `pytest.mark.asyncio(loop_scope="module")`), on databases dropped afterwards."""
+    if target() != "local":
+        pytest.fail(f"this module needs the local platform's processes: mark it `{LOCAL_ONLY}`")
+    created: list[str] = []
+
+    def create_database(name: str) -> str:
+        created.append(f"module_{name}_{uuid.uuid4().hex[:12]}")
+        return postgres.create_database(created[-1])
+
+    try:
+        async with running_processes(
+            create_database, lambda name: nats_server.url, tmp_path_factory.mktemp("processes")
+        ) as running:
+            yield running
+    finally:
+        for name in created:
+            postgres.drop_database(name)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """What the robustness suite sent and what came back (issue 15 asks for it in the note)."""
+    for title, tally in config.stash.get(TALLIES, {}).items():
+        terminalreporter.write_sep("-", f"robustness over {title}")
+        for line in tally.summary(title):
+            terminalreporter.write_line(line)
