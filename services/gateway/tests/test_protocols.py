@@ -140,6 +140,21 @@ async def test_errors_keep_their_code_and_details_in_every_protocol(gateway, adm
     assert trailers["grpc-status"] == str(grpc.StatusCode.INVALID_ARGUMENT.value[0])
 
 
+@pytest.mark.parametrize("content_type", ["application/grpc", "application/grpc+proto; charset=x"])
+async def test_grpc_over_http1_is_a_400_that_says_why(gateway, admin, content_type):
+    # gRPC's status travels in trailers, which HTTP/1.1 cannot carry: the client's mistake,
+    # where connectrpc answered grpc-status UNKNOWN.
+    _, token = admin
+    reply = await gateway.http.post(
+        f"{gateway.url}/{USERS_GATEWAY}/GetMe",
+        content=frame(users_pb2.GetMeRequest().SerializeToString()),
+        headers={"authorization": f"Bearer {token}", "content-type": content_type},
+    )
+    assert reply.status_code == 400, reply.text
+    assert "grpc-status" not in reply.headers
+    assert "HTTP/2" in reply.json()["detail"]
+
+
 async def test_not_found_maps_to_404_and_unknown_paths_are_404(gateway, admin):
     _, token = admin
     reply = await gateway.connect("GetUser", {"identityId": str(uuid.uuid4())}, token)

@@ -142,6 +142,12 @@ class GatewayHttp:
                 await self._preflight(scope, send_with_headers)
             elif path == "/me":
                 await self._me(scope, send_with_headers)
+            elif _is_grpc(header(scope, b"content-type")) and not _carries_trailers(scope):
+                # connectrpc would answer grpc-status UNKNOWN, a server fault, to what is the
+                # client's choice of transport (as grpc-go does, 400).
+                await _problem(
+                    send_with_headers, 400, "gRPC needs HTTP/2; over HTTP/1.1 use Connect or gRPC-Web"
+                )
             elif (header(scope, b"content-type") or b"").startswith(GRPC_WEB_TEXT):
                 await self._grpc_web_text(scope, body, send_with_headers)
             else:
@@ -351,6 +357,17 @@ async def _json(send: Send, status: int, body: object, content_type: bytes = b"a
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+def _is_grpc(content_type: bytes | None) -> bool:
+    """gRPC proper (`application/grpc`, `application/grpc+proto`, ...), not gRPC-Web."""
+    media_type = (content_type or b"").split(b";")[0].strip().lower()
+    return media_type == b"application/grpc" or media_type.startswith(b"application/grpc+")
+
+
+def _carries_trailers(scope: Scope) -> bool:
+    """Whether the connection can send HTTP trailers, where gRPC puts its status: HTTP/2 only."""
+    return "http.response.trailers" in scope.get("extensions", {})
 
 
 async def _problem(send: Send, status: int, detail: str) -> None:
