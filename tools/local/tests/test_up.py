@@ -108,9 +108,7 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
 
     with running_up(state_dir, nats_port) as up:
         endpoints = up.wait_until_up()
-        assert set(endpoints) == {
-            "users", "organizations", "threads", "notifications", "gateway", "nats", "postgres"
-        }  # fmt: skip
+        assert set(endpoints) == {service.name for service in SERVICES} | {"nats", "postgres"}
         assert endpoints["nats"] == f"nats://127.0.0.1:{nats_port}"
         token = (state_dir / "admin-token").read_text().strip()
         admin_id = (state_dir / "admin-identity-id").read_text().strip()

@@ -19,6 +19,7 @@ import keyword
 import re
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,6 +30,9 @@ LOCAL_TABLE = Path("tools/local/src/agyn_local/services.py")
 DEPLOY_TABLE = Path("tools/deploy/src/agyn_deploy/deployables.py")
 DEPLOY_MANIFEST = Path("tools/deploy/pyproject.toml")
 ROOT_MANIFEST = Path("pyproject.toml")
+COMMON_MANIFEST = Path("libs/common/pyproject.toml")
+# What the written code imports beside agyn-api and agyn-common, pinned as libs/common pins it.
+PINNED_LIKE_COMMON = ("grpcio", "sqlalchemy", "alembic")
 
 
 class ScaffoldError(Exception):
@@ -84,7 +88,17 @@ def _template(name: str) -> Template:
     return Template(resources.files("agyn_deploy").joinpath(f"templates/service/{name}").read_text())
 
 
-def service_files(names: Names) -> dict[Path, str]:
+def _pins(root: Path) -> dict[str, str]:
+    """`grpcio` → `"grpcio==1.85.1"`, ...: the new service's pins stay in step with libs/common's."""
+    requirements = tomllib.loads((root / COMMON_MANIFEST).read_text())["project"]["dependencies"]
+    pins = {}
+    for name in PINNED_LIKE_COMMON:
+        (requirement,) = (entry for entry in requirements if re.match(rf"{name}\b(?![-_])", entry))
+        pins[name] = f'"{requirement}"'
+    return pins
+
+
+def service_files(root: Path, names: Names) -> dict[Path, str]:
     """Every new file, by path relative to the repository root."""
     service = Path("services") / names.name
     package = service / "src" / names.module
@@ -105,7 +119,8 @@ def service_files(names: Names) -> dict[Path, str]:
         service / "tests" / "conftest.py": "conftest.py.tmpl",
         service / "tests" / f"test_{names.name}.py": "test_service.py.tmpl",
     }
-    files = {path: _template(source).substitute(names.substitutions()) for path, source in sources.items()}
+    substitutions = {**names.substitutions(), **_pins(root)}
+    files = {path: _template(source).substitute(substitutions) for path, source in sources.items()}
     # Packages, so that mypy names the revisions agyn_<name>.migrations.versions.*.
     files[package / "migrations" / "__init__.py"] = ""
     files[package / "migrations" / "versions" / "__init__.py"] = ""
@@ -165,7 +180,7 @@ def _ruff(root: Path, paths: list[Path]) -> None:
 def write(root: Path, name: str) -> list[Path]:
     """Write the new service under `root` (the repository, or a copy holding the tables)."""
     names = check_name(root, name)
-    files = service_files(names)
+    files = service_files(root, names)
     edits = table_edits(root, names)
     for path, content in files.items():
         target = root / path
