@@ -30,6 +30,7 @@ def copy(tmp_path: Path) -> Path:
         scaffold.DEPLOY_TABLE,
         scaffold.DEPLOY_MANIFEST,
         scaffold.ROOT_MANIFEST,
+        scaffold.COMMON_MANIFEST,
     ):
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / path, tmp_path / path)
@@ -55,6 +56,9 @@ def test_a_new_service_lints_imports_and_declares_every_method(copy):
     assert f'LocalService(name="{NAME}"' in (copy / scaffold.LOCAL_TABLE).read_text()
     assert f'_local("{NAME}")' in (copy / scaffold.DEPLOY_TABLE).read_text()
     assert f"agyn-{NAME} = {{ workspace = true }}" in (copy / scaffold.ROOT_MANIFEST).read_text()
+    # Its imports are declared, pinned as libs/common pins them.
+    manifest = (copy / "services" / NAME / "pyproject.toml").read_text()
+    assert all(scaffold._pins(ROOT)[name] in manifest for name in scaffold.PINNED_LIKE_COMMON)
     ruff = [sys.executable, "-m", "ruff"]
     subprocess.run([*ruff, "check", "--quiet", "."], cwd=copy, check=True)
     subprocess.run([*ruff, "format", "--check", "--quiet", "."], cwd=copy, check=True)
