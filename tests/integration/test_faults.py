@@ -17,7 +17,7 @@ from pathlib import Path
 import grpc
 import psycopg
 import pytest
-from agyn_common.embedded import free_port
+from agyn_common.embedded import EmbeddedPostgres, free_port
 from agyn_testkit import probe as probe_service
 from agyn_testkit.harness import wait_for_health, wait_until
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
@@ -242,3 +242,41 @@ async def test_sigterm_in_a_burst_of_calls_cancels_none(database_factory, nats, 
         f"\nSIGTERM in a burst of 200 calls: {dict(outcomes)},"
         f" exited 0 {stopped - started:.2f}s after the signal"
     )
+
+
+async def test_postgres_stopped_and_started_again(nats, tmp_path):
+    """The server itself goes away (pg_ctl stop) and comes back: its own PostgreSQL, so that
+    the session's stays up for every other test."""
+    data = tmp_path / "postgres"
+    server = EmbeddedPostgres(data)
+    database = server.create_database("probe")
+    try:
+        async with (
+            probe_process(database, nats.url, tmp_path / "probe.log") as (_, address),
+            grpc.aio.insecure_channel(address) as channel,
+        ):
+            create = probe_call(channel, "Create", wrappers_pb2.StringValue)
+            note = wrappers_pb2.StringValue
+            assert (await create(note(value="before"), metadata=GATEWAY, timeout=10)).value == "note #1"
+
+            started = time.monotonic()
+            await asyncio.to_thread(server.stop)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await create(note(value="during"), metadata=GATEWAY, timeout=20)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value.details()
+            await wait_for_health(channel, NOT_SERVING, timeout=15)
+            away = time.monotonic()
+
+            server = await asyncio.to_thread(EmbeddedPostgres, data)
+            assert server.url("probe") == database  # the same socket: the service's URL still holds
+            back = time.monotonic()
+            await wait_for_health(channel, SERVING, timeout=5)
+            serving = time.monotonic()
+            # The note made before is kept; the refused one was never written.
+            assert (await create(note(value="after"), metadata=GATEWAY, timeout=10)).value == "note #2"
+        print(
+            f"\npostgres stopped: refused and NOT_SERVING after {away - started:.2f}s,"
+            f" SERVING {serving - back:.2f}s after it was started again"
+        )
+    finally:
+        server.stop()
