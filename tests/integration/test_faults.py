@@ -20,6 +20,7 @@ import pytest
 from agyn_common.embedded import EmbeddedPostgres, free_port
 from agyn_testkit import probe as probe_service
 from agyn_testkit.harness import wait_for_health, wait_until
+from agyn_testkit.platform_client import GATEWAY, as_user
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
@@ -29,14 +30,9 @@ from sqlalchemy.engine import make_url
 
 pytestmark = pytest.mark.local_platform
 
-GATEWAY = (("x-agyn-caller", "gateway"),)
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 HOLD_KEY = 1515
-
-
-def as_user(identity: str) -> tuple[tuple[str, str], ...]:
-    return (*GATEWAY, ("x-identity-id", identity), ("x-identity-type", "user"))
 
 
 async def test_while_postgres_is_away_writes_are_unavailable_and_serving_resumes_within_5s(
