@@ -98,6 +98,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         extra_rules=({"from": [{"source": {"principals": [_INGRESS_GATEWAY]}}]},),
         extra_ingress=({"ports": [{"port": 8080, "protocol": "TCP"}]},),
     ),
+    Deployable(_local("agents"), "The Agents service.", calls=()),
 )
 
 _missing = {service.name for service in SERVICES} - {deployable.name for deployable in DEPLOYABLES}
