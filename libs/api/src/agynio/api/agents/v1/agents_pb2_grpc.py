@@ -26,7 +26,9 @@ if _version_not_supported:
 
 
 class AgentsServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """AgentsService is the internal service. The Gateway exposes every method but
+    ResolveAgentIdentity as agynio.api.gateway.v1.AgentsGateway, with the same messages.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -34,20 +36,553 @@ class AgentsServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.GetAgentsStatus = channel.unary_unary(
-                '/agynio.api.agents.v1.AgentsService/GetAgentsStatus',
-                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentsStatusRequest.SerializeToString,
-                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentsStatusResponse.FromString,
+        self.CreateAgent = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/CreateAgent',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateAgentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateAgentResponse.FromString,
+                _registered_method=True)
+        self.GetAgent = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/GetAgent',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentResponse.FromString,
+                _registered_method=True)
+        self.ResolveAgentIdentity = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ResolveAgentIdentity',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ResolveAgentIdentityRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ResolveAgentIdentityResponse.FromString,
+                _registered_method=True)
+        self.UpdateAgent = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/UpdateAgent',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateAgentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateAgentResponse.FromString,
+                _registered_method=True)
+        self.DeleteAgent = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/DeleteAgent',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteAgentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteAgentResponse.FromString,
+                _registered_method=True)
+        self.ListAgents = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListAgents',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentsResponse.FromString,
+                _registered_method=True)
+        self.SetAgentRole = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/SetAgentRole',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.SetAgentRoleRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.SetAgentRoleResponse.FromString,
+                _registered_method=True)
+        self.RemoveAgentRole = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/RemoveAgentRole',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.RemoveAgentRoleRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.RemoveAgentRoleResponse.FromString,
+                _registered_method=True)
+        self.ListAgentRoles = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListAgentRoles',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentRolesRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentRolesResponse.FromString,
+                _registered_method=True)
+        self.ListMyAgentRoles = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListMyAgentRoles',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMyAgentRolesRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMyAgentRolesResponse.FromString,
+                _registered_method=True)
+        self.CreateVolume = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/CreateVolume',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeResponse.FromString,
+                _registered_method=True)
+        self.GetVolume = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/GetVolume',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeResponse.FromString,
+                _registered_method=True)
+        self.UpdateVolume = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/UpdateVolume',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateVolumeRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateVolumeResponse.FromString,
+                _registered_method=True)
+        self.DeleteVolume = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/DeleteVolume',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeResponse.FromString,
+                _registered_method=True)
+        self.ListVolumes = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListVolumes',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumesRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumesResponse.FromString,
+                _registered_method=True)
+        self.CreateVolumeAttachment = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/CreateVolumeAttachment',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeAttachmentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeAttachmentResponse.FromString,
+                _registered_method=True)
+        self.GetVolumeAttachment = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/GetVolumeAttachment',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeAttachmentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeAttachmentResponse.FromString,
+                _registered_method=True)
+        self.DeleteVolumeAttachment = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/DeleteVolumeAttachment',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeAttachmentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeAttachmentResponse.FromString,
+                _registered_method=True)
+        self.ListVolumeAttachments = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListVolumeAttachments',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumeAttachmentsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumeAttachmentsResponse.FromString,
+                _registered_method=True)
+        self.CreateMcp = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/CreateMcp',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateMcpRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateMcpResponse.FromString,
+                _registered_method=True)
+        self.GetMcp = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/GetMcp',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetMcpRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetMcpResponse.FromString,
+                _registered_method=True)
+        self.UpdateMcp = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/UpdateMcp',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateMcpRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateMcpResponse.FromString,
+                _registered_method=True)
+        self.DeleteMcp = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/DeleteMcp',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteMcpRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteMcpResponse.FromString,
+                _registered_method=True)
+        self.ListMcps = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListMcps',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMcpsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMcpsResponse.FromString,
+                _registered_method=True)
+        self.CreateSkill = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/CreateSkill',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateSkillRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateSkillResponse.FromString,
+                _registered_method=True)
+        self.GetSkill = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/GetSkill',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetSkillRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetSkillResponse.FromString,
+                _registered_method=True)
+        self.UpdateSkill = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/UpdateSkill',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateSkillRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateSkillResponse.FromString,
+                _registered_method=True)
+        self.DeleteSkill = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/DeleteSkill',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteSkillRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteSkillResponse.FromString,
+                _registered_method=True)
+        self.ListSkills = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListSkills',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListSkillsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListSkillsResponse.FromString,
+                _registered_method=True)
+        self.CreateHook = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/CreateHook',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateHookRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateHookResponse.FromString,
+                _registered_method=True)
+        self.GetHook = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/GetHook',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetHookRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetHookResponse.FromString,
+                _registered_method=True)
+        self.UpdateHook = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/UpdateHook',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateHookRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateHookResponse.FromString,
+                _registered_method=True)
+        self.DeleteHook = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/DeleteHook',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteHookRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteHookResponse.FromString,
+                _registered_method=True)
+        self.ListHooks = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListHooks',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListHooksRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListHooksResponse.FromString,
+                _registered_method=True)
+        self.CreateEnv = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/CreateEnv',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateEnvRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateEnvResponse.FromString,
+                _registered_method=True)
+        self.GetEnv = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/GetEnv',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetEnvRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetEnvResponse.FromString,
+                _registered_method=True)
+        self.UpdateEnv = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/UpdateEnv',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateEnvRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateEnvResponse.FromString,
+                _registered_method=True)
+        self.DeleteEnv = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/DeleteEnv',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteEnvRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteEnvResponse.FromString,
+                _registered_method=True)
+        self.ListEnvs = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListEnvs',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListEnvsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListEnvsResponse.FromString,
+                _registered_method=True)
+        self.CreateInitScript = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/CreateInitScript',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateInitScriptRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateInitScriptResponse.FromString,
+                _registered_method=True)
+        self.GetInitScript = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/GetInitScript',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetInitScriptRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetInitScriptResponse.FromString,
+                _registered_method=True)
+        self.UpdateInitScript = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/UpdateInitScript',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateInitScriptRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateInitScriptResponse.FromString,
+                _registered_method=True)
+        self.DeleteInitScript = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/DeleteInitScript',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteInitScriptRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteInitScriptResponse.FromString,
+                _registered_method=True)
+        self.ListInitScripts = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListInitScripts',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListInitScriptsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListInitScriptsResponse.FromString,
+                _registered_method=True)
+        self.CreateImagePullSecretAttachment = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/CreateImagePullSecretAttachment',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateImagePullSecretAttachmentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateImagePullSecretAttachmentResponse.FromString,
+                _registered_method=True)
+        self.GetImagePullSecretAttachment = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/GetImagePullSecretAttachment',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetImagePullSecretAttachmentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetImagePullSecretAttachmentResponse.FromString,
+                _registered_method=True)
+        self.DeleteImagePullSecretAttachment = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/DeleteImagePullSecretAttachment',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteImagePullSecretAttachmentRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteImagePullSecretAttachmentResponse.FromString,
+                _registered_method=True)
+        self.ListImagePullSecretAttachments = channel.unary_unary(
+                '/agynio.api.agents.v1.AgentsService/ListImagePullSecretAttachments',
+                request_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListImagePullSecretAttachmentsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListImagePullSecretAttachmentsResponse.FromString,
                 _registered_method=True)
 
 
 class AgentsServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """AgentsService is the internal service. The Gateway exposes every method but
+    ResolveAgentIdentity as agynio.api.gateway.v1.AgentsGateway, with the same messages.
+    """
 
-    def GetAgentsStatus(self, request, context):
-        """Which service answered and the migration its database is at: a first call to see the
-        service, its database and its method table working.
+    def CreateAgent(self, request, context):
+        """Agents. The agent's id is also its platform identity id.
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAgent(self, request, context):
+        """Callers without config access see the metadata only (configuration fields cleared).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveAgentIdentity(self, request, context):
+        """Internal (tracing): which agent and organization an identity id stands for.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateAgent(self, request, context):
+        """Changes the fields that are set; availability needs the delete-level right.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAgent(self, request, context):
+        """Refused while any sub-resource still targets the agent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAgents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAgentRole(self, request, context):
+        """Per-agent roles: at most one role per identity and agent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveAgentRole(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAgentRoles(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMyAgentRoles(self, request, context):
+        """The caller's own role assignments in one organization.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateVolume(self, request, context):
+        """Volumes: organization-level definitions, mounted through volume attachments.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVolume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateVolume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteVolume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVolumes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateVolumeAttachment(self, request, context):
+        """Volume attachments: immutable links of a volume to an agent, MCP or hook.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVolumeAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteVolumeAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVolumeAttachments(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateMcp(self, request, context):
+        """MCP sidecars of an agent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMcp(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMcp(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteMcp(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMcps(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateSkill(self, request, context):
+        """Skills of an agent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSkill(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateSkill(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSkill(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSkills(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateHook(self, request, context):
+        """Lifecycle hooks of an agent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateHook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteHook(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHooks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateEnv(self, request, context):
+        """Environment variables of an agent, MCP or hook: a plain value or a secret reference.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEnv(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateEnv(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteEnv(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEnvs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateInitScript(self, request, context):
+        """Init scripts of an agent, MCP or hook, run in creation order.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInitScript(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateInitScript(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteInitScript(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInitScripts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateImagePullSecretAttachment(self, request, context):
+        """Image pull secret attachments: immutable links of a Secrets-owned pull secret to an
+        agent, MCP or hook.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetImagePullSecretAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteImagePullSecretAttachment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListImagePullSecretAttachments(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -55,10 +590,245 @@ class AgentsServiceServicer:
 
 def add_AgentsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'GetAgentsStatus': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetAgentsStatus,
-                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentsStatusRequest.FromString,
-                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentsStatusResponse.SerializeToString,
+            'CreateAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAgent,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateAgentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateAgentResponse.SerializeToString,
+            ),
+            'GetAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAgent,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentResponse.SerializeToString,
+            ),
+            'ResolveAgentIdentity': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveAgentIdentity,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ResolveAgentIdentityRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ResolveAgentIdentityResponse.SerializeToString,
+            ),
+            'UpdateAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateAgent,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateAgentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateAgentResponse.SerializeToString,
+            ),
+            'DeleteAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAgent,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteAgentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteAgentResponse.SerializeToString,
+            ),
+            'ListAgents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAgents,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentsResponse.SerializeToString,
+            ),
+            'SetAgentRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAgentRole,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.SetAgentRoleRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.SetAgentRoleResponse.SerializeToString,
+            ),
+            'RemoveAgentRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveAgentRole,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.RemoveAgentRoleRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.RemoveAgentRoleResponse.SerializeToString,
+            ),
+            'ListAgentRoles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAgentRoles,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentRolesRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentRolesResponse.SerializeToString,
+            ),
+            'ListMyAgentRoles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMyAgentRoles,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMyAgentRolesRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMyAgentRolesResponse.SerializeToString,
+            ),
+            'CreateVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateVolume,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeResponse.SerializeToString,
+            ),
+            'GetVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVolume,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeResponse.SerializeToString,
+            ),
+            'UpdateVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateVolume,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateVolumeRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateVolumeResponse.SerializeToString,
+            ),
+            'DeleteVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteVolume,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeResponse.SerializeToString,
+            ),
+            'ListVolumes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVolumes,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumesRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumesResponse.SerializeToString,
+            ),
+            'CreateVolumeAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateVolumeAttachment,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeAttachmentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeAttachmentResponse.SerializeToString,
+            ),
+            'GetVolumeAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVolumeAttachment,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeAttachmentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeAttachmentResponse.SerializeToString,
+            ),
+            'DeleteVolumeAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteVolumeAttachment,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeAttachmentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeAttachmentResponse.SerializeToString,
+            ),
+            'ListVolumeAttachments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVolumeAttachments,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumeAttachmentsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumeAttachmentsResponse.SerializeToString,
+            ),
+            'CreateMcp': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateMcp,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateMcpRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateMcpResponse.SerializeToString,
+            ),
+            'GetMcp': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMcp,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetMcpRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetMcpResponse.SerializeToString,
+            ),
+            'UpdateMcp': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMcp,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateMcpRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateMcpResponse.SerializeToString,
+            ),
+            'DeleteMcp': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteMcp,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteMcpRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteMcpResponse.SerializeToString,
+            ),
+            'ListMcps': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMcps,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMcpsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMcpsResponse.SerializeToString,
+            ),
+            'CreateSkill': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSkill,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateSkillRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateSkillResponse.SerializeToString,
+            ),
+            'GetSkill': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSkill,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetSkillRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetSkillResponse.SerializeToString,
+            ),
+            'UpdateSkill': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateSkill,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateSkillRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateSkillResponse.SerializeToString,
+            ),
+            'DeleteSkill': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSkill,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteSkillRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteSkillResponse.SerializeToString,
+            ),
+            'ListSkills': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSkills,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListSkillsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListSkillsResponse.SerializeToString,
+            ),
+            'CreateHook': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateHook,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateHookRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateHookResponse.SerializeToString,
+            ),
+            'GetHook': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHook,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetHookRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetHookResponse.SerializeToString,
+            ),
+            'UpdateHook': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateHook,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateHookRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateHookResponse.SerializeToString,
+            ),
+            'DeleteHook': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteHook,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteHookRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteHookResponse.SerializeToString,
+            ),
+            'ListHooks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHooks,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListHooksRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListHooksResponse.SerializeToString,
+            ),
+            'CreateEnv': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEnv,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateEnvRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateEnvResponse.SerializeToString,
+            ),
+            'GetEnv': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEnv,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetEnvRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetEnvResponse.SerializeToString,
+            ),
+            'UpdateEnv': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateEnv,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateEnvRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateEnvResponse.SerializeToString,
+            ),
+            'DeleteEnv': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteEnv,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteEnvRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteEnvResponse.SerializeToString,
+            ),
+            'ListEnvs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEnvs,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListEnvsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListEnvsResponse.SerializeToString,
+            ),
+            'CreateInitScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateInitScript,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateInitScriptRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateInitScriptResponse.SerializeToString,
+            ),
+            'GetInitScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInitScript,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetInitScriptRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetInitScriptResponse.SerializeToString,
+            ),
+            'UpdateInitScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateInitScript,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateInitScriptRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateInitScriptResponse.SerializeToString,
+            ),
+            'DeleteInitScript': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteInitScript,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteInitScriptRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteInitScriptResponse.SerializeToString,
+            ),
+            'ListInitScripts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInitScripts,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListInitScriptsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListInitScriptsResponse.SerializeToString,
+            ),
+            'CreateImagePullSecretAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateImagePullSecretAttachment,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateImagePullSecretAttachmentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateImagePullSecretAttachmentResponse.SerializeToString,
+            ),
+            'GetImagePullSecretAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetImagePullSecretAttachment,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetImagePullSecretAttachmentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetImagePullSecretAttachmentResponse.SerializeToString,
+            ),
+            'DeleteImagePullSecretAttachment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteImagePullSecretAttachment,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteImagePullSecretAttachmentRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteImagePullSecretAttachmentResponse.SerializeToString,
+            ),
+            'ListImagePullSecretAttachments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListImagePullSecretAttachments,
+                    request_deserializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListImagePullSecretAttachmentsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListImagePullSecretAttachmentsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -69,10 +839,12 @@ def add_AgentsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AgentsService:
-    """Missing associated documentation comment in .proto file."""
+    """AgentsService is the internal service. The Gateway exposes every method but
+    ResolveAgentIdentity as agynio.api.gateway.v1.AgentsGateway, with the same messages.
+    """
 
     @staticmethod
-    def GetAgentsStatus(request,
+    def CreateAgent(request,
             target,
             options=(),
             channel_credentials=None,
@@ -85,9 +857,1278 @@ class AgentsService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/agynio.api.agents.v1.AgentsService/GetAgentsStatus',
-            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentsStatusRequest.SerializeToString,
-            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentsStatusResponse.FromString,
+            '/agynio.api.agents.v1.AgentsService/CreateAgent',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateAgentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/GetAgent',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveAgentIdentity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ResolveAgentIdentity',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ResolveAgentIdentityRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ResolveAgentIdentityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/UpdateAgent',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateAgentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/DeleteAgent',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteAgentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteAgentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAgents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListAgents',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentsRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAgentRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/SetAgentRole',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.SetAgentRoleRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.SetAgentRoleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveAgentRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/RemoveAgentRole',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.RemoveAgentRoleRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.RemoveAgentRoleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAgentRoles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListAgentRoles',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentRolesRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListAgentRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMyAgentRoles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListMyAgentRoles',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMyAgentRolesRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMyAgentRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/CreateVolume',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/GetVolume',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/UpdateVolume',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateVolumeRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateVolumeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/DeleteVolume',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVolumes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListVolumes',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumesRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateVolumeAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/CreateVolumeAttachment',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeAttachmentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateVolumeAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVolumeAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/GetVolumeAttachment',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeAttachmentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetVolumeAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteVolumeAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/DeleteVolumeAttachment',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeAttachmentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteVolumeAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVolumeAttachments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListVolumeAttachments',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumeAttachmentsRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListVolumeAttachmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateMcp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/CreateMcp',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateMcpRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateMcpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMcp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/GetMcp',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetMcpRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetMcpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMcp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/UpdateMcp',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateMcpRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateMcpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteMcp(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/DeleteMcp',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteMcpRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteMcpResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMcps(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListMcps',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMcpsRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListMcpsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSkill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/CreateSkill',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateSkillRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateSkillResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSkill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/GetSkill',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetSkillRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetSkillResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateSkill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/UpdateSkill',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateSkillRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateSkillResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSkill(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/DeleteSkill',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteSkillRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteSkillResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSkills(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListSkills',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListSkillsRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListSkillsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateHook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/CreateHook',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateHookRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateHookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/GetHook',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetHookRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetHookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateHook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/UpdateHook',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateHookRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateHookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteHook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/DeleteHook',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteHookRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteHookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHooks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListHooks',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListHooksRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListHooksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEnv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/CreateEnv',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateEnvRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateEnvResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEnv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/GetEnv',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetEnvRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetEnvResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateEnv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/UpdateEnv',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateEnvRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateEnvResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteEnv(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/DeleteEnv',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteEnvRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteEnvResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEnvs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListEnvs',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListEnvsRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListEnvsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateInitScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/CreateInitScript',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateInitScriptRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateInitScriptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInitScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/GetInitScript',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetInitScriptRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetInitScriptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateInitScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/UpdateInitScript',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateInitScriptRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.UpdateInitScriptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteInitScript(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/DeleteInitScript',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteInitScriptRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteInitScriptResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInitScripts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListInitScripts',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListInitScriptsRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListInitScriptsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateImagePullSecretAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/CreateImagePullSecretAttachment',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateImagePullSecretAttachmentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.CreateImagePullSecretAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetImagePullSecretAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/GetImagePullSecretAttachment',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetImagePullSecretAttachmentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.GetImagePullSecretAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteImagePullSecretAttachment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/DeleteImagePullSecretAttachment',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteImagePullSecretAttachmentRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.DeleteImagePullSecretAttachmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListImagePullSecretAttachments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.agents.v1.AgentsService/ListImagePullSecretAttachments',
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListImagePullSecretAttachmentsRequest.SerializeToString,
+            agynio_dot_api_dot_agents_dot_v1_dot_agents__pb2.ListImagePullSecretAttachmentsResponse.FromString,
             options,
             channel_credentials,
             insecure,
