@@ -1,35 +1,46 @@
-"""Fixtures: agents in-process on the session's PostgreSQL and NATS."""
+"""Fixtures: Agents in-process, with the Users and Organizations it depends on."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import grpc
 import pytest
-from agyn_agents.__main__ import DEFINITION
-from agyn_agents.settings import AgentsSettings
-from agyn_common.embedded import EmbeddedNats
-from agyn_common.server import RunningService, start_service
-from agyn_testkit.fixtures import DatabaseFactory
-from agyn_testkit.harness import in_process_settings
-from agynio.api.agents.v1 import agents_pb2_grpc
-
-
-@dataclass
-class Agents:
-    running: RunningService[AgentsSettings]
-    channel: grpc.aio.Channel
-    stub: agents_pb2_grpc.AgentsServiceStub
+from agyn_testkit.agents import Agents, in_process_agents, pb
 
 
 @pytest.fixture
-async def agents_service(database_factory: DatabaseFactory, nats: EmbeddedNats) -> AsyncIterator[Agents]:
-    database_url = database_factory("agents", DEFINITION.migrations)
-    running = await start_service(DEFINITION, in_process_settings(AgentsSettings, database_url, nats.url))
-    channel = grpc.aio.insecure_channel(running.address)
-    try:
-        yield Agents(running, channel, agents_pb2_grpc.AgentsServiceStub(channel))
-    finally:
-        await channel.close()
-        await running.stop(1)
+async def agents(platform, database_factory, nats) -> AsyncIterator[Agents]:
+    async with in_process_agents(platform, database_factory, nats.url) as running:
+        yield running
+
+
+@dataclass
+class Cast:
+    """One organization and one agent in it, with every kind of caller (sheet §4)."""
+
+    org: str
+    org_owner: uuid.UUID  # created the organization, and the agent
+    agent_owner: uuid.UUID  # organization members holding an agent role
+    maintainer: uuid.UUID
+    participant: uuid.UUID
+    member: uuid.UUID  # an organization member without a role on the agent
+    outsider: uuid.UUID  # not in the organization
+    agent: pb.Agent
+
+
+@pytest.fixture
+async def cast(agents: Agents) -> Cast:
+    platform = agents.platform
+    org_owner = await platform.user("olga")
+    org = await platform.create_org(org_owner)
+    people = {}
+    for name in ("agent_owner", "maintainer", "participant", "member"):
+        people[name] = await platform.user(name.replace("_", ""))
+        await platform.join(org_owner, org, people[name])
+    agent = await agents.create(org_owner, org)
+    for name, role in (("agent_owner", pb.AGENT_ROLE_OWNER), ("maintainer", pb.AGENT_ROLE_MAINTAINER)):
+        await agents.set_role(org_owner, agent.meta.id, people[name], role)
+    await agents.set_role(org_owner, agent.meta.id, people["participant"], pb.AGENT_ROLE_PARTICIPANT)
+    return Cast(org, org_owner, outsider=await platform.user("otto"), agent=agent, **people)

@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 
 import grpc
+from agyn_common.bus import EVENTS
+from agyn_common.org_access import OrganizationAccess
+from agyn_common.rooms import ROOMS
 from agyn_common.server import Runtime, ServiceDefinition
 from agyn_common.server import main as serve_main
 from agynio.api.agents.v1 import agents_pb2_grpc
@@ -17,7 +20,11 @@ from agyn_agents.settings import AgentsSettings
 
 
 def register(server: grpc.aio.Server, runtime: Runtime[AgentsSettings]) -> None:
-    agents_pb2_grpc.add_AgentsServiceServicer_to_server(AgentsServicer(runtime.db), server)
+    organizations = OrganizationAccess(runtime.channels.channel(runtime.settings.organizations_address))
+    organizations.attach(runtime.bus)
+    agents_pb2_grpc.add_AgentsServiceServicer_to_server(
+        AgentsServicer(runtime.db, runtime.outbox, organizations), server
+    )
 
 
 DEFINITION = ServiceDefinition(
@@ -28,6 +35,7 @@ DEFINITION = ServiceDefinition(
     register=register,
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",
+    streams=(EVENTS, ROOMS),  # agent.updated envelopes go to the rooms stream
 )
 
 

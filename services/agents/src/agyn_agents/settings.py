@@ -1,5 +1,7 @@
 from agyn_common.settings import ServiceSettings
+from pydantic import Field
 
 
 class AgentsSettings(ServiceSettings):
-    """The common settings (DATABASE_URL, NATS_URL, GRPC_PORT, ...); the service's own join them here."""
+    # Organization relations (member, owner) come from Organizations.
+    organizations_address: str = Field(description="host:port of the organizations service")

@@ -1,13 +1,150 @@
-"""Queries of the agents database."""
+"""Queries of the agents database: agents and their roles."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import sqlalchemy as sa
-from agyn_common.db import Database
+from agyn_common.db import one_or_not_found, violated_index
+from agyn_common.errors import already_exists
+from agyn_common.pagination import KeysetPage
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from agyn_agents.models import (
+    agent_roles,
+    agents,
+    envs,
+    hooks,
+    image_pull_secret_attachments,
+    init_scripts,
+    mcps,
+    skills,
+    volume_attachments,
+)
+
+NICKNAME_INDEX = "agents_organization_nickname_key"
+# What still points at an agent keeps it from being deleted (sheet §3.2, §8 #7); rows that
+# target its MCPs and hooks block through those.
+_CHILDREN = (mcps, skills, hooks, envs, init_scripts, volume_attachments, image_pull_secret_attachments)
 
 
-async def schema_revision(db: Database) -> str:
-    """The migration the database is at: the newest in migrations/versions once migrated."""
-    async with db.transaction() as connection:
-        revision = await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
-        return str(revision.scalar_one())
+async def insert_agent(connection: AsyncConnection, values: Mapping[str, Any]) -> sa.Row[Any]:
+    return await _nickname_guarded(connection, agents.insert().values(**values).returning(*agents.c))
+
+
+async def load_agent(connection: AsyncConnection, agent_id: uuid.UUID, *, lock: bool = False) -> sa.Row[Any]:
+    query = sa.select(agents).where(agents.c.id == agent_id)
+    row: sa.Row[Any] = await one_or_not_found(connection, query.with_for_update() if lock else query, "agent")
+    return row
+
+
+async def update_agent(
+    connection: AsyncConnection, agent_id: uuid.UUID, values: Mapping[str, Any]
+) -> sa.Row[Any]:
+    return await _nickname_guarded(
+        connection,
+        agents.update()
+        .where(agents.c.id == agent_id)
+        .values(**values, updated_at=sa.func.now())
+        .returning(*agents.c),
+    )
+
+
+async def _nickname_guarded(connection: AsyncConnection, statement: sa.Executable) -> sa.Row[Any]:
+    """Run an insert or update of one agent; a nickname held by another agent is ALREADY_EXISTS."""
+    try:
+        async with connection.begin_nested():
+            return (await connection.execute(statement)).one()
+    except IntegrityError as error:
+        if violated_index(error) == NICKNAME_INDEX:
+            raise already_exists("nickname already taken in the organization") from None
+        raise
+
+
+async def has_children(connection: AsyncConnection, agent_id: uuid.UUID) -> bool:
+    found = sa.union_all(
+        *(sa.select(sa.literal(1)).where(table.c.agent_id == agent_id).limit(1) for table in _CHILDREN)
+    )
+    return (await connection.execute(sa.select(sa.exists(found.subquery().select())))).scalar_one()
+
+
+async def delete_agent(connection: AsyncConnection, agent_id: uuid.UUID) -> None:
+    await connection.execute(agents.delete().where(agents.c.id == agent_id))
+
+
+async def list_agents(
+    connection: AsyncConnection, organization_id: uuid.UUID | None, page: KeysetPage
+) -> Sequence[sa.Row[Any]]:
+    query = sa.select(agents)
+    if organization_id is not None:
+        query = query.where(agents.c.organization_id == organization_id)
+    return (await connection.execute(page.query(query))).all()
+
+
+async def role_of(connection: AsyncConnection, agent_id: uuid.UUID, identity_id: uuid.UUID) -> str | None:
+    role: str | None = (
+        await connection.execute(
+            sa.select(agent_roles.c.role).where(
+                agent_roles.c.agent_id == agent_id, agent_roles.c.identity_id == identity_id
+            )
+        )
+    ).scalar_one_or_none()
+    return role
+
+
+async def roles_on(
+    connection: AsyncConnection, identity_id: uuid.UUID, agent_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """The identity's role on each of the agents that it has one on."""
+    if not agent_ids:
+        return {}
+    rows = await connection.execute(
+        sa.select(agent_roles.c.agent_id, agent_roles.c.role).where(
+            agent_roles.c.identity_id == identity_id, agent_roles.c.agent_id.in_(agent_ids)
+        )
+    )
+    return {row.agent_id: row.role for row in rows}
+
+
+async def set_role(
+    connection: AsyncConnection, agent_id: uuid.UUID, identity_id: uuid.UUID, role: str
+) -> None:
+    statement = insert(agent_roles).values(agent_id=agent_id, identity_id=identity_id, role=role)
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[agent_roles.c.agent_id, agent_roles.c.identity_id],
+            set_={"role": statement.excluded.role, "updated_at": sa.func.now()},
+        )
+    )
+
+
+async def remove_role(connection: AsyncConnection, agent_id: uuid.UUID, identity_id: uuid.UUID) -> bool:
+    removed = await connection.execute(
+        agent_roles.delete().where(
+            agent_roles.c.agent_id == agent_id, agent_roles.c.identity_id == identity_id
+        )
+    )
+    return removed.rowcount > 0
+
+
+async def roles_of_agent(connection: AsyncConnection, agent_id: uuid.UUID) -> Sequence[sa.Row[Any]]:
+    query = (
+        sa.select(agent_roles).where(agent_roles.c.agent_id == agent_id).order_by(agent_roles.c.identity_id)
+    )
+    return (await connection.execute(query)).all()
+
+
+async def roles_of_identity(
+    connection: AsyncConnection, identity_id: uuid.UUID, organization_id: uuid.UUID
+) -> Sequence[sa.Row[Any]]:
+    query = (
+        sa.select(agent_roles)
+        .join(agents, agents.c.id == agent_roles.c.agent_id)
+        .where(agent_roles.c.identity_id == identity_id, agents.c.organization_id == organization_id)
+        .order_by(agent_roles.c.agent_id)
+    )
+    return (await connection.execute(query)).all()

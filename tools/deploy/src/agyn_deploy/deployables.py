@@ -90,7 +90,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("gateway"),
         "The external API: Connect, gRPC and gRPC-Web on one port, authenticated.",
-        calls=("users", "organizations", "threads", "notifications"),
+        calls=("users", "organizations", "threads", "notifications", "agents"),
         port=8080,
         port_name="http2",
         # Istio's ingress names the real client; the per-client rate limits key on it.
@@ -98,7 +98,11 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         extra_rules=({"from": [{"source": {"principals": [_INGRESS_GATEWAY]}}]},),
         extra_ingress=({"ports": [{"port": 8080, "protocol": "TCP"}]},),
     ),
-    Deployable(_local("agents"), "The Agents service.", calls=()),
+    Deployable(
+        _local("agents"),
+        "Agent definitions, their roles, volumes and the sub-resources agent pods are built from.",
+        calls=("organizations",),
+    ),
 )
 
 _missing = {service.name for service in SERVICES} - {deployable.name for deployable in DEPLOYABLES}
