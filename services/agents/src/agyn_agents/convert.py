@@ -63,3 +63,16 @@ def assignment_message(row: sa.Row[Any]) -> pb.AgentRoleAssignment:
     return pb.AgentRoleAssignment(
         agent_id=str(row.agent_id), identity_id=str(row.identity_id), role=_ROLE_ENUMS[row.role]
     )
+
+
+def volume_message(row: sa.Row[Any]) -> pb.Volume:
+    volume = pb.Volume(
+        meta=meta(row),
+        persistent=row.persistent,
+        mount_path=row.mount_path,
+        size=row.size,
+        description=row.description,
+    )
+    if row.ttl is not None:
+        volume.ttl = row.ttl
+    return volume

@@ -16,6 +16,7 @@ from agyn_agents.events import AgentEvents
 from agyn_agents.permissions import AgentPermissions
 from agyn_agents.rpc.agents import AgentHandlers
 from agyn_agents.rpc.roles import RoleHandlers
+from agyn_agents.rpc.volumes import VolumeHandlers
 
 
 class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
@@ -24,6 +25,7 @@ class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
         events = AgentEvents(outbox)
         self._agents = AgentHandlers(database, permissions, events)
         self._roles = RoleHandlers(database, permissions, events)
+        self._volumes = VolumeHandlers(database, permissions, events)
 
     async def CreateAgent(
         self, request: pb.CreateAgentRequest, context: grpc.aio.ServicerContext
@@ -74,3 +76,28 @@ class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
         self, request: pb.ListMyAgentRolesRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMyAgentRolesResponse:
         return await self._roles.mine(request)
+
+    async def CreateVolume(
+        self, request: pb.CreateVolumeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateVolumeResponse:
+        return await self._volumes.create(request)
+
+    async def GetVolume(
+        self, request: pb.GetVolumeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetVolumeResponse:
+        return await self._volumes.get(request)
+
+    async def UpdateVolume(
+        self, request: pb.UpdateVolumeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateVolumeResponse:
+        return await self._volumes.update(request)
+
+    async def DeleteVolume(
+        self, request: pb.DeleteVolumeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteVolumeResponse:
+        return await self._volumes.delete(request)
+
+    async def ListVolumes(
+        self, request: pb.ListVolumesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListVolumesResponse:
+        return await self._volumes.list(request)

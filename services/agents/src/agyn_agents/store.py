@@ -1,4 +1,4 @@
-"""Queries of the agents database: agents and their roles."""
+"""Queries of the agents database: agents, their roles, volumes."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from agyn_agents.models import (
     mcps,
     skills,
     volume_attachments,
+    volumes,
 )
 
 NICKNAME_INDEX = "agents_organization_nickname_key"
@@ -148,3 +149,71 @@ async def roles_of_identity(
         .order_by(agent_roles.c.agent_id)
     )
     return (await connection.execute(query)).all()
+
+
+async def insert_volume(connection: AsyncConnection, values: Mapping[str, Any]) -> sa.Row[Any]:
+    return (await connection.execute(volumes.insert().values(**values).returning(*volumes.c))).one()
+
+
+async def load_volume(
+    connection: AsyncConnection, volume_id: uuid.UUID, *, lock: bool = False
+) -> sa.Row[Any]:
+    query = sa.select(volumes).where(volumes.c.id == volume_id)
+    row: sa.Row[Any] = await one_or_not_found(
+        connection, query.with_for_update() if lock else query, "volume"
+    )
+    return row
+
+
+async def update_volume(
+    connection: AsyncConnection, volume_id: uuid.UUID, values: Mapping[str, Any]
+) -> sa.Row[Any]:
+    statement = (
+        volumes.update()
+        .where(volumes.c.id == volume_id)
+        .values(**values, updated_at=sa.func.now())
+        .returning(*volumes.c)
+    )
+    return (await connection.execute(statement)).one()
+
+
+async def volume_in_use(connection: AsyncConnection, volume_id: uuid.UUID) -> bool:
+    query = sa.select(sa.exists().where(volume_attachments.c.volume_id == volume_id))
+    return bool((await connection.execute(query)).scalar_one())
+
+
+async def delete_volume(connection: AsyncConnection, volume_id: uuid.UUID) -> None:
+    await connection.execute(volumes.delete().where(volumes.c.id == volume_id))
+
+
+async def list_volumes(
+    connection: AsyncConnection, organization_id: uuid.UUID, page: KeysetPage
+) -> Sequence[sa.Row[Any]]:
+    query = sa.select(volumes).where(volumes.c.organization_id == organization_id)
+    return (await connection.execute(page.query(query))).all()
+
+
+async def touch_agents_using_volume(
+    connection: AsyncConnection, volume_id: uuid.UUID
+) -> Sequence[sa.Row[Any]]:
+    """Bump `updated_at` of every agent the volume is attached to, directly or through one of
+    its MCPs or hooks (sheet §3.4), and return those agents as they now are."""
+    attached = volume_attachments.c
+    owners = sa.union(
+        sa.select(attached.agent_id.label("id")).where(
+            attached.volume_id == volume_id, attached.agent_id.is_not(None)
+        ),
+        sa.select(mcps.c.agent_id)
+        .join(mcps, mcps.c.id == attached.mcp_id)
+        .where(attached.volume_id == volume_id),
+        sa.select(hooks.c.agent_id)
+        .join(hooks, hooks.c.id == attached.hook_id)
+        .where(attached.volume_id == volume_id),
+    ).subquery()
+    statement = (
+        agents.update()
+        .where(agents.c.id.in_(sa.select(owners.c.id)))
+        .values(updated_at=sa.func.now())
+        .returning(*agents.c)
+    )
+    return sorted((await connection.execute(statement)).all(), key=lambda row: row.id)
