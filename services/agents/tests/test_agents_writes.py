@@ -264,3 +264,21 @@ async def test_an_agent_with_sub_resources_is_not_deleted(agents, cast):
         grpc.StatusCode.FAILED_PRECONDITION,
         "sub-resources",
     )
+
+
+async def test_create_honours_idempotency_keys(agents, cast):
+    owner = metadata(cast.org_owner, idempotency_key="k1")
+    first = await agents.stub.CreateAgent(agent_request(cast.org, name="Once"), metadata=owner)
+    again = await agents.stub.CreateAgent(agent_request(cast.org, name="Once"), metadata=owner)
+    assert again.agent == first.agent
+    await expect_error(
+        agents.stub.CreateAgent(agent_request(cast.org, name="Other"), metadata=owner),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
+    volume = pb.CreateVolumeRequest(organization_id=cast.org, mount_path="/v")
+    made = await agents.stub.CreateVolume(volume, metadata=owner)  # keys are per method
+    assert made.volume.mount_path == "/v"
+    listed = await agents.stub.ListAgents(
+        pb.ListAgentsRequest(organization_id=cast.org), metadata=metadata(cast.org_owner)
+    )
+    assert [a.name for a in listed.agents] == ["Reviewer", "Once"]
