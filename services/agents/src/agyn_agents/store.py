@@ -67,10 +67,7 @@ async def _nickname_guarded(connection: AsyncConnection, statement: sa.Executabl
 
 
 async def has_children(connection: AsyncConnection, agent_id: uuid.UUID) -> bool:
-    found = sa.union_all(
-        *(sa.select(sa.literal(1)).where(table.c.agent_id == agent_id).limit(1) for table in _CHILDREN)
-    )
-    return (await connection.execute(sa.select(sa.exists(found.subquery().select())))).scalar_one()
+    return await any_row(connection, _CHILDREN, "agent_id", agent_id)
 
 
 async def delete_agent(connection: AsyncConnection, agent_id: uuid.UUID) -> None:
@@ -217,3 +214,26 @@ async def touch_agents_using_volume(
         .returning(*agents.c)
     )
     return sorted((await connection.execute(statement)).all(), key=lambda row: row.id)
+
+
+async def find_agent(
+    connection: AsyncConnection, agent_id: uuid.UUID, *, lock: bool = False
+) -> sa.Row[Any] | None:
+    query = sa.select(agents).where(agents.c.id == agent_id)
+    return (await connection.execute(query.with_for_update() if lock else query)).first()
+
+
+async def touch_agent(connection: AsyncConnection, agent_id: uuid.UUID) -> sa.Row[Any]:
+    """The agent's configuration changed through one of its sub-resources (sheet §3.1)."""
+    statement = agents.update().where(agents.c.id == agent_id).values(updated_at=sa.func.now())
+    return (await connection.execute(statement.returning(*agents.c))).one()
+
+
+async def any_row(
+    connection: AsyncConnection, tables: Sequence[sa.Table], column: str, value: uuid.UUID
+) -> bool:
+    """Whether any of `tables` has a row whose `column` is `value`."""
+    found = sa.union_all(
+        *(sa.select(sa.literal(1)).where(table.c[column] == value).limit(1) for table in tables)
+    )
+    return bool((await connection.execute(sa.select(sa.exists(found.subquery().select())))).scalar_one())
