@@ -33,8 +33,26 @@ NICKNAME_INDEX = "agents_organization_nickname_key"
 _CHILDREN = (mcps, skills, hooks, envs, init_scripts, volume_attachments, image_pull_secret_attachments)
 
 
+async def write_one(
+    connection: AsyncConnection, statement: sa.Executable, conflicts: Mapping[str, str]
+) -> sa.Row[Any]:
+    """The one row an insert or update returns; violating a constraint named in `conflicts`
+    is ALREADY_EXISTS with its message (the transaction goes on: the write is a savepoint)."""
+    try:
+        async with connection.begin_nested():
+            return (await connection.execute(statement)).one()
+    except IntegrityError as error:
+        name = violated_index(error)
+        if name is not None and name in conflicts:
+            raise already_exists(conflicts[name]) from None
+        raise
+
+
+_NICKNAME_TAKEN = {NICKNAME_INDEX: "nickname already taken in the organization"}
+
+
 async def insert_agent(connection: AsyncConnection, values: Mapping[str, Any]) -> sa.Row[Any]:
-    return await _nickname_guarded(connection, agents.insert().values(**values).returning(*agents.c))
+    return await write_one(connection, agents.insert().values(**values).returning(*agents.c), _NICKNAME_TAKEN)
 
 
 async def load_agent(connection: AsyncConnection, agent_id: uuid.UUID, *, lock: bool = False) -> sa.Row[Any]:
@@ -46,24 +64,14 @@ async def load_agent(connection: AsyncConnection, agent_id: uuid.UUID, *, lock: 
 async def update_agent(
     connection: AsyncConnection, agent_id: uuid.UUID, values: Mapping[str, Any]
 ) -> sa.Row[Any]:
-    return await _nickname_guarded(
+    return await write_one(
         connection,
         agents.update()
         .where(agents.c.id == agent_id)
         .values(**values, updated_at=sa.func.now())
         .returning(*agents.c),
+        _NICKNAME_TAKEN,
     )
-
-
-async def _nickname_guarded(connection: AsyncConnection, statement: sa.Executable) -> sa.Row[Any]:
-    """Run an insert or update of one agent; a nickname held by another agent is ALREADY_EXISTS."""
-    try:
-        async with connection.begin_nested():
-            return (await connection.execute(statement)).one()
-    except IntegrityError as error:
-        if violated_index(error) == NICKNAME_INDEX:
-            raise already_exists("nickname already taken in the organization") from None
-        raise
 
 
 async def has_children(connection: AsyncConnection, agent_id: uuid.UUID) -> bool:

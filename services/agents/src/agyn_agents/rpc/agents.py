@@ -8,7 +8,6 @@ read everything, across organizations (sheet §4.3).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -23,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from agyn_agents import convert, store
 from agyn_agents.durations import positive_duration
 from agyn_agents.events import AgentEvents
+from agyn_agents.fields import MAX_DESCRIPTION, MAX_IMAGE, Check, resources, text
 from agyn_agents.models import agents
 from agyn_agents.permissions import CAN_DELETE, CAN_EDIT_CONFIG, CAN_READ_CONFIG, AgentPermissions
 
@@ -30,21 +30,11 @@ DEFAULT_IDLE_TIMEOUT = "5m"  # sheet §3.2: an absent idle_timeout
 # Limits the contract leaves open (sheet §8 #10 for name and role; DESIGN §6 for the rest).
 MAX_NAME = 64
 MAX_ROLE = 64
-MAX_DESCRIPTION = 4096
 MAX_CONFIGURATION = 1024 * 1024
-MAX_IMAGE = 1024
-MAX_QUANTITY = 64
 MAX_CAPABILITIES = 64
 MAX_CAPABILITY = 256
 
 AgentRequest = pb.CreateAgentRequest | pb.UpdateAgentRequest
-
-
-def _text(max_chars: int, *, required: bool = False) -> Callable[[AgentRequest, str], dict[str, Any]]:
-    def check(request: AgentRequest, field: str) -> dict[str, Any]:
-        return {field: check_length(getattr(request, field), field, max_chars=max_chars, required=required)}
-
-    return check
 
 
 def _model(request: AgentRequest, field: str) -> dict[str, Any]:
@@ -64,12 +54,6 @@ def _idle_timeout(request: AgentRequest, field: str) -> dict[str, Any]:
     return {field: positive_duration(request.idle_timeout, field)}
 
 
-def _resources(request: AgentRequest, field: str) -> dict[str, Any]:
-    for name in convert.RESOURCE_FIELDS:
-        check_length(getattr(request.resources, name), f"{field}.{name}", max_chars=MAX_QUANTITY)
-    return convert.resources_columns(request.resources)
-
-
 def _capabilities(request: AgentRequest, field: str) -> dict[str, Any]:
     if len(request.capabilities) > MAX_CAPABILITIES:
         raise invalid_argument(field, f"at most {MAX_CAPABILITIES} capabilities")
@@ -85,15 +69,15 @@ def _availability(request: AgentRequest, field: str) -> dict[str, Any]:
 
 
 # Each settable field of an agent and how a request's value becomes its columns.
-FIELDS: dict[str, Callable[[AgentRequest, str], dict[str, Any]]] = {
-    "name": _text(MAX_NAME, required=True),
-    "role": _text(MAX_ROLE),
+FIELDS: dict[str, Check] = {
+    "name": text(MAX_NAME, required=True),
+    "role": text(MAX_ROLE),
     "model": _model,
-    "description": _text(MAX_DESCRIPTION),
+    "description": text(MAX_DESCRIPTION),
     "configuration": _configuration,
-    "image": _text(MAX_IMAGE),
-    "resources": _resources,
-    "init_image": _text(MAX_IMAGE, required=True),
+    "image": text(MAX_IMAGE),
+    "resources": resources,
+    "init_image": text(MAX_IMAGE, required=True),
     "nickname": _nickname,
     "idle_timeout": _idle_timeout,
     "capabilities": _capabilities,

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from agyn_common.caller import current_caller
-from agyn_common.db import Database, one_or_not_found, violated_index
-from agyn_common.errors import already_exists, failed_precondition, invalid_argument, permission_denied
+from agyn_common.db import Database, one_or_not_found
+from agyn_common.errors import failed_precondition, invalid_argument, permission_denied
 from agyn_common.pagination import KeysetPage
-from agyn_common.validation import check_length, parse_uuid
+from agyn_common.validation import parse_uuid
 from agynio.api.agents.v1 import agents_pb2 as pb
 from google.protobuf.message import Message
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_agents import convert, store
 from agyn_agents.events import AgentEvents
+from agyn_agents.fields import MAX_DESCRIPTION, MAX_IMAGE, Check, resources, text
 from agyn_agents.models import (
     envs,
     hooks,
@@ -38,27 +38,13 @@ from agyn_agents.models import (
 )
 from agyn_agents.permissions import CAN_EDIT_CONFIG, CAN_READ_CONFIG, AgentPermissions
 
-Check = Callable[[Any, str], dict[str, Any]]  # (request, field) -> the field's columns
 MCP_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
-
-
-def text(max_chars: int, *, required: bool = False) -> Check:
-    def check(request: Any, field: str) -> dict[str, Any]:
-        return {field: check_length(getattr(request, field), field, max_chars=max_chars, required=required)}
-
-    return check
 
 
 def mcp_name(request: Any, field: str) -> dict[str, Any]:
     if not MCP_NAME.fullmatch(request.name):
         raise invalid_argument(field, "must match [a-z][a-z0-9_]{0,62}")
     return {field: request.name}
-
-
-def resources(request: Any, field: str) -> dict[str, Any]:
-    for name in convert.RESOURCE_FIELDS:
-        check_length(getattr(request.resources, name), f"{field}.{name}", max_chars=64)
-    return convert.resources_columns(request.resources)
 
 
 # Rows that target an MCP or hook and keep it from being deleted (sheet §3.6).
@@ -88,14 +74,13 @@ class ChildKind:
         return message
 
 
-MAX_DESCRIPTION = 4096
 KINDS = {
     "Mcp": ChildKind(
         "Mcp",
         mcps,
         {
             "name": mcp_name,
-            "image": text(1024),
+            "image": text(MAX_IMAGE),
             "command": text(4096),
             "resources": resources,
             "description": text(MAX_DESCRIPTION),
@@ -116,7 +101,7 @@ KINDS = {
         {
             "event": text(256),
             "function": text(4096),
-            "image": text(1024),
+            "image": text(MAX_IMAGE),
             "resources": resources,
             "description": text(MAX_DESCRIPTION),
         },
@@ -256,14 +241,10 @@ class ChildHandlers:
             raise permission_denied(f"{CAN_READ_CONFIG} on agent {agent_id} required")
 
     async def _write(self, connection: AsyncConnection, statement: Any) -> sa.Row[Any]:
-        try:
-            async with connection.begin_nested():
-                row: sa.Row[Any] = (await connection.execute(statement)).one()
-                return row
-        except IntegrityError as error:
-            if self._kind.unique_name is not None and violated_index(error) == self._kind.unique_name:
-                raise already_exists(f"the agent has a {self._kind.what} of that name already") from None
-            raise
+        taken = f"the agent has a {self._kind.what} of that name already"
+        return await store.write_one(
+            connection, statement, {self._kind.unique_name: taken} if self._kind.unique_name else {}
+        )
 
     async def _changed(self, connection: AsyncConnection, agent_id: uuid.UUID) -> None:
         agent = await store.touch_agent(connection, agent_id)

@@ -17,11 +17,11 @@ from agynio.api.agents.v1 import agents_pb2 as pb
 from agyn_agents import convert, store
 from agyn_agents.durations import positive_duration
 from agyn_agents.events import AgentEvents
+from agyn_agents.fields import MAX_DESCRIPTION
 from agyn_agents.models import volumes
 from agyn_agents.permissions import AgentPermissions
 
 MAX_MOUNT_PATH = 1024
-MAX_DESCRIPTION = 4096
 # A Kubernetes quantity as volume sizes are written ("10Gi", "500M", "1.5Ti").
 QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?")
 UPDATABLE = ("persistent", "mount_path", "size", "description", "ttl")
