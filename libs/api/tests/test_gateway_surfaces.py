@@ -4,6 +4,8 @@ so the Gateway can forward a call unchanged (DESIGN §2)."""
 from __future__ import annotations
 
 import pytest
+from agynio.api.agents.v1 import agents_pb2
+from agynio.api.gateway.v1 import agents_pb2 as agents_gateway
 from agynio.api.gateway.v1 import notifications_pb2 as notifications_gateway
 from agynio.api.gateway.v1 import organizations_pb2 as organizations_gateway
 from agynio.api.gateway.v1 import threads_pb2 as threads_gateway
@@ -48,6 +50,12 @@ def signatures(service) -> dict[str, tuple[str, str, bool]]:
             {},
             False,  # Publish stays internal
         ),
+        (
+            agents_gateway.DESCRIPTOR.services_by_name["AgentsGateway"],
+            agents_pb2.DESCRIPTOR.services_by_name["AgentsService"],
+            {},
+            False,  # ResolveAgentIdentity stays internal
+        ),
     ],
 )
 def test_gateway_methods_are_the_backing_methods(gateway, backing, aliases, same_methods):
@@ -62,4 +70,9 @@ def test_internal_only_methods_stay_off_the_gateway():
     threads = signatures(threads_gateway.DESCRIPTOR.services_by_name["ThreadsGateway"])
     notifications = signatures(notifications_gateway.DESCRIPTOR.services_by_name["NotificationsGateway"])
     assert "Publish" not in notifications
+    agents = signatures(agents_gateway.DESCRIPTOR.services_by_name["AgentsGateway"])
+    served = signatures(agents_pb2.DESCRIPTOR.services_by_name["AgentsService"])
+    # The sheet's 47: every AgentsService method but the tracing-only one, in the same order.
+    assert list(agents) == [name for name in served if name != "ResolveAgentIdentity"]
+    assert len(agents) == 47
     assert list(threads)[-2:] == ["ListThreads", "DegradeThread"]  # additions come last

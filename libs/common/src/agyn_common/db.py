@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from agyn_common.errors import not_found
@@ -91,3 +92,9 @@ async def one_or_not_found(connection: AsyncConnection, query: sa.Select[Any], w
     if row is None:
         raise not_found(f"{what} not found")
     return row
+
+
+def violated_index(error: IntegrityError) -> str | None:
+    """The constraint or unique index a write violated, to tell one conflict from another."""
+    diag = getattr(error.orig, "diag", None)
+    return getattr(diag, "constraint_name", None)

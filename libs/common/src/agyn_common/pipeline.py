@@ -278,6 +278,9 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
             if _database_away(error):
                 log.warning("database unavailable in %s: %s", method, error)
                 error = database_unavailable()
+            elif isinstance(error, NotImplementedError):
+                # The generated base class answers a method the service does not serve yet.
+                error = ServiceError(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
             else:
                 log.exception("unhandled error in %s", method)
                 error = ServiceError(grpc.StatusCode.INTERNAL, "internal error")

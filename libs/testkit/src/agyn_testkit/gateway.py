@@ -20,6 +20,7 @@ import httpx
 import jwt
 from agyn_gateway.server import RunningGateway, start_gateway
 from agyn_gateway.settings import GatewaySettings
+from agyn_testkit.agents import Agents
 from agyn_testkit.harness import in_process_settings
 from agyn_testkit.notifications import Notifications
 from agyn_testkit.organizations import Platform
@@ -74,6 +75,7 @@ async def in_process_gateway(
     nats_url: str,
     *,
     threads: Threads | None = None,
+    agents: Agents | None = None,
     notifications: Notifications | None = None,
     anonymous_methods: frozenset[str] = frozenset(),
     **overrides: Any,
@@ -86,6 +88,7 @@ async def in_process_gateway(
         organizations_address=platform.organizations_service.address,
         threads_address=threads.service.address if threads else None,
         notifications_address=notifications.service.address if notifications else None,
+        agents_address=agents.service.address if agents else None,
         **overrides,
     )
     running = await start_gateway(settings, anonymous_methods=anonymous_methods, jwks_refetch_interval=0)

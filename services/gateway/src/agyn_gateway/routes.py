@@ -39,6 +39,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("organizations", "agynio.api.organizations.v1.OrganizationsService"),
     Backend("threads", "agynio.api.threads.v1.ThreadsService"),
     Backend("notifications", "agynio.api.notifications.v1.NotificationsService"),
+    Backend("agents", "agynio.api.agents.v1.AgentsService"),
 )
 
 

@@ -15,6 +15,7 @@ class GatewaySettings(ServiceSettings):
     organizations_address: str | None = None
     threads_address: str | None = None
     notifications_address: str | None = None
+    agents_address: str | None = None
     # Requests may also come as /api/<service>/<method> (served without the ingress rewrite).
     path_prefix: str = "/api"
     # Deadline of a forwarded unary call when the client sets none.

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from agyn_common.db import violated_index
 from agyn_common.errors import already_exists, internal
 from agynio.api.identity.v1 import identity_pb2
 from sqlalchemy.exc import IntegrityError
@@ -27,11 +28,6 @@ USERNAME_INDEX = "users_username_idx"
 
 class SubjectTaken(Exception):
     """Another account already has this OIDC subject."""
-
-
-def violated_index(error: IntegrityError) -> str | None:
-    diag = getattr(error.orig, "diag", None)
-    return getattr(diag, "constraint_name", None)
 
 
 async def create_account(

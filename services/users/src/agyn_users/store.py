@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from agyn_common.db import one_or_not_found
+from agyn_common.db import one_or_not_found, violated_index
 from agyn_common.errors import already_exists, not_found
 from agyn_common.pagination import split_page
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agyn_users.accounts import USERNAME_INDEX, violated_index
+from agyn_users.accounts import USERNAME_INDEX
 from agyn_users.models import identities, org_nicknames, user_devices, users
 
 NICKNAME_INDEX = "org_nicknames_org_nickname_idx"

@@ -90,13 +90,18 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("gateway"),
         "The external API: Connect, gRPC and gRPC-Web on one port, authenticated.",
-        calls=("users", "organizations", "threads", "notifications"),
+        calls=("users", "organizations", "threads", "notifications", "agents"),
         port=8080,
         port_name="http2",
         # Istio's ingress names the real client; the per-client rate limits key on it.
         settings={"CLIENT_ADDRESS_HEADER": "x-envoy-external-address"},
         extra_rules=({"from": [{"source": {"principals": [_INGRESS_GATEWAY]}}]},),
         extra_ingress=({"ports": [{"port": 8080, "protocol": "TCP"}]},),
+    ),
+    Deployable(
+        _local("agents"),
+        "Agent definitions, their roles, volumes and the sub-resources agent pods are built from.",
+        calls=("organizations",),
     ),
 )
 

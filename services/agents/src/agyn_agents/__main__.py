@@ -1,0 +1,47 @@
+"""The agents deployable: AgentsService."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import grpc
+from agyn_common.bus import EVENTS
+from agyn_common.org_access import OrganizationAccess
+from agyn_common.rooms import ROOMS
+from agyn_common.server import Runtime, ServiceDefinition
+from agyn_common.server import main as serve_main
+from agynio.api.agents.v1 import agents_pb2_grpc
+
+from agyn_agents.access import ACCESS, AGENTS
+from agyn_agents.models import metadata
+from agyn_agents.servicer import AgentsServicer
+from agyn_agents.settings import AgentsSettings
+
+
+def register(server: grpc.aio.Server, runtime: Runtime[AgentsSettings]) -> None:
+    organizations = OrganizationAccess(runtime.channels.channel(runtime.settings.organizations_address))
+    organizations.attach(runtime.bus)
+    agents_pb2_grpc.add_AgentsServiceServicer_to_server(
+        AgentsServicer(runtime.db, runtime.outbox, organizations), server
+    )
+
+
+DEFINITION = ServiceDefinition(
+    name="agents",
+    settings_type=AgentsSettings,
+    access=ACCESS,
+    grpc_services=(AGENTS,),
+    register=register,
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+    streams=(EVENTS, ROOMS),  # agent.updated envelopes go to the rooms stream
+)
+
+
+def main() -> None:
+    sys.exit(serve_main(DEFINITION))
+
+
+if __name__ == "__main__":
+    main()

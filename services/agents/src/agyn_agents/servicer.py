@@ -1,0 +1,195 @@
+"""AgentsService (agents sheet §3, §4; DESIGN §6): each RPC handed to its handler.
+
+Methods not written here yet answer UNIMPLEMENTED from the generated base class.
+"""
+
+from __future__ import annotations
+
+import grpc
+from agyn_common.db import Database
+from agyn_common.org_access import OrganizationAccess
+from agyn_common.outbox import Outbox
+from agynio.api.agents.v1 import agents_pb2 as pb
+from agynio.api.agents.v1 import agents_pb2_grpc
+
+from agyn_agents.events import AgentEvents
+from agyn_agents.permissions import AgentPermissions
+from agyn_agents.rpc.agents import AgentHandlers
+from agyn_agents.rpc.children import KINDS, ChildHandlers
+from agyn_agents.rpc.roles import RoleHandlers
+from agyn_agents.rpc.volumes import VolumeHandlers
+
+
+class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
+    def __init__(self, database: Database, outbox: Outbox, organizations: OrganizationAccess) -> None:
+        permissions = AgentPermissions(organizations)
+        events = AgentEvents(outbox)
+        self._agents = AgentHandlers(database, permissions, events)
+        self._roles = RoleHandlers(database, permissions, events)
+        self._volumes = VolumeHandlers(database, permissions, events)
+        self._mcps, self._skills, self._hooks = (
+            ChildHandlers(KINDS[name], database, permissions, events) for name in ("Mcp", "Skill", "Hook")
+        )
+
+    async def CreateAgent(
+        self, request: pb.CreateAgentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateAgentResponse:
+        return await self._agents.create(request)
+
+    async def GetAgent(
+        self, request: pb.GetAgentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetAgentResponse:
+        return await self._agents.get(request)
+
+    async def ResolveAgentIdentity(
+        self, request: pb.ResolveAgentIdentityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResolveAgentIdentityResponse:
+        return await self._agents.resolve_identity(request)
+
+    async def UpdateAgent(
+        self, request: pb.UpdateAgentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateAgentResponse:
+        return await self._agents.update(request)
+
+    async def DeleteAgent(
+        self, request: pb.DeleteAgentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteAgentResponse:
+        return await self._agents.delete(request)
+
+    async def ListAgents(
+        self, request: pb.ListAgentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAgentsResponse:
+        return await self._agents.list(request)
+
+    async def SetAgentRole(
+        self, request: pb.SetAgentRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SetAgentRoleResponse:
+        return await self._roles.set(request)
+
+    async def RemoveAgentRole(
+        self, request: pb.RemoveAgentRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RemoveAgentRoleResponse:
+        return await self._roles.remove(request)
+
+    async def ListAgentRoles(
+        self, request: pb.ListAgentRolesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListAgentRolesResponse:
+        return await self._roles.of_agent(request)
+
+    async def ListMyAgentRoles(
+        self, request: pb.ListMyAgentRolesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMyAgentRolesResponse:
+        return await self._roles.mine(request)
+
+    async def CreateVolume(
+        self, request: pb.CreateVolumeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateVolumeResponse:
+        return await self._volumes.create(request)
+
+    async def GetVolume(
+        self, request: pb.GetVolumeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetVolumeResponse:
+        return await self._volumes.get(request)
+
+    async def UpdateVolume(
+        self, request: pb.UpdateVolumeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateVolumeResponse:
+        return await self._volumes.update(request)
+
+    async def DeleteVolume(
+        self, request: pb.DeleteVolumeRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteVolumeResponse:
+        return await self._volumes.delete(request)
+
+    async def ListVolumes(
+        self, request: pb.ListVolumesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListVolumesResponse:
+        return await self._volumes.list(request)
+
+    async def CreateMcp(
+        self, request: pb.CreateMcpRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateMcpResponse:
+        response: pb.CreateMcpResponse = await self._mcps.create(request)
+        return response
+
+    async def GetMcp(self, request: pb.GetMcpRequest, context: grpc.aio.ServicerContext) -> pb.GetMcpResponse:
+        response: pb.GetMcpResponse = await self._mcps.get(request)
+        return response
+
+    async def UpdateMcp(
+        self, request: pb.UpdateMcpRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateMcpResponse:
+        response: pb.UpdateMcpResponse = await self._mcps.update(request)
+        return response
+
+    async def DeleteMcp(
+        self, request: pb.DeleteMcpRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteMcpResponse:
+        response: pb.DeleteMcpResponse = await self._mcps.delete(request)
+        return response
+
+    async def ListMcps(
+        self, request: pb.ListMcpsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMcpsResponse:
+        response: pb.ListMcpsResponse = await self._mcps.list(request)
+        return response
+
+    async def CreateSkill(
+        self, request: pb.CreateSkillRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateSkillResponse:
+        response: pb.CreateSkillResponse = await self._skills.create(request)
+        return response
+
+    async def GetSkill(
+        self, request: pb.GetSkillRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSkillResponse:
+        response: pb.GetSkillResponse = await self._skills.get(request)
+        return response
+
+    async def UpdateSkill(
+        self, request: pb.UpdateSkillRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateSkillResponse:
+        response: pb.UpdateSkillResponse = await self._skills.update(request)
+        return response
+
+    async def DeleteSkill(
+        self, request: pb.DeleteSkillRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteSkillResponse:
+        response: pb.DeleteSkillResponse = await self._skills.delete(request)
+        return response
+
+    async def ListSkills(
+        self, request: pb.ListSkillsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSkillsResponse:
+        response: pb.ListSkillsResponse = await self._skills.list(request)
+        return response
+
+    async def CreateHook(
+        self, request: pb.CreateHookRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateHookResponse:
+        response: pb.CreateHookResponse = await self._hooks.create(request)
+        return response
+
+    async def GetHook(
+        self, request: pb.GetHookRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetHookResponse:
+        response: pb.GetHookResponse = await self._hooks.get(request)
+        return response
+
+    async def UpdateHook(
+        self, request: pb.UpdateHookRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateHookResponse:
+        response: pb.UpdateHookResponse = await self._hooks.update(request)
+        return response
+
+    async def DeleteHook(
+        self, request: pb.DeleteHookRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteHookResponse:
+        response: pb.DeleteHookResponse = await self._hooks.delete(request)
+        return response
+
+    async def ListHooks(
+        self, request: pb.ListHooksRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListHooksResponse:
+        response: pb.ListHooksResponse = await self._hooks.list(request)
+        return response
