@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -19,8 +20,36 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+# Ports `free_port` handed out in this process: never handed out twice.
+_handed_out: set[int] = set()
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+
+
+def _below_ephemeral_ports() -> range:
+    """Ports the kernel never picks for a bind to port 0 (Linux; elsewhere an empty range)."""
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return range(0)
+    return range(min(10000, low), low)
+
 
 def free_port() -> int:
+    """A port nothing listens on, for a server that starts later and must be known before.
+
+    Taken below the kernel's ephemeral range where there is one: a server that binds port 0
+    in the meantime (every in-process test service does) can then never take it.
+    """
+    candidates = [port for port in _below_ephemeral_ports() if port not in _handed_out]
+    random.shuffle(candidates)
+    for port in candidates[:200]:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])

@@ -247,7 +247,9 @@ async def start_service(
     )
     policy = AccessPolicy(definition.access, settings.agyn_access_mode, settings.agyn_mesh_namespace)
     pipeline = RpcPipeline(policy, current_tracer(tracer_provider), runtime.idempotency)
-    server = grpc.aio.server(interceptors=[pipeline])
+    # No SO_REUSEPORT (grpc's default): a second server on a taken port fails to start
+    # instead of silently sharing the port and answering the other's calls.
+    server = grpc.aio.server(interceptors=[pipeline], options=[("grpc.so_reuseport", 0)])
     definition.register(server, runtime)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
