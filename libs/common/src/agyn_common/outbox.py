@@ -14,17 +14,20 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from agynio.api.notifications.v1 import notifications_pb2
+from google.protobuf import struct_pb2
 from opentelemetry import propagate
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus, checked_subject
 from agyn_common.db import Database, after_commit
+from agyn_common.rooms import room_messages
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +110,27 @@ class Outbox:
             json.dumps(body, separators=(",", ":")).encode(),
             message_id=event_id,
         )
+
+    async def emit_to_rooms(
+        self,
+        connection: AsyncConnection,
+        *,
+        source: str,
+        event: str,
+        rooms: Iterable[str],
+        payload: Mapping[str, str],
+        at: datetime | None = None,
+    ) -> None:
+        """A notification envelope for `rooms`, queued once per room on the room's subject
+        (DESIGN §5); stamped `at`, or now."""
+        data = struct_pb2.Struct()
+        data.update(payload)
+        envelope = notifications_pb2.NotificationEnvelope(
+            id=str(uuid.uuid4()), source=source, event=event, rooms=list(rooms), payload=data
+        )
+        envelope.ts.FromDatetime(at or datetime.now(UTC))
+        for copy in room_messages(envelope):
+            await self.emit(connection, copy.subject, copy.body, message_id=copy.message_id)
 
     def wake(self) -> None:
         self._wake.set()

@@ -12,9 +12,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from agyn_common.outbox import Outbox
-from agyn_common.rooms import room_messages
-from agynio.api.notifications.v1 import notifications_pb2
-from google.protobuf import struct_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 SERVICE = "agents"
@@ -29,18 +26,9 @@ class AgentEvents:
         on the agent's room: for its consumers every change is a reason to read it again."""
         data = {"agent_id": str(agent.id), "organization_id": str(agent.organization_id)}
         await self._outbox.emit_event(connection, SERVICE, f"agent.{change}", data)
-        payload = struct_pb2.Struct()
-        payload.update(data)
-        envelope = notifications_pb2.NotificationEnvelope(
-            id=str(uuid.uuid4()),
-            source=SERVICE,
-            event="agent.updated",
-            rooms=[f"agent:{agent.id}"],
-            payload=payload,
+        await self._outbox.emit_to_rooms(
+            connection, source=SERVICE, event="agent.updated", rooms=[f"agent:{agent.id}"], payload=data
         )
-        envelope.ts.GetCurrentTime()  # when the change happened, as stamped by the writer
-        for copy in room_messages(envelope):
-            await self._outbox.emit(connection, copy.subject, copy.body, message_id=copy.message_id)
 
     async def role_changed(
         self, connection: AsyncConnection, agent: sa.Row[Any], identity_id: uuid.UUID, role: str | None

@@ -17,12 +17,8 @@ from agyn_common.db import Database
 from agyn_common.errors import failed_precondition, invalid_argument, permission_denied
 from agyn_common.outbox import Outbox
 from agyn_common.pagination import KeysetPage
-from agyn_common.rooms import room_messages
-from agyn_common.timestamps import timestamp
 from agyn_common.validation import parse_uuid
-from agynio.api.notifications.v1 import notifications_pb2
 from agynio.api.threads.v1 import threads_pb2 as pb
-from google.protobuf import struct_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_threads import convert, store
@@ -71,18 +67,14 @@ class MessageHandlers:
         self, connection: AsyncConnection, message: sa.Row[Any], recipients: Sequence[uuid.UUID]
     ) -> None:
         """The `message.created` envelope, committed with the message."""
-        payload = struct_pb2.Struct()
-        payload.update({"thread_id": str(message.thread_id), "message_id": str(message.id)})
-        envelope = notifications_pb2.NotificationEnvelope(
-            id=str(uuid.uuid4()),
-            ts=timestamp(message.created_at),
+        await self._outbox.emit_to_rooms(
+            connection,
             source="threads",
             event="message.created",
             rooms=[f"thread_participant:{recipient}" for recipient in recipients],
-            payload=payload,
+            payload={"thread_id": str(message.thread_id), "message_id": str(message.id)},
+            at=message.created_at,
         )
-        for copy in room_messages(envelope):
-            await self._outbox.emit(connection, copy.subject, copy.body, message_id=copy.message_id)
 
     async def of_thread(self, request: pb.GetMessagesRequest) -> pb.GetMessagesResponse:
         thread_id = parse_uuid(request.thread_id.strip(), "thread_id")
