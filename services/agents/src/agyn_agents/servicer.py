@@ -1,6 +1,7 @@
-"""AgentsService (agents sheet §3, §4; DESIGN §6): each RPC handed to its handler.
+"""AgentsService (agents sheet §3, §4; DESIGN §6): each of its 48 RPCs handed to its handler.
 
-Methods not written here yet answer UNIMPLEMENTED from the generated base class.
+The seven kinds of sub-resource share one handler class (`rpc/children.py`), one instance
+per kind from the table in `rpc/kinds.py`; their replies are typed here, where the RPC is.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from agynio.api.agents.v1 import agents_pb2_grpc
 from agyn_agents.events import AgentEvents
 from agyn_agents.permissions import AgentPermissions
 from agyn_agents.rpc.agents import AgentHandlers
-from agyn_agents.rpc.children import KINDS, ChildHandlers
+from agyn_agents.rpc.children import ChildHandlers
+from agyn_agents.rpc.kinds import KINDS
 from agyn_agents.rpc.roles import RoleHandlers
 from agyn_agents.rpc.volumes import VolumeHandlers
 
@@ -27,9 +29,15 @@ class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
         self._agents = AgentHandlers(database, permissions, events)
         self._roles = RoleHandlers(database, permissions, events)
         self._volumes = VolumeHandlers(database, permissions, events)
-        self._mcps, self._skills, self._hooks = (
-            ChildHandlers(KINDS[name], database, permissions, events) for name in ("Mcp", "Skill", "Hook")
-        )
+        (
+            self._mcps,
+            self._skills,
+            self._hooks,
+            self._envs,
+            self._init_scripts,
+            self._volume_attachments,
+            self._image_pull_secret_attachments,
+        ) = (ChildHandlers(kind, database, permissions, events) for kind in KINDS.values())
 
     async def CreateAgent(
         self, request: pb.CreateAgentRequest, context: grpc.aio.ServicerContext
@@ -192,4 +200,118 @@ class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
         self, request: pb.ListHooksRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListHooksResponse:
         response: pb.ListHooksResponse = await self._hooks.list(request)
+        return response
+
+    async def CreateVolumeAttachment(
+        self, request: pb.CreateVolumeAttachmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateVolumeAttachmentResponse:
+        response: pb.CreateVolumeAttachmentResponse = await self._volume_attachments.create(request)
+        return response
+
+    async def GetVolumeAttachment(
+        self, request: pb.GetVolumeAttachmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetVolumeAttachmentResponse:
+        response: pb.GetVolumeAttachmentResponse = await self._volume_attachments.get(request)
+        return response
+
+    async def DeleteVolumeAttachment(
+        self, request: pb.DeleteVolumeAttachmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteVolumeAttachmentResponse:
+        response: pb.DeleteVolumeAttachmentResponse = await self._volume_attachments.delete(request)
+        return response
+
+    async def ListVolumeAttachments(
+        self, request: pb.ListVolumeAttachmentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListVolumeAttachmentsResponse:
+        response: pb.ListVolumeAttachmentsResponse = await self._volume_attachments.list(request)
+        return response
+
+    async def CreateEnv(
+        self, request: pb.CreateEnvRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateEnvResponse:
+        response: pb.CreateEnvResponse = await self._envs.create(request)
+        return response
+
+    async def GetEnv(self, request: pb.GetEnvRequest, context: grpc.aio.ServicerContext) -> pb.GetEnvResponse:
+        response: pb.GetEnvResponse = await self._envs.get(request)
+        return response
+
+    async def UpdateEnv(
+        self, request: pb.UpdateEnvRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateEnvResponse:
+        response: pb.UpdateEnvResponse = await self._envs.update(request)
+        return response
+
+    async def DeleteEnv(
+        self, request: pb.DeleteEnvRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteEnvResponse:
+        response: pb.DeleteEnvResponse = await self._envs.delete(request)
+        return response
+
+    async def ListEnvs(
+        self, request: pb.ListEnvsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListEnvsResponse:
+        response: pb.ListEnvsResponse = await self._envs.list(request)
+        return response
+
+    async def CreateInitScript(
+        self, request: pb.CreateInitScriptRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateInitScriptResponse:
+        response: pb.CreateInitScriptResponse = await self._init_scripts.create(request)
+        return response
+
+    async def GetInitScript(
+        self, request: pb.GetInitScriptRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetInitScriptResponse:
+        response: pb.GetInitScriptResponse = await self._init_scripts.get(request)
+        return response
+
+    async def UpdateInitScript(
+        self, request: pb.UpdateInitScriptRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateInitScriptResponse:
+        response: pb.UpdateInitScriptResponse = await self._init_scripts.update(request)
+        return response
+
+    async def DeleteInitScript(
+        self, request: pb.DeleteInitScriptRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteInitScriptResponse:
+        response: pb.DeleteInitScriptResponse = await self._init_scripts.delete(request)
+        return response
+
+    async def ListInitScripts(
+        self, request: pb.ListInitScriptsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListInitScriptsResponse:
+        response: pb.ListInitScriptsResponse = await self._init_scripts.list(request)
+        return response
+
+    async def CreateImagePullSecretAttachment(
+        self, request: pb.CreateImagePullSecretAttachmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateImagePullSecretAttachmentResponse:
+        response: pb.CreateImagePullSecretAttachmentResponse = (
+            await self._image_pull_secret_attachments.create(request)
+        )
+        return response
+
+    async def GetImagePullSecretAttachment(
+        self, request: pb.GetImagePullSecretAttachmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetImagePullSecretAttachmentResponse:
+        response: pb.GetImagePullSecretAttachmentResponse = await self._image_pull_secret_attachments.get(
+            request
+        )
+        return response
+
+    async def DeleteImagePullSecretAttachment(
+        self, request: pb.DeleteImagePullSecretAttachmentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteImagePullSecretAttachmentResponse:
+        response: pb.DeleteImagePullSecretAttachmentResponse = (
+            await self._image_pull_secret_attachments.delete(request)
+        )
+        return response
+
+    async def ListImagePullSecretAttachments(
+        self, request: pb.ListImagePullSecretAttachmentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListImagePullSecretAttachmentsResponse:
+        response: pb.ListImagePullSecretAttachmentsResponse = await self._image_pull_secret_attachments.list(
+            request
+        )
         return response

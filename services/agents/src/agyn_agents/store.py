@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -229,6 +229,12 @@ async def find_agent(
 ) -> sa.Row[Any] | None:
     query = sa.select(agents).where(agents.c.id == agent_id)
     return (await connection.execute(query.with_for_update() if lock else query)).first()
+
+
+async def find_agents(connection: AsyncConnection, agent_ids: Collection[uuid.UUID]) -> Sequence[sa.Row[Any]]:
+    if not agent_ids:
+        return []
+    return (await connection.execute(sa.select(agents).where(agents.c.id.in_(agent_ids)))).all()
 
 
 async def touch_agent(connection: AsyncConnection, agent_id: uuid.UUID) -> sa.Row[Any]:

@@ -1,117 +1,38 @@
-"""The sub-resources that belong to one agent (MCPs, skills, hooks; sheet §3.6): one
-implementation driven by a table of kinds, since they differ only in their fields (DESIGN §6).
+"""An agent's sub-resources (sheet §3.5-3.7): MCPs, skills and hooks of the agent; ENVs, init
+scripts, volume and image pull secret attachments of the agent or of one of its MCPs or
+hooks. One implementation driven by the table of kinds (`kinds.py`; DESIGN §6).
 
-Writes need `can_edit_config` on the agent, reads `can_read_config` or being the agent
-itself; platform callers read everything. Every write bumps the agent's `updated_at` in the
-same transaction and announces `agent.updated` (the orchestrator re-reads the agent).
+Writes need `can_edit_config` on the owning agent, reads `can_read_config` or being that agent
+itself; platform callers read everything. Every write bumps the owning agent's `updated_at`
+in the same transaction and announces `agent.updated` (the orchestrator re-reads the agent).
+Checks run in the sheet's order (§3.1): the request's shape, then the rows it names, then
+permission, then what the rows must agree on, then the write.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from agyn_common.caller import current_caller
 from agyn_common.db import Database, one_or_not_found
-from agyn_common.errors import failed_precondition, invalid_argument, permission_denied
+from agyn_common.errors import failed_precondition, invalid_argument, not_found, permission_denied
 from agyn_common.pagination import KeysetPage
 from agyn_common.validation import parse_uuid
 from agynio.api.agents.v1 import agents_pb2 as pb
-from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agyn_agents import convert, store
+from agyn_agents import store
 from agyn_agents.events import AgentEvents
-from agyn_agents.fields import MAX_DESCRIPTION, MAX_IMAGE, Check, resources, text
-from agyn_agents.models import (
-    envs,
-    hooks,
-    image_pull_secret_attachments,
-    init_scripts,
-    mcps,
-    skills,
-    volume_attachments,
-)
 from agyn_agents.permissions import CAN_EDIT_CONFIG, CAN_READ_CONFIG, AgentPermissions
-
-MCP_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
-
-
-def mcp_name(request: Any, field: str) -> dict[str, Any]:
-    if not MCP_NAME.fullmatch(request.name):
-        raise invalid_argument(field, "must match [a-z][a-z0-9_]{0,62}")
-    return {field: request.name}
-
-
-# Rows that target an MCP or hook and keep it from being deleted (sheet §3.6).
-TARGETING = (envs, init_scripts, volume_attachments, image_pull_secret_attachments)
-
-
-@dataclass(frozen=True)
-class ChildKind:
-    name: str  # the message name: "Mcp"
-    table: sa.Table
-    fields: Mapping[str, Check]  # every field a create sets, in order
-    immutable: tuple[str, ...] = ()  # fields an update does not carry
-    unique_name: str | None = None  # the (agent_id, name) constraint: ALREADY_EXISTS
-    targeted_as: str | None = None  # the column other rows reference it by ("mcp_id")
-
-    @property
-    def what(self) -> str:
-        return self.name.lower()
-
-    def message(self, row: sa.Row[Any]) -> Message:
-        values = {field: getattr(row, field) for field in self.fields if field != "resources"}
-        message: Message = getattr(pb, self.name)(
-            meta=convert.meta(row), agent_id=str(row.agent_id), **values
-        )
-        if "resources" in self.fields:
-            message.resources.CopyFrom(convert.resources_message(row))  # type: ignore[attr-defined]
-        return message
-
-
-KINDS = {
-    "Mcp": ChildKind(
-        "Mcp",
-        mcps,
-        {
-            "name": mcp_name,
-            "image": text(MAX_IMAGE),
-            "command": text(4096),
-            "resources": resources,
-            "description": text(MAX_DESCRIPTION),
-        },
-        immutable=("name",),
-        unique_name="mcps_agent_name_key",
-        targeted_as="mcp_id",
-    ),
-    "Skill": ChildKind(
-        "Skill",
-        skills,
-        {"name": text(64, required=True), "body": text(1024 * 1024), "description": text(MAX_DESCRIPTION)},
-        unique_name="skills_agent_name_key",
-    ),
-    "Hook": ChildKind(
-        "Hook",
-        hooks,
-        {
-            "event": text(256),
-            "function": text(4096),
-            "image": text(MAX_IMAGE),
-            "resources": resources,
-            "description": text(MAX_DESCRIPTION),
-        },
-        targeted_as="hook_id",
-    ),
-}
+from agyn_agents.rpc.kinds import TARGETING, ChildKind
+from agyn_agents.rpc.targets import owner_of, what
 
 
 class ChildHandlers:
-    """Create, get, update, delete and list of one kind."""
+    """Create, get, update (unless the kind has none), delete and list of one kind."""
 
     def __init__(
         self, kind: ChildKind, database: Database, permissions: AgentPermissions, events: AgentEvents
@@ -126,55 +47,59 @@ class ChildHandlers:
 
     async def create(self, request: Any) -> Any:
         caller = current_caller().require_identity()
-        agent_id = parse_uuid(request.agent_id.strip(), "agent_id")
+        target, target_id = self._kind.targets.chosen(request)
         values: dict[str, Any] = {}
-        for field, check in self._kind.fields.items():
-            values.update(check(request, field))
+        for name, spec in self._kind.fields.items():
+            values.update(spec.check(request, name))
+        table, link = self._kind.table, self._kind.link
         async with self._db.transaction() as connection:
-            agent = await self._parent(connection, agent_id)
+            # Locks in the order every writer takes them: volume, MCP or hook, agent.
+            linked = await self._linked(connection, values)
+            agent = await self._owner_for_create(connection, target, target_id)
             await self._permissions.require(connection, caller, agent, CAN_EDIT_CONFIG)
-            row = await self._write(
+            if link is not None and linked is not None and linked.organization_id != agent.organization_id:
+                raise invalid_argument(link.column, f"the {link.what} belongs to another organization")
+            row = await store.write_one(
                 connection,
-                self._kind.table.insert()
-                .values(**values, id=uuid.uuid4(), agent_id=agent_id)
-                .returning(*self._kind.table.c),
+                table.insert().values(**values, id=uuid.uuid4(), **{target: target_id}).returning(*table.c),
+                self._kind.conflicts,
             )
-            await self._changed(connection, agent_id)
+            await self._changed(connection, agent.id)
         return self._response("Create", row)
 
     async def get(self, request: Any) -> Any:
         child_id = parse_uuid(request.id.strip(), "id")
         async with self._db.transaction() as connection:
             row = await self._load(connection, child_id)
-            await self._require_read(connection, row.agent_id)
+            await self._require_read(connection, row.owner_id)
         return self._response("Get", row)
 
     async def update(self, request: Any) -> Any:
         caller = current_caller().require_identity()
         child_id = parse_uuid(request.id.strip(), "id")
-        present = [
-            field
-            for field in self._kind.fields
-            if field not in self._kind.immutable and request.HasField(field)
-        ]
+        checks = self._kind.updates
+        if checks is None:
+            raise TypeError(f"{self._kind.name} has no update")  # the servicer never routes one here
+        present = [name for name in checks if request.HasField(name)]
         if not present:
             raise invalid_argument("id", "at least one field must be provided")
         values: dict[str, Any] = {}
-        for field in present:
-            values.update(self._kind.fields[field](request, field))
+        for name in present:
+            values.update(checks[name](request, name))
         table = self._kind.table
         async with self._db.transaction() as connection:
             row = await self._load(connection, child_id, lock=True)
-            agent = await store.load_agent(connection, row.agent_id)
+            agent = await store.load_agent(connection, row.owner_id)
             await self._permissions.require(connection, caller, agent, CAN_EDIT_CONFIG)
-            row = await self._write(
+            row = await store.write_one(
                 connection,
                 table.update()
                 .where(table.c.id == child_id)
                 .values(**values, updated_at=sa.func.now())
                 .returning(*table.c),
+                self._kind.conflicts,
             )
-            await self._changed(connection, row.agent_id)
+            await self._changed(connection, agent.id)
         return self._response("Update", row)
 
     async def delete(self, request: Any) -> Any:
@@ -183,52 +108,114 @@ class ChildHandlers:
         table = self._kind.table
         async with self._db.transaction() as connection:
             row = await self._load(connection, child_id, lock=True)
-            agent = await store.load_agent(connection, row.agent_id)
+            agent = await store.load_agent(connection, row.owner_id)
             await self._permissions.require(connection, caller, agent, CAN_EDIT_CONFIG)
             if self._kind.targeted_as is not None and await store.any_row(
                 connection, TARGETING, self._kind.targeted_as, child_id
             ):
-                raise failed_precondition(f"{self._kind.what} has sub-resources", "HAS_SUB_RESOURCES")
+                raise failed_precondition(f"{self._kind.label} has sub-resources", "HAS_SUB_RESOURCES")
             await connection.execute(table.delete().where(table.c.id == child_id))
-            await self._changed(connection, row.agent_id)
+            await self._changed(connection, agent.id)
         return getattr(pb, f"Delete{self._kind.name}Response")()
 
     async def list(self, request: Any) -> Any:
-        if not request.agent_id:
-            raise invalid_argument("agent_id", "agent_id must be provided")
-        agent_id = parse_uuid(request.agent_id.strip(), "agent_id")
+        filters = self._filters(request)
         table = self._kind.table
         page = KeysetPage(
             request.page_token,
             request.page_size,
-            scope=f"{self._kind.what}s:{agent_id}",
+            # A token pages the listing it came from: other filters refuse it.
+            scope=f"{self._kind.what}s:" + ",".join(f"{name}={value}" for name, value in filters.items()),
             sort=table.c.created_at,
             key=table.c.id,
         )
+        caller = current_caller().identity_id
+        targeted = [name for name in self._kind.targets.columns if name in filters]
         async with self._db.transaction() as connection:
-            if current_caller().identity_id is not None:
-                await self._require_read(connection, agent_id)
-            query = page.query(sa.select(table).where(table.c.agent_id == agent_id))
-            rows, token = page.split((await connection.execute(query)).all())
+            if caller is not None:
+                await self._require_list(connection, caller, filters, targeted)
+            query = self._kind.targets.select(table).where(
+                *(table.c[name] == value for name, value in filters.items())
+            )
+            rows, token = page.split((await connection.execute(page.query(query))).all())
+            if caller is not None and not targeted:
+                rows = await self._readable(connection, caller, rows)
         return getattr(pb, f"List{self._kind.name}sResponse")(
             **{f"{self._kind.what}s": [self._kind.message(row) for row in rows], "next_page_token": token}
         )
 
+    def _filters(self, request: Any) -> dict[str, uuid.UUID]:
+        """The list's filters that are set, each a UUID; at least one (sheet §3.5-3.7)."""
+        names = self._kind.filters
+        given = {name: getattr(request, name).strip() for name in names}
+        filters = {name: parse_uuid(value, name) for name, value in given.items() if value}
+        if not filters:
+            wanted = names[0] if len(names) == 1 else "at least one of " + ", ".join(names)
+            raise invalid_argument(names[0], f"{wanted} must be provided")
+        return filters
+
+    async def _require_list(
+        self,
+        connection: AsyncConnection,
+        caller: uuid.UUID,
+        filters: dict[str, uuid.UUID],
+        targeted: Sequence[str],
+    ) -> None:
+        """An identity lists what it may read: each target filter's owning agent, or, listing
+        by the linked thing alone, the rows `_readable` keeps (of an organization it is in)."""
+        for name in targeted:
+            owner = await owner_of(connection, name, filters[name])
+            if owner is None:
+                raise not_found(f"{what(name)} not found")
+            await self._require_read(connection, owner)
+        link = self._kind.link
+        if not targeted and link is not None and link.table is not None:
+            linked = await one_or_not_found(
+                connection, sa.select(link.table).where(link.table.c.id == filters[link.column]), link.what
+            )
+            await self._permissions.require_organization(caller, "member", linked.organization_id)
+
+    async def _readable(
+        self, connection: AsyncConnection, caller: uuid.UUID, rows: Sequence[sa.Row[Any]]
+    ) -> Sequence[sa.Row[Any]]:
+        """The rows whose owning agent the caller may read; the others are dropped from the
+        page, which may then be short (sheet §8 #14)."""
+        owners = await store.find_agents(connection, {row.owner_id for row in rows} - {caller})
+        readable = await self._permissions.holding(connection, caller, owners, CAN_READ_CONFIG)
+        return [row for row in rows if row.owner_id in readable or row.owner_id == caller]
+
     async def _load(
         self, connection: AsyncConnection, child_id: uuid.UUID, *, lock: bool = False
     ) -> sa.Row[Any]:
+        """The row with its owning agent's id (`owner_id`); NOT_FOUND when there is none."""
         table = self._kind.table
-        query = sa.select(table).where(table.c.id == child_id)
+        query = self._kind.targets.select(table).where(table.c.id == child_id)
         row: sa.Row[Any] = await one_or_not_found(
-            connection, query.with_for_update() if lock else query, self._kind.what
+            connection, query.with_for_update(of=table) if lock else query, self._kind.label
         )
         return row
 
-    async def _parent(self, connection: AsyncConnection, agent_id: uuid.UUID) -> sa.Row[Any]:
-        """The agent a new row will belong to; missing is FAILED_PRECONDITION (sheet §3.1)."""
-        agent = await store.find_agent(connection, agent_id, lock=True)
+    async def _linked(self, connection: AsyncConnection, values: dict[str, Any]) -> sa.Row[Any] | None:
+        """The volume a new attachment links, kept until the transaction ends; missing is
+        FAILED_PRECONDITION (sheet §3.5). None for links to things of other services."""
+        link = self._kind.link
+        if link is None or link.table is None:
+            return None
+        query = sa.select(link.table).where(link.table.c.id == values[link.column])
+        linked = (await connection.execute(query.with_for_update(read=True))).first()
+        if linked is None:
+            raise failed_precondition(f"{link.what} not found", f"{link.what.upper()}_NOT_FOUND")
+        return linked
+
+    async def _owner_for_create(
+        self, connection: AsyncConnection, target: str, target_id: uuid.UUID
+    ) -> sa.Row[Any]:
+        """The agent a new row will belong to, through its target; a missing target is
+        FAILED_PRECONDITION (sheet §3.1). Both stay locked until the transaction ends."""
+        owner = await owner_of(connection, target, target_id, lock=True)
+        agent = None if owner is None else await store.find_agent(connection, owner, lock=True)
         if agent is None:
-            raise failed_precondition("agent not found", "AGENT_NOT_FOUND")
+            raise failed_precondition(f"{what(target)} not found", f"{what(target).upper()}_NOT_FOUND")
         return agent
 
     async def _require_read(self, connection: AsyncConnection, agent_id: uuid.UUID) -> None:
@@ -239,12 +226,6 @@ class ChildHandlers:
         agent = await store.find_agent(connection, agent_id)
         if agent is None or not await self._permissions.holds(connection, caller, agent, CAN_READ_CONFIG):
             raise permission_denied(f"{CAN_READ_CONFIG} on agent {agent_id} required")
-
-    async def _write(self, connection: AsyncConnection, statement: Any) -> sa.Row[Any]:
-        taken = f"the agent has a {self._kind.what} of that name already"
-        return await store.write_one(
-            connection, statement, {self._kind.unique_name: taken} if self._kind.unique_name else {}
-        )
 
     async def _changed(self, connection: AsyncConnection, agent_id: uuid.UUID) -> None:
         agent = await store.touch_agent(connection, agent_id)
