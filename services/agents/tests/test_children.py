@@ -1,4 +1,5 @@
-"""MCPs, skills and hooks (sheet §3.6): one contract, run for each kind."""
+"""MCPs, skills and hooks (sheet §3.6): one contract, run for each kind. What targets an MCP or
+hook, and keeps it from being deleted, is in test_targeted.py."""
 
 from __future__ import annotations
 
@@ -6,8 +7,6 @@ import uuid
 
 import grpc
 import pytest
-import sqlalchemy as sa
-from agyn_agents.models import envs
 from agyn_testkit.agents import pb
 from agyn_testkit.harness import read_events
 from agyn_testkit.users import expect_error, metadata
@@ -200,17 +199,3 @@ async def test_names_are_unique_per_agent(agents, cast, name):
         await expect_error(
             kind.call("Update", owner, id=other.meta.id, name=first.name), grpc.StatusCode.ALREADY_EXISTS
         )
-
-
-@pytest.mark.parametrize(("name", "target"), [("Mcp", "mcp_id"), ("Hook", "hook_id")])
-async def test_an_mcp_or_hook_with_sub_resources_is_not_deleted(agents, cast, name, target):
-    kind, owner = Kind(agents, name), metadata(cast.org_owner)
-    made = await kind.create(owner, cast.agent.meta.id)
-    # ENV RPCs come later; a row written directly stands in for one.
-    async with agents.service.runtime.db.transaction() as connection:
-        await connection.execute(
-            sa.insert(envs).values(id=uuid.uuid4(), name="X", value="1", **{target: uuid.UUID(made.meta.id)})
-        )
-    await expect_error(
-        kind.call("Delete", owner, id=made.meta.id), grpc.StatusCode.FAILED_PRECONDITION, "sub-resources"
-    )

@@ -7,8 +7,6 @@ import uuid
 
 import grpc
 import pytest
-import sqlalchemy as sa
-from agyn_agents.models import volume_attachments
 from agyn_testkit.agents import pb
 from agyn_testkit.harness import read_events
 from agyn_testkit.users import expect_error, metadata
@@ -137,13 +135,10 @@ async def test_update_checks_the_resulting_volume(agents, cast):
 
 async def test_an_update_reaches_the_agents_the_volume_is_attached_to(agents, cast, nats):
     volume = await create(agents, cast.org_owner, cast.org)
-    # Attachment RPCs come later; a row written directly stands in for one.
-    async with agents.service.runtime.db.transaction() as connection:
-        await connection.execute(
-            sa.insert(volume_attachments).values(
-                id=uuid.uuid4(), volume_id=uuid.UUID(volume.meta.id), agent_id=uuid.UUID(cast.agent.meta.id)
-            )
-        )
+    await agents.stub.CreateVolumeAttachment(
+        pb.CreateVolumeAttachmentRequest(volume_id=volume.meta.id, agent_id=cast.agent.meta.id),
+        metadata=metadata(cast.org_owner),
+    )
     await agents.stub.UpdateVolume(
         pb.UpdateVolumeRequest(id=volume.meta.id, description="moved"), metadata=metadata(cast.org_owner)
     )
@@ -154,10 +149,10 @@ async def test_an_update_reaches_the_agents_the_volume_is_attached_to(agents, ca
     envelopes = await read_events(
         nats.url,
         f"agyn.rooms.agent.{cast.agent.meta.id}",
-        lambda got: len(got) >= 2,
+        lambda got: len(got) >= 3,
         decode=notifications_pb2.NotificationEnvelope.FromString,
     )
-    assert [e.event for e in envelopes] == ["agent.updated", "agent.updated"]  # created, then the volume
+    assert [e.event for e in envelopes] == ["agent.updated"] * 3  # created, attached, the volume changed
     # In use: not deleted.
     await expect_error(
         agents.stub.DeleteVolume(
