@@ -5,20 +5,20 @@ the same way (DESIGN §6).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from agyn_common.errors import invalid_argument
-from agyn_common.validation import check_length, parse_uuid
 from agynio.api.agents.v1 import agents_pb2 as pb
 from google.protobuf.message import Message
 
 from agyn_agents import convert, fields
-from agyn_agents.fields import MAX_DESCRIPTION, MAX_IMAGE, Check, text
+from agyn_agents.fields import MAX_DESCRIPTION, MAX_IMAGE, Check, pattern, text, uuid_field
 from agyn_agents.models import (
     TARGETS,
     envs,
@@ -68,7 +68,7 @@ class ChildKind:
     updates: Mapping[str, Check] | None  # what an update may set; None: no Update RPC
     targets: Targets = AGENT
     link: Link | None = None
-    conflicts: Mapping[str, str] = field(default_factory=dict)  # constraint -> ALREADY_EXISTS
+    conflicts: Mapping[str, str] = dataclasses.field(default_factory=dict)  # constraint -> ALREADY_EXISTS
     targeted_as: str | None = None  # the column rows of other kinds target it by ("mcp_id")
 
     @property
@@ -96,22 +96,6 @@ class ChildKind:
 
 def editable(kind_fields: Mapping[str, Field], *immutable: str) -> dict[str, Check]:
     return {name: spec.check for name, spec in kind_fields.items() if name not in immutable}
-
-
-def pattern(regex: str, max_chars: int) -> Check:
-    compiled = re.compile(regex)
-
-    def check(request: Any, field: str) -> dict[str, Any]:
-        value = check_length(getattr(request, field), field, max_chars=max_chars, required=True)
-        if not compiled.fullmatch(value):
-            raise invalid_argument(field, f"must match {regex}")
-        return {field: value}
-
-    return check
-
-
-def uuid_field(request: Any, field: str) -> dict[str, Any]:
-    return {field: parse_uuid(getattr(request, field).strip(), field)}
 
 
 RESOURCES = Field(fields.resources, lambda row, field: {field: convert.resources_message(row)})
