@@ -3,13 +3,12 @@ cached answer dropped by Agents' events (threads sheet §A3, §A4, §8 #7; agent
 
 from __future__ import annotations
 
-import asyncio
-import time
 import uuid
 
 import grpc
 import pytest
 from agyn_testkit.agents import pb as agents_pb
+from agyn_testkit.harness import wait_for_outcome
 from agyn_testkit.threads import in_process_threads, pb
 from agyn_testkit.users import expect_error, metadata
 from agynio.api.identity.v1 import identity_pb2
@@ -115,22 +114,6 @@ async def test_agents_away_is_unavailable_and_nothing_is_created(platform, datab
         assert len(mine.threads) == 1
 
 
-async def first_answer(call, expected: grpc.StatusCode | None, within: float) -> float:
-    """Seconds until `call()` succeeds (expected None) or fails with `expected`; fails the test
-    when that takes longer than `within`."""
-    started = time.monotonic()
-    while True:
-        try:
-            await call()
-            outcome = None
-        except grpc.aio.AioRpcError as error:
-            outcome = error.code()
-        if outcome == expected:
-            return time.monotonic() - started
-        assert time.monotonic() - started < within, f"still {outcome} after {within}s"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_change_at_agents_reaches_the_cached_answer_within_a_second(
     platform, database_factory, nats, agents
 ):
@@ -153,10 +136,10 @@ async def test_a_change_at_agents_reaches_the_cached_answer_within_a_second(
             agents_pb.RemoveAgentRoleRequest(agent_id=private.meta.id, identity_id=str(pat)),
             metadata=metadata(owner),
         )
-        await first_answer(lambda: threads.create(pat, org, agent_id), DENIED, within=1.0)
+        await wait_for_outcome(lambda: threads.create(pat, org, agent_id), DENIED, within=1.0)
 
         await agents.stub.UpdateAgent(
             agents_pb.UpdateAgentRequest(id=private.meta.id, availability=INTERNAL_AGENT),
             metadata=metadata(owner),
         )
-        await first_answer(lambda: threads.create(fred, org, agent_id), None, within=1.0)
+        await wait_for_outcome(lambda: threads.create(fred, org, agent_id), None, within=1.0)
