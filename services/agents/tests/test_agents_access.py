@@ -67,9 +67,9 @@ async def test_writes_need_an_identity_and_the_gateway(agents, cast, name, reque
 
 async def test_platform_readers_reach_only_their_reads(agents, cast):
     agent = pb.GetAgentRequest(id=cast.agent.meta.id)
-    for workload in ("agents-orchestrator", "runners", "chat", "notifications"):
+    for workload in ("agents-orchestrator", "runners", "chat", "notifications", "threads"):
         await agents.stub.GetAgent(agent, metadata=metadata(caller=workload))
-    for workload in ("threads", "tracing", "files"):
+    for workload in ("tracing", "files"):
         await expect_error(agents.stub.GetAgent(agent, metadata=metadata(caller=workload)), DENIED)
     listing = pb.ListAgentsRequest()
     await agents.stub.ListAgents(listing, metadata=metadata(caller="agents-orchestrator"))
@@ -83,7 +83,8 @@ async def test_platform_readers_reach_only_their_reads(agents, cast):
 
 def test_the_method_table_lists_every_method_and_creates_are_idempotent():
     service = pb.DESCRIPTOR.services_by_name["AgentsService"]
-    assert {path.rsplit("/", 1)[1] for path in ACCESS.methods} == {m.name for m in service.methods}
+    served = {f"/{AGENTS}/{m.name}" for m in service.methods}
+    assert {path for path in ACCESS.methods if path.startswith(f"/{AGENTS}/")} == served
     creates = {f"/{AGENTS}/{m.name}" for m in service.methods if m.name.startswith("Create")}
     assert ACCESS.idempotent == creates
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 
 import grpc
+from agyn_testkit.agents import Agents
+from agyn_testkit.agents import pb as agents_pb
 from agyn_testkit.notifications import Notifications, participant, read, read_none
-from agyn_testkit.users import expect_error
+from agyn_testkit.users import expect_error, metadata
 
 BAD = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED
@@ -52,7 +54,7 @@ async def test_subscribe_rejects_bad_input_naming_the_field(notifications: Notif
 DENIED_ROOMS = [
     participant(uuid.uuid4()),  # somebody else's
     f"workload:{uuid.uuid4()}",
-    f"agent:{uuid.uuid4()}",
+    f"agent:{uuid.uuid4()}",  # no such agent
     "trace:" + "ab" * 16,
     "egress_rules",
     "custom:thing",
@@ -91,3 +93,30 @@ async def test_organization_rooms_are_for_members(notifications: Notifications) 
         assert response.envelope.id == reply.id
         await read_none(call, 0.2)
         call.cancel()
+
+
+async def test_agent_rooms_are_for_members_of_the_agents_organization(
+    notifications: Notifications, agents: Agents, notifications_with
+) -> None:
+    platform = notifications.platform
+    owner, member, outsider = await platform.user(), await platform.user(), await platform.user()
+    org = await platform.create_org(owner)
+    await platform.join(owner, org, member)
+    # Availability and roles do not matter: seeing that the agent changed is for members.
+    agent = await agents.create(owner, org, availability=agents_pb.AGENT_AVAILABILITY_PRIVATE)
+    room = f"agent:{agent.meta.id}"
+    calls = [await notifications.open(identity, [room]) for identity in (owner, member)]
+    await expect_error(notifications.subscribe(outsider, [room]).read(), DENIED, room)
+
+    await agents.stub.UpdateAgent(
+        agents_pb.UpdateAgentRequest(id=agent.meta.id, description="reads diffs"), metadata=metadata(owner)
+    )
+    for call in calls:
+        [response] = await read(call)
+        assert (response.envelope.event, list(response.envelope.rooms)) == ("agent.updated", [room])
+        assert response.envelope.payload["agent_id"] == agent.meta.id
+        call.cancel()
+
+    async with notifications_with() as without_agents:  # Agents away: retry later, not "denied"
+        refused = without_agents.subscribe(member, [room])
+        await expect_error(refused.read(), grpc.StatusCode.UNAVAILABLE, "agents")

@@ -28,12 +28,6 @@ def by_nickname(value: str) -> pb.ParticipantIdentifier:
     return pb.ParticipantIdentifier(participant_nickname=value)
 
 
-def as_agent(identity: uuid.UUID, caller: str = "gateway", **extra: str):
-    """Metadata of an agent caller (agyn_testkit.users.metadata always says `user`)."""
-    pairs = [("x-agyn-caller", caller), ("x-identity-id", str(identity)), ("x-identity-type", "agent")]
-    return (*pairs, *((key.replace("_", "-"), value) for key, value in extra.items()))
-
-
 def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
     status = status_pb2.Status.FromString(dict(error.trailing_metadata())["grpc-status-details-bin"])
     info = error_details_pb2.ErrorInfo()
@@ -180,9 +174,9 @@ async def test_create_thread_denials_and_agent_participants(threads):
         DENIED,
         "may not call",
     )
-    refused = await expect_error(threads.create(owner, org, agent), PRECONDITION, "agents")
-    info = error_info(refused)
-    assert info.reason == "DEPENDENCY_UNAVAILABLE" and info.metadata["dependency"] == "agents"
+    # An agent identity Agents does not know holds no relation on it (agent participants:
+    # test_agent_participants.py).
+    await expect_error(threads.create(owner, org, agent), DENIED, "can_initiate")
     # Nothing was created by the refused calls.
     mine = await threads.stub.GetThreads(pb.GetThreadsRequest(), metadata=metadata(owner))
     assert list(mine.threads) == []
@@ -199,7 +193,8 @@ async def test_agent_initiator_is_passive_and_grants_allow_creating(threads):
     await grant(platform, app, org, "thread_create")
 
     by_agent = await threads.stub.CreateThread(
-        pb.CreateThreadRequest(organization_id=org, participants=[by_id(fred)]), metadata=as_agent(agent)
+        pb.CreateThreadRequest(organization_id=org, participants=[by_id(fred)]),
+        metadata=metadata(agent, identity_type="agent"),
     )
     assert [(p.id, p.passive) for p in by_agent.thread.participants] == [
         (str(agent), True),
@@ -414,9 +409,7 @@ async def test_add_participant_validation_and_denials(threads):
     ]
     for call, code, *fragments in cases:
         await expect_error(call, code, *fragments)
-    refused = await expect_error(add(participant=by_id(agent)), PRECONDITION, "agents")
-    info = error_info(refused)
-    assert info.reason == "DEPENDENCY_UNAVAILABLE" and info.metadata["dependency"] == "agents"
+    await expect_error(add(participant=by_id(agent)), DENIED, "can_initiate")
     current = await threads.stub.GetThread(pb.GetThreadRequest(thread_id=thread.id), metadata=metadata(owner))
     assert [p.id for p in current.thread.participants] == [str(owner), str(fred)]
 

@@ -12,7 +12,9 @@ A message is handled in the trace of the call that published it: the outbox puts
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -70,6 +72,16 @@ class StreamSpec:
 # Domain events for other services (cache invalidation, run events): kept a week; the
 # duplicate window covers a relay that republishes after losing an acknowledgement.
 EVENTS = StreamSpec(EVENTS_STREAM, (f"{EVENTS_SUBJECT_PREFIX}.>",), max_age_seconds=7 * 24 * 3600)
+
+
+def event_ids(message: Msg, *names: str) -> dict[str, uuid.UUID | None]:
+    """The ids a domain event's `data` carries under `names` (absent or empty: None).
+    ValueError when the message is not such an event."""
+    try:
+        data = json.loads(message.data)["data"]
+        return {name: uuid.UUID(str(data[name])) if data.get(name) else None for name in names}
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"not a domain event: {error}") from error
 
 
 def consumer_span(

@@ -10,7 +10,6 @@ been missed meanwhile.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,7 +19,7 @@ import grpc
 from agynio.api.organizations.v1 import access_pb2, access_pb2_grpc
 from nats.aio.msg import Msg
 
-from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus
+from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus, event_ids
 from agyn_common.cache import TtlCache
 from agyn_common.errors import dependency_unavailable, permission_denied
 
@@ -164,14 +163,12 @@ class OrganizationAccess:
 
     async def _on_event(self, message: Msg) -> None:
         try:
-            data = json.loads(message.data)["data"]
-            organization_id = _optional_uuid(data.get("organization_id"))
-            identity_id = _optional_uuid(data.get("identity_id"))
-        except (ValueError, KeyError, TypeError, AttributeError):
+            ids = event_ids(message, "organization_id", "identity_id")
+        except ValueError:
             log.warning("unreadable event on %s; dropping every cached answer", message.subject)
             self.clear()
             return
-        self.forget(organization_id=organization_id, identity_id=identity_id)
+        self.forget(organization_id=ids["organization_id"], identity_id=ids["identity_id"])
 
     @staticmethod
     async def _call(method: Callable[[Any], Awaitable[Any]], request: Any) -> Any:
@@ -185,9 +182,3 @@ def _check_vocabulary(relations: list[str]) -> None:
     unknown = [relation for relation in relations if relation not in RELATIONS]
     if unknown:
         raise ValueError(f"unknown organization relation(s): {', '.join(unknown)}")
-
-
-def _optional_uuid(value: object) -> uuid.UUID | None:
-    if value is None or value == "":
-        return None
-    return uuid.UUID(str(value))

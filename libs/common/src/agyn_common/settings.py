@@ -32,6 +32,9 @@ class ServiceSettings(BaseSettings):
     migrate_on_start: bool = True
     # How long start-up (and `migrate`) waits for a database that does not answer yet.
     database_wait_seconds: float = Field(default=60.0, ge=0)
+    # How long an answer about another service's relations (organization, agent) is kept;
+    # the owner's change events drop it sooner.
+    access_cache_seconds: float = Field(default=5.0, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # auto: text when stderr is a terminal, JSON otherwise (files, pipes, log collectors).
     log_format: LogFormat = "auto"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -97,3 +98,23 @@ async def wait_until(condition: Callable[[], bool], *, timeout: float = 10.0, po
             if condition():
                 return
             await asyncio.sleep(poll)
+
+
+async def wait_for_outcome(
+    call: Callable[[], Awaitable[Any]], expected: grpc.StatusCode | None, *, within: float
+) -> float:
+    """Seconds until `call()` succeeds (`expected` None) or fails with `expected`, repeated
+    every 20 ms; AssertionError naming the last outcome once `within` seconds have passed."""
+    started = time.monotonic()
+    while True:
+        try:
+            await call()
+            outcome = None
+        except grpc.aio.AioRpcError as error:
+            outcome = error.code()
+        elapsed = time.monotonic() - started
+        if outcome == expected:
+            return elapsed
+        if elapsed >= within:
+            raise AssertionError(f"still {outcome} after {within}s, waiting for {expected}")
+        await asyncio.sleep(0.02)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from agyn_common.embedded import free_port
 from agyn_common.server import RunningService, start_service
 from agyn_notifications.__main__ import DEFINITION as NOTIFICATIONS
 from agyn_notifications.settings import NotificationsSettings
@@ -91,8 +92,9 @@ async def read_none(call: Any, within: float = 0.5) -> None:
 
 @asynccontextmanager
 async def in_process_notifications(
-    platform: Platform, nats_url: str, **overrides: Any
+    platform: Platform, nats_url: str, agents_address: str | None = None, **overrides: Any
 ) -> AsyncIterator[Notifications]:
+    """Notifications; without `agents_address` Agents is away (agent rooms are UNAVAILABLE)."""
     running = await start_service(
         NOTIFICATIONS,
         in_process_settings(
@@ -100,6 +102,7 @@ async def in_process_notifications(
             "",
             nats_url,
             organizations_address=platform.organizations_service.address,
+            agents_address=agents_address or f"127.0.0.1:{free_port()}",
             **overrides,
         ),
     )

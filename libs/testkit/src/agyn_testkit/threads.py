@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from agyn_common.embedded import free_port
 from agyn_common.server import RunningService, start_service
 from agyn_testkit.fixtures import DatabaseFactory
 from agyn_testkit.harness import in_process_settings
@@ -46,8 +47,13 @@ class Threads:
 
 @asynccontextmanager
 async def in_process_threads(
-    platform: Platform, database_factory: DatabaseFactory, nats_url: str
+    platform: Platform,
+    database_factory: DatabaseFactory,
+    nats_url: str,
+    agents_address: str | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Threads]:
+    """Threads; without `agents_address` Agents is away (agent participants are UNAVAILABLE)."""
     running = await start_service(
         THREADS,
         in_process_settings(
@@ -56,6 +62,8 @@ async def in_process_threads(
             nats_url,
             organizations_address=platform.organizations_service.address,
             users_address=platform.users.running.address,
+            agents_address=agents_address or f"127.0.0.1:{free_port()}",
+            **overrides,
         ),
     )
     channel = grpc.aio.insecure_channel(running.address)

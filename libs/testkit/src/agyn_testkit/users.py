@@ -16,7 +16,10 @@ from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
 
 def metadata(
-    identity: uuid.UUID | str | None = None, caller: str | None = "gateway", **extra: str
+    identity: uuid.UUID | str | None = None,
+    caller: str | None = "gateway",
+    identity_type: str = "user",
+    **extra: str,
 ) -> tuple[tuple[str, str], ...]:
     """Call metadata as the Gateway (or `caller`) would send it in local mode."""
     pairs: list[tuple[str, str]] = []
@@ -24,7 +27,7 @@ def metadata(
         pairs.append(("x-agyn-caller", caller))
     if identity is not None:
         pairs.append(("x-identity-id", str(identity)))
-        pairs.append(("x-identity-type", "user"))
+        pairs.append(("x-identity-type", identity_type))
     pairs.extend((key.replace("_", "-"), value) for key, value in extra.items())
     return tuple(pairs)
 

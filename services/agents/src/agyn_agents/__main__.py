@@ -11,19 +11,25 @@ from agyn_common.org_access import OrganizationAccess
 from agyn_common.rooms import ROOMS
 from agyn_common.server import Runtime, ServiceDefinition
 from agyn_common.server import main as serve_main
-from agynio.api.agents.v1 import agents_pb2_grpc
+from agynio.api.agents.v1 import access_pb2_grpc, agents_pb2_grpc
 
-from agyn_agents.access import ACCESS, AGENTS
+from agyn_agents.access import ACCESS, AGENT_ACCESS, AGENTS
 from agyn_agents.models import metadata
-from agyn_agents.servicer import AgentsServicer
+from agyn_agents.servicer import AgentAccessServicer, AgentsServicer
 from agyn_agents.settings import AgentsSettings
 
 
 def register(server: grpc.aio.Server, runtime: Runtime[AgentsSettings]) -> None:
-    organizations = OrganizationAccess(runtime.channels.channel(runtime.settings.organizations_address))
+    organizations = OrganizationAccess(
+        runtime.channels.channel(runtime.settings.organizations_address),
+        ttl=runtime.settings.access_cache_seconds,
+    )
     organizations.attach(runtime.bus)
     agents_pb2_grpc.add_AgentsServiceServicer_to_server(
         AgentsServicer(runtime.db, runtime.outbox, organizations), server
+    )
+    access_pb2_grpc.add_AgentAccessServiceServicer_to_server(
+        AgentAccessServicer(runtime.db, organizations), server
     )
 
 
@@ -31,7 +37,7 @@ DEFINITION = ServiceDefinition(
     name="agents",
     settings_type=AgentsSettings,
     access=ACCESS,
-    grpc_services=(AGENTS,),
+    grpc_services=(AGENTS, AGENT_ACCESS),
     register=register,
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",

@@ -8,6 +8,7 @@ from agyn_common.access import AccessBuilder, IdentityRule
 from agynio.api.agents.v1 import agents_pb2
 
 AGENTS = "agynio.api.agents.v1.AgentsService"
+AGENT_ACCESS = "agynio.api.agents.v1.AgentAccessService"
 
 _METHODS = [method.name for method in agents_pb2.DESCRIPTOR.services_by_name["AgentsService"].methods]
 # Every Get/List but the caller's own role list, which means nothing without an identity.
@@ -28,7 +29,15 @@ ACCESS = (
         callers=["runners"],
         identity=IdentityRule.NONE,
     )
-    # Participant profiles (chat) and authorizing subscriptions to agent:<id> (notifications).
-    .allow(AGENTS, ["GetAgent"], callers=["chat", "notifications"], identity=IdentityRule.NONE)
+    # Participant profiles (chat), the organization of an agent room (notifications) and of an
+    # agent caller (threads).
+    .allow(AGENTS, ["GetAgent"], callers=["chat", "notifications", "threads"], identity=IdentityRule.NONE)
+    # Agent relations for the services that check them (the identity checked is in the request).
+    .allow(
+        AGENT_ACCESS,
+        ["CheckAgentRelation", "BatchCheckAgentRelations"],
+        callers=["threads", "notifications", "chat", "files", "tracing", "runners"],
+        identity=IdentityRule.NONE,
+    )
     .build()
 )

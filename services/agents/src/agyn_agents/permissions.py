@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from agyn_common import agent_access
 from agyn_common.errors import permission_denied
 from agyn_common.org_access import OrganizationAccess
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -43,6 +44,8 @@ RELATIONS: dict[str, AgentRelation] = {
     CAN_MANAGE_ROLES: AgentRelation(frozenset({OWNER}), "owner"),
     CAN_DELETE: AgentRelation(frozenset({OWNER}), "owner"),
 }
+# The vocabulary other services check through AgentAccess.
+assert RELATIONS.keys() == agent_access.RELATIONS and CAN_INITIATE == agent_access.CAN_INITIATE
 
 
 def decided_by_role(relation: str, role: str | None, availability: str) -> bool | None:

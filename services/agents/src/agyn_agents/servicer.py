@@ -10,11 +10,13 @@ import grpc
 from agyn_common.db import Database
 from agyn_common.org_access import OrganizationAccess
 from agyn_common.outbox import Outbox
+from agynio.api.agents.v1 import access_pb2 as access_pb
+from agynio.api.agents.v1 import access_pb2_grpc, agents_pb2_grpc
 from agynio.api.agents.v1 import agents_pb2 as pb
-from agynio.api.agents.v1 import agents_pb2_grpc
 
 from agyn_agents.events import AgentEvents
 from agyn_agents.permissions import AgentPermissions
+from agyn_agents.rpc.access import AgentAccessHandlers
 from agyn_agents.rpc.agents import AgentHandlers
 from agyn_agents.rpc.children import ChildHandlers
 from agyn_agents.rpc.kinds import KINDS
@@ -315,3 +317,20 @@ class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
             request
         )
         return response
+
+
+class AgentAccessServicer(access_pb2_grpc.AgentAccessServiceServicer):
+    """Agent relation checks for other services (our addition; rpc/access.py)."""
+
+    def __init__(self, database: Database, organizations: OrganizationAccess) -> None:
+        self._access = AgentAccessHandlers(database, AgentPermissions(organizations))
+
+    async def CheckAgentRelation(
+        self, request: access_pb.CheckAgentRelationRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb.CheckAgentRelationResponse:
+        return await self._access.check_relation(request)
+
+    async def BatchCheckAgentRelations(
+        self, request: access_pb.BatchCheckAgentRelationsRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb.BatchCheckAgentRelationsResponse:
+        return await self._access.batch_check_relations(request)

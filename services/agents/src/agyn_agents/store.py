@@ -251,3 +251,9 @@ async def any_row(
         *(sa.select(sa.literal(1)).where(table.c[column] == value).limit(1) for table in tables)
     )
     return bool((await connection.execute(sa.select(sa.exists(found.subquery().select())))).scalar_one())
+
+
+async def agents_by_id(connection: AsyncConnection, agent_ids: set[uuid.UUID]) -> Sequence[sa.Row[Any]]:
+    if not agent_ids:
+        return []
+    return (await connection.execute(sa.select(agents).where(agents.c.id.in_(agent_ids)))).all()

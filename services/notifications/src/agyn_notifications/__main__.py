@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import grpc
+from agyn_common.agent_access import AgentAccess
 from agyn_common.bus import EVENTS
 from agyn_common.org_access import OrganizationAccess
 from agyn_common.rooms import ROOMS
@@ -21,14 +22,20 @@ from agyn_notifications.streams import Streams
 
 def register(server: grpc.aio.Server, runtime: Runtime[NotificationsSettings]) -> None:
     settings = runtime.settings
-    organizations = OrganizationAccess(runtime.channels.channel(settings.organizations_address))
+    organizations = OrganizationAccess(
+        runtime.channels.channel(settings.organizations_address), ttl=runtime.settings.access_cache_seconds
+    )
     organizations.attach(runtime.bus)
+    agents = AgentAccess(
+        runtime.channels.channel(settings.agents_address), ttl=runtime.settings.access_cache_seconds
+    )
+    agents.attach(runtime.bus)
     streams = Streams(runtime.bus, settings.max_streams_per_identity)
     # Streams never end on their own: end them when stopping, not after the whole grace period.
     runtime.on_stopping(lambda: streams.end_all("the server is stopping; resume with the last cursor"))
     notifications_pb2_grpc.add_NotificationsServiceServicer_to_server(
         NotificationsServicer(
-            runtime.bus, RoomAccess(organizations), streams, buffer_size=settings.stream_buffer_size
+            runtime.bus, RoomAccess(organizations, agents), streams, buffer_size=settings.stream_buffer_size
         ),
         server,
     )

@@ -1,7 +1,8 @@
 """Which rooms a caller may subscribe to (threads-notifications sheet B3, "Room authorization").
 
 Each relation is answered by the service that owns its data (DESIGN §3): a participant room
-by identity equality, an organization room by Organizations (`member`).
+by identity equality, an organization room by Organizations (`member`), an agent room by
+`member` on the agent's organization, which Agents names.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 
+from agyn_common.agent_access import AgentAccess
 from agyn_common.errors import invalid_argument, permission_denied
 from agyn_common.org_access import OrganizationAccess
 from agyn_common.rooms import unique_rooms
@@ -40,8 +42,9 @@ def requested_rooms(values: Sequence[str], identity: uuid.UUID, field: str = "ro
 
 
 class RoomAccess:
-    def __init__(self, organizations: OrganizationAccess) -> None:
+    def __init__(self, organizations: OrganizationAccess, agents: AgentAccess) -> None:
         self._organizations = organizations
+        self._agents = agents
 
     async def authorize(self, identity: uuid.UUID, rooms: Iterable[str]) -> None:
         """PERMISSION_DENIED at the first room the caller may not follow."""
@@ -55,7 +58,12 @@ class RoomAccess:
             return identifier == str(identity)  # canonical lowercase on both sides
         if kind == "organization":
             return await self._organizations.check(identity, "member", uuid.UUID(identifier))
-        # Every other room (workload, agent, trace, the HEAD-era kinds, flat rooms) is denied
-        # until its owning service (Runners, Agents, Tracing, ...) exists here to say which
+        if kind == "agent":
+            organization = await self._agents.organization_of(uuid.UUID(identifier))
+            return organization is not None and await self._organizations.check(
+                identity, "member", organization
+            )
+        # Every other room (workload, trace, the HEAD-era kinds, flat rooms) is denied
+        # until its owning service (Runners, Tracing, ...) exists here to say which
         # organization it belongs to; an unknown kind is denied for good.
         return False

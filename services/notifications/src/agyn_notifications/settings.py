@@ -7,6 +7,8 @@ class NotificationsSettings(ServiceSettings):
     database_url: str = ""
     # Organizations answers `member` for `organization:<id>` rooms.
     organizations_address: str = Field(description="host:port of the organizations service")
+    # Agents says which organization an `agent:<id>` room belongs to.
+    agents_address: str = Field(description="host:port of the agents service")
     # Envelopes a stream may hold for a client that reads slower than they come.
     stream_buffer_size: int = Field(default=64, gt=0)
     # Concurrent Subscribe streams one identity may hold on one replica (sheet §8 #12).

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import grpc
+from agyn_common.agent_access import AgentAccess
 from agyn_common.bus import EVENTS
 from agyn_common.org_access import OrganizationAccess
 from agyn_common.rooms import ROOMS
@@ -21,11 +22,18 @@ from agyn_threads.settings import ThreadsSettings
 
 
 def register(server: grpc.aio.Server, runtime: Runtime[ThreadsSettings]) -> None:
-    organizations = OrganizationAccess(runtime.channels.channel(runtime.settings.organizations_address))
+    organizations = OrganizationAccess(
+        runtime.channels.channel(runtime.settings.organizations_address),
+        ttl=runtime.settings.access_cache_seconds,
+    )
     organizations.attach(runtime.bus)
+    agents = AgentAccess(
+        runtime.channels.channel(runtime.settings.agents_address), ttl=runtime.settings.access_cache_seconds
+    )
+    agents.attach(runtime.bus)
     identities = Identities(runtime.channels.channel(runtime.settings.users_address))
     threads_pb2_grpc.add_ThreadsServiceServicer_to_server(
-        ThreadsServicer(runtime.db, runtime.outbox, organizations, identities), server
+        ThreadsServicer(runtime.db, runtime.outbox, organizations, agents, identities), server
     )
 
 

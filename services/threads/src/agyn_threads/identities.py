@@ -13,7 +13,6 @@ from agyn_common.caller import acting_as
 from agyn_common.errors import (
     ServiceError,
     dependency_unavailable,
-    failed_precondition,
     invalid_argument,
     not_found,
 )
@@ -57,11 +56,10 @@ class Identities:
             raise _mapped(error, f"participant nickname @{nickname} not found") from error
         return uuid.UUID(reply.identity_id)
 
-    async def refuse_agents(self, caller: uuid.UUID, identities: list[uuid.UUID]) -> None:
-        """Adding an agent needs `can_initiate` on it, which Agents answers; Agents does not exist yet,
-        so agents cannot be added rather than be added unchecked."""
+    async def agents_among(self, caller: uuid.UUID, identities: list[uuid.UUID]) -> list[uuid.UUID]:
+        """Which of `identities` are agents (their joining needs `can_initiate`, asked of Agents)."""
         if not identities:
-            return
+            return []
         try:
             reply = await self._identity.BatchGetIdentityTypes(
                 identity_pb2.BatchGetIdentityTypesRequest(identity_ids=[str(i) for i in identities]),
@@ -69,18 +67,11 @@ class Identities:
             )
         except grpc.aio.AioRpcError as error:
             raise _mapped(error, "identity not found") from error
-        agents = [
-            entry.identity_id
+        return [
+            uuid.UUID(entry.identity_id)
             for entry in reply.entries
             if entry.identity_type == identity_pb2.IDENTITY_TYPE_AGENT
         ]
-        if agents:
-            raise failed_precondition(
-                "agent participants need the agents service, which is not available",
-                "DEPENDENCY_UNAVAILABLE",
-                dependency="agents",
-                agent_id=agents[0],
-            )
 
     async def nicknames(
         self, caller: uuid.UUID, organization_id: uuid.UUID, identities: list[uuid.UUID]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import grpc
+from agyn_common.agent_access import AgentAccess
 from agyn_common.db import Database
 from agyn_common.org_access import OrganizationAccess
 from agyn_common.outbox import Outbox
@@ -18,10 +19,15 @@ from agyn_threads.rpc.threads import ThreadHandlers
 
 class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
     def __init__(
-        self, database: Database, outbox: Outbox, organizations: OrganizationAccess, identities: Identities
+        self,
+        database: Database,
+        outbox: Outbox,
+        organizations: OrganizationAccess,
+        agents: AgentAccess,
+        identities: Identities,
     ) -> None:
         permissions = ThreadPermissions(organizations)
-        self._threads = ThreadHandlers(database, organizations, identities, permissions)
+        self._threads = ThreadHandlers(database, organizations, agents, identities, permissions)
         self._listings = ThreadListings(database, organizations, identities)
         self._messages = MessageHandlers(database, outbox, permissions)
 

@@ -7,3 +7,5 @@ class ThreadsSettings(ServiceSettings):
     organizations_address: str = Field(description="host:port of the organizations service")
     # Identity (in the users deployable) resolves @nicknames and identity types.
     users_address: str = Field(description="host:port of the users service")
+    # Agents answers `can_initiate` on an agent and an agent caller's organization.
+    agents_address: str = Field(description="host:port of the agents service")

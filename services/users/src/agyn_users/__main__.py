@@ -31,7 +31,10 @@ def register(server: grpc.aio.Server, runtime: Runtime[UsersSettings]) -> None:
     events = UserEvents(runtime.outbox)
     # Directory search is the one enumeration surface: 10 req/s, burst 20 per caller (sheet §8.4).
     search_limiter = RateLimiter(rate=10, burst=20)
-    organizations = OrganizationAccess(runtime.channels.channel(runtime.settings.organizations_address))
+    organizations = OrganizationAccess(
+        runtime.channels.channel(runtime.settings.organizations_address),
+        ttl=runtime.settings.access_cache_seconds,
+    )
     organizations.attach(runtime.bus)
     users = UsersServicer(
         AccountHandlers(database, events, search_limiter),

@@ -80,12 +80,12 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("threads"),
         "Threads and messages between users and agents.",
-        calls=("organizations", "users"),
+        calls=("organizations", "users", "agents"),
     ),
     Deployable(
         _local("notifications"),
         "Notification streams (Subscribe) fed from the bus, and Publish for producers.",
-        calls=("organizations",),
+        calls=("organizations", "agents"),
     ),
     Deployable(
         _local("gateway"),

@@ -1,6 +1,7 @@
 """One thread at a time: create, archive, degrade, add participants, read.
 
-Thread participation is Threads' own fact; organization relations come from Organizations.
+Thread participation is Threads' own fact; organization relations come from Organizations,
+agent relations (may the caller bring this agent in?) and an agent's organization from Agents.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 
 import grpc
 import sqlalchemy as sa
-from agyn_common.caller import current_caller
+from agyn_common.agent_access import CAN_INITIATE, AgentAccess
+from agyn_common.caller import Caller, current_caller
 from agyn_common.db import Database
 from agyn_common.errors import failed_precondition, invalid_argument
 from agyn_common.org_access import OrganizationAccess
@@ -31,11 +33,13 @@ class ThreadHandlers:
         self,
         database: Database,
         organizations: OrganizationAccess,
+        agents: AgentAccess,
         identities: Identities,
         permissions: ThreadPermissions,
     ) -> None:
         self._db = database
         self._organizations = organizations
+        self._agents = agents
         self._identities = identities
         self._permissions = permissions
 
@@ -48,7 +52,7 @@ class ThreadHandlers:
             raise invalid_argument("participants", "participant_ids and participants are mutually exclusive")
         if len(request.participant_ids) + len(request.participants) > MAX_PARTICIPANTS:
             raise invalid_argument("participants", f"at most {MAX_PARTICIPANTS} participants")
-        organization_id = _organization_of_call(context, request)
+        organization_id = await self._organization_of_call(context, request, caller_info)
         listed = [
             parse_uuid(value.strip(), f"participant_ids[{index}]")
             for index, value in enumerate(request.participant_ids)
@@ -64,7 +68,7 @@ class ThreadHandlers:
         if organization_id is None:
             raise invalid_argument("organization_id", "organization_id must be provided")
         await self._organizations.require(caller, "can_create_thread", organization_id)
-        await self._identities.refuse_agents(caller, listed)
+        await self._require_initiate(caller, listed)
         thread_id = uuid.uuid4()
         async with self._db.transaction() as connection:
             await store.create_thread(
@@ -111,7 +115,7 @@ class ThreadHandlers:
             await self._permissions.require(connection, caller, row, ADD_PARTICIPANT)
         if request.HasField("participant"):
             # Nicknames are the thread organization's; naming another organization is a mistake.
-            named = _organization_of_call(context, request)
+            named = await self._organization_of_call(context, request, current_caller())
             if named is not None and named != row.organization_id:
                 raise invalid_argument(
                     "organization_id", "organization_id does not match the thread's organization"
@@ -123,13 +127,45 @@ class ThreadHandlers:
             participant = parse_uuid(request.participant_id.strip(), "participant_id")
         else:
             raise invalid_argument("participant", "participant identifier must be provided")
-        await self._identities.refuse_agents(caller, [participant])
+        await self._require_initiate(caller, [participant])
         async with self._db.transaction() as connection:
             row = await store.load_thread(connection, thread_id, lock=True)
             refuse_archived(row)
             await store.add_participant(connection, thread_id, participant, passive=request.passive)
             thread = await _thread(connection, thread_id)
         return pb.AddParticipantResponse(thread=thread)
+
+    async def _require_initiate(self, caller: uuid.UUID, participants: list[uuid.UUID]) -> None:
+        """Bringing an agent in needs `can_initiate` on it; an agent adding itself is not
+        checked (threads sheet §8 #7: a private agent may still start its own threads)."""
+        others = [participant for participant in participants if participant != caller]
+        agents = await self._identities.agents_among(caller, others)
+        await self._agents.require_each(caller, CAN_INITIATE, agents)
+
+    async def _organization_of_call(
+        self,
+        context: grpc.aio.ServicerContext,
+        request: pb.CreateThreadRequest | pb.AddParticipantRequest,
+        caller: Caller,
+    ) -> uuid.UUID | None:
+        """The organization of the call: the one the metadata pins, else an agent caller's own,
+        else the request's; a request naming another one is refused (threads sheet §A3)."""
+        requested = (
+            parse_uuid(request.organization_id.strip(), "organization_id")
+            if request.HasField("organization_id")
+            else None
+        )
+        pinned = [value for key, value in context.invocation_metadata() or () if key == ORGANIZATION_KEY]
+        fixed: uuid.UUID | None = None
+        if pinned:
+            fixed = parse_uuid(str(pinned[-1]).strip(), ORGANIZATION_KEY)
+        elif caller.identity_id is not None and (caller.identity_type or "").lower() == "agent":
+            fixed = await self._agents.organization_of(caller.identity_id)
+        if fixed is None:
+            return requested
+        if requested is not None and requested != fixed:
+            raise invalid_argument("organization_id", "organization_id does not match identity organization")
+        return fixed
 
     async def get(self, request: pb.GetThreadRequest) -> pb.GetThreadResponse:
         caller = current_caller().require_identity()
@@ -151,21 +187,3 @@ async def _thread(connection: AsyncConnection, thread_id: uuid.UUID) -> pb.Threa
     row = await store.load_thread(connection, thread_id)
     (thread,) = convert.thread_messages([row], await store.participants_of(connection, [row]))
     return thread
-
-
-def _organization_of_call(
-    context: grpc.aio.ServicerContext, request: pb.CreateThreadRequest | pb.AddParticipantRequest
-) -> uuid.UUID | None:
-    """The organization of the call: the request's, or the one the metadata pins (must agree)."""
-    requested = (
-        parse_uuid(request.organization_id.strip(), "organization_id")
-        if request.HasField("organization_id")
-        else None
-    )
-    pinned = [value for key, value in context.invocation_metadata() or () if key == ORGANIZATION_KEY]
-    if pinned:
-        fixed = parse_uuid(str(pinned[-1]).strip(), ORGANIZATION_KEY)
-        if requested is not None and requested != fixed:
-            raise invalid_argument("organization_id", "organization_id does not match identity organization")
-        return fixed
-    return requested
