@@ -121,9 +121,10 @@ class AgentHandlers:
                 values.update(column_values(request, field))
         await self._permissions.require_organization(caller, "owner", organization_id)
         identities = self._identities
-        # With an idempotency key the transaction is the pipeline's, and a repeated call replays
-        # the stored response: the remote steps run once per agent, and each new agent has a new
-        # id, so a retry after a failure (undone) starts afresh.
+        # With an idempotency key the transaction is the pipeline's: a repeated call waits for
+        # the first and replays its response, so the remote steps run once per agent; a retry
+        # after a failure (undone) makes a new agent with a new id. Not undone: the pipeline's
+        # own commit failing after this returns (it stores the response, then commits).
         async with undoing() as steps, self._db.transaction() as connection:
             row = await store.insert_agent(
                 connection, {**values, "id": uuid.uuid4(), "organization_id": organization_id}
