@@ -66,6 +66,7 @@ async def in_process_agents(
             database_factory("agents", AGENTS.migrations),
             nats_url,
             organizations_address=platform.organizations_service.address,
+            users_address=platform.users.running.address,
         ),
     )
     channel = grpc.aio.insecure_channel(running.address)

@@ -3,6 +3,7 @@ the `platform` most service suites start from."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,6 +46,18 @@ class Platform:
         settings = self.organizations_service.runtime.settings
         self.organizations_service = await start_service(ORGANIZATIONS, settings)
         self.organizations_running = True
+
+    async def stop_users(self) -> None:
+        await self.users.running.stop(1)
+
+    async def start_users(self) -> None:
+        """Users again, on the same port and database."""
+        running = self.users.running
+        settings = running.runtime.settings.model_copy(update={"grpc_port": running.port})
+        self.users.running = await start_service(USERS, settings)
+        # The channel tried while Users was away and waits out its reconnect backoff.
+        async with asyncio.timeout(10):
+            await self.users.channel.channel_ready()
 
     async def user(self, username: str | None = None) -> uuid.UUID:
         fields = {"preferred_username": username} if username else {}
@@ -141,4 +154,4 @@ async def in_process_platform(database_factory: DatabaseFactory, nats_url: str) 
         await users_channel.close()
         if platform.organizations_running:
             await platform.organizations_service.stop(1)
-        await users.stop(1)
+        await platform.users.running.stop(1)  # stopping twice is harmless

@@ -14,19 +14,21 @@ from agyn_common.server import main as serve_main
 from agynio.api.agents.v1 import access_pb2_grpc, agents_pb2_grpc
 
 from agyn_agents.access import ACCESS, AGENT_ACCESS, AGENTS
+from agyn_agents.identity import AgentIdentities
 from agyn_agents.models import metadata
 from agyn_agents.servicer import AgentAccessServicer, AgentsServicer
 from agyn_agents.settings import AgentsSettings
 
 
 def register(server: grpc.aio.Server, runtime: Runtime[AgentsSettings]) -> None:
-    organizations = OrganizationAccess(
-        runtime.channels.channel(runtime.settings.organizations_address),
-        ttl=runtime.settings.access_cache_seconds,
-    )
+    organizations_channel = runtime.channels.channel(runtime.settings.organizations_address)
+    organizations = OrganizationAccess(organizations_channel, ttl=runtime.settings.access_cache_seconds)
     organizations.attach(runtime.bus)
+    identities = AgentIdentities(
+        runtime.channels.channel(runtime.settings.users_address), organizations_channel
+    )
     agents_pb2_grpc.add_AgentsServiceServicer_to_server(
-        AgentsServicer(runtime.db, runtime.outbox, organizations), server
+        AgentsServicer(runtime.db, runtime.outbox, organizations, identities), server
     )
     access_pb2_grpc.add_AgentAccessServiceServicer_to_server(
         AgentAccessServicer(runtime.db, organizations), server

@@ -15,6 +15,7 @@ from agynio.api.agents.v1 import access_pb2_grpc, agents_pb2_grpc
 from agynio.api.agents.v1 import agents_pb2 as pb
 
 from agyn_agents.events import AgentEvents
+from agyn_agents.identity import AgentIdentities
 from agyn_agents.permissions import AgentPermissions
 from agyn_agents.rpc.access import AgentAccessHandlers
 from agyn_agents.rpc.agents import AgentHandlers
@@ -25,10 +26,16 @@ from agyn_agents.rpc.volumes import VolumeHandlers
 
 
 class AgentsServicer(agents_pb2_grpc.AgentsServiceServicer):
-    def __init__(self, database: Database, outbox: Outbox, organizations: OrganizationAccess) -> None:
+    def __init__(
+        self,
+        database: Database,
+        outbox: Outbox,
+        organizations: OrganizationAccess,
+        identities: AgentIdentities,
+    ) -> None:
         permissions = AgentPermissions(organizations)
         events = AgentEvents(outbox)
-        self._agents = AgentHandlers(database, permissions, events)
+        self._agents = AgentHandlers(database, permissions, events, identities)
         self._roles = RoleHandlers(database, permissions, events)
         self._volumes = VolumeHandlers(database, permissions, events)
         (

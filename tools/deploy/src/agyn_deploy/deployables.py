@@ -101,7 +101,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("agents"),
         "Agent definitions, their roles, volumes and the sub-resources agent pods are built from.",
-        calls=("organizations",),
+        calls=("organizations", "users"),
     ),
 )
 

@@ -3,6 +3,10 @@
 Identity callers (through the Gateway) are checked against the agent relations of
 `permissions`; platform callers without an identity were admitted by the method table and
 read everything, across organizations (sheet §4.3).
+
+Every agent is also a platform identity (`identity`): creating, renaming and deleting one
+writes to Identity and Organizations from inside the writing transaction, and undoes those
+writes when a later step or the commit fails.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from agyn_agents import convert, store
 from agyn_agents.durations import positive_duration
 from agyn_agents.events import AgentEvents
 from agyn_agents.fields import MAX_DESCRIPTION, MAX_IMAGE, Check, resources, text
+from agyn_agents.identity import AgentIdentities, undoing
 from agyn_agents.models import agents
 from agyn_agents.permissions import CAN_DELETE, CAN_EDIT_CONFIG, CAN_READ_CONFIG, AgentPermissions
 
@@ -47,6 +52,8 @@ def _configuration(request: AgentRequest, field: str) -> dict[str, Any]:
 
 
 def _nickname(request: AgentRequest, field: str) -> dict[str, Any]:
+    # "" is none (on update: remove it); anything else must be a handle Identity accepts, by
+    # the same rule Identity applies (sheet §3.2: `^[a-z0-9_-]+$`, at most 32, trimmed).
     return {field: normalize_nickname(request.nickname, field) if request.nickname else ""}
 
 
@@ -86,10 +93,17 @@ FIELDS: dict[str, Check] = {
 
 
 class AgentHandlers:
-    def __init__(self, database: Database, permissions: AgentPermissions, events: AgentEvents) -> None:
+    def __init__(
+        self,
+        database: Database,
+        permissions: AgentPermissions,
+        events: AgentEvents,
+        identities: AgentIdentities,
+    ) -> None:
         self._db = database
         self._permissions = permissions
         self._events = events
+        self._identities = identities
 
     async def create(self, request: pb.CreateAgentRequest) -> pb.CreateAgentResponse:
         caller = current_caller().require_identity()
@@ -99,13 +113,31 @@ class AgentHandlers:
             if field != "idle_timeout" or request.HasField("idle_timeout"):
                 values.update(column_values(request, field))
         await self._permissions.require_organization(caller, "owner", organization_id)
-        async with self._db.transaction() as connection:
+        identities = self._identities
+        # With an idempotency key the transaction is the pipeline's: a repeated call waits for
+        # the first and replays its response, so the remote steps run once per agent; a retry
+        # after a failure (undone) makes a new agent with a new id. Not undone: the pipeline's
+        # own commit failing after this returns (it stores the response, then commits).
+        async with undoing() as steps, self._db.transaction() as connection:
             row = await store.insert_agent(
                 connection, {**values, "id": uuid.uuid4(), "organization_id": organization_id}
             )
             # The creator owns the agent (sheet §4.1: the creator's owner tuple).
             await store.set_role(connection, row.id, caller, "owner")
             await self._events.agent_changed(connection, row, "created")
+            # Cannot be undone; left behind by a rolled-back agent, it names nothing (§8 #17).
+            await identities.register(row.id)
+            await steps.step(
+                f"membership of agent {row.id}",
+                identities.admit(row.id, organization_id),
+                lambda: identities.dismiss(row.id, organization_id),
+            )
+            if row.nickname:  # the agent sets its own handle: it is a member by now
+                await steps.step(
+                    f"nickname of agent {row.id}",
+                    identities.set_nickname(row.id, organization_id, row.nickname),
+                    lambda: identities.set_nickname(row.id, organization_id, ""),
+                )
         return pb.CreateAgentResponse(agent=convert.agent_message(row, configuration=True))
 
     async def get(self, request: pb.GetAgentRequest) -> pb.GetAgentResponse:
@@ -144,24 +176,46 @@ class AgentHandlers:
             values.update(FIELDS[field](request, field))
         # Availability decides who may talk to the agent: the delete-level right (sheet §4.2).
         relations = {CAN_DELETE if field == "availability" else CAN_EDIT_CONFIG for field in present}
-        async with self._db.transaction() as connection:
-            row = await store.load_agent(connection, agent_id, lock=True)
+        identities = self._identities
+        async with undoing() as steps, self._db.transaction() as connection:
+            before = await store.load_agent(connection, agent_id, lock=True)
             for relation in sorted(relations):
-                await self._permissions.require(connection, caller, row, relation)
+                await self._permissions.require(connection, caller, before, relation)
+            # The row first: its unique index refuses a handle another agent of the
+            # organization holds before Identity is asked.
             row = await store.update_agent(connection, agent_id, values)
+            if row.nickname != before.nickname:  # "" removes it
+                await steps.step(
+                    f"nickname of agent {row.id}",
+                    identities.set_nickname(row.id, row.organization_id, row.nickname),
+                    lambda: identities.set_nickname(row.id, row.organization_id, before.nickname),
+                )
+            # Availability is Agents' own data (permissions.py): nothing to write elsewhere.
             await self._events.agent_changed(connection, row, "updated")
         return pb.UpdateAgentResponse(agent=convert.agent_message(row, configuration=True))
 
     async def delete(self, request: pb.DeleteAgentRequest) -> pb.DeleteAgentResponse:
         caller = current_caller().require_identity()
         agent_id = parse_uuid(request.id.strip(), "id")
-        async with self._db.transaction() as connection:
+        identities = self._identities
+        async with undoing() as steps, self._db.transaction() as connection:
             row = await store.load_agent(connection, agent_id, lock=True)
             await self._permissions.require(connection, caller, row, CAN_DELETE)
             if await store.has_children(connection, agent_id):
                 raise failed_precondition("agent has sub-resources", "AGENT_HAS_SUB_RESOURCES")
             await store.delete_agent(connection, agent_id)  # its roles go with it
             await self._events.agent_changed(connection, row, "deleted")
+            if row.nickname:  # while the agent is still a member, who may remove its own handle
+                await steps.step(
+                    f"nickname of agent {row.id}",
+                    identities.set_nickname(row.id, row.organization_id, ""),
+                    lambda: identities.set_nickname(row.id, row.organization_id, row.nickname),
+                )
+            await steps.step(
+                f"membership of agent {row.id}",
+                identities.dismiss(row.id, row.organization_id),
+                lambda: identities.admit(row.id, row.organization_id),
+            )
         return pb.DeleteAgentResponse()
 
     async def list(self, request: pb.ListAgentsRequest) -> pb.ListAgentsResponse:
