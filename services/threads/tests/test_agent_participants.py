@@ -31,7 +31,7 @@ def participant_ids(thread: pb.Thread) -> list[str]:
 async def org(threads):
     """An organization with its owner olga, a member fred, and pat."""
     platform = threads.platform
-    owner, fred, pat = (await platform.user(name) for name in ("olga", "fred", "pat"))
+    owner, fred, pat = [await platform.user(name) for name in ("olga", "fred", "pat")]
     org = await platform.create_org(owner)
     for person in (fred, pat):
         await platform.join(owner, org, person)
@@ -52,8 +52,8 @@ async def test_an_agent_joins_when_the_caller_may_initiate_it(threads, agents, o
     await expect_error(threads.create(fred, org, open_id, private_id), DENIED, private.meta.id)
     with_role = await threads.create(pat, org, private_id)
     assert participant_ids(with_role) == [str(pat), private.meta.id]
-    # The organization's owner holds every agent relation but can_initiate of a private agent.
-    await expect_error(threads.create(owner, org, private_id), DENIED, "can_initiate")
+    # The creator owns the agent, whatever its availability.
+    assert participant_ids(await threads.create(owner, org, private_id)) == [str(owner), private.meta.id]
 
     def add(caller, agent_id):
         return threads.stub.AddParticipant(
@@ -118,7 +118,7 @@ async def test_a_change_at_agents_reaches_the_cached_answer_within_a_second(
     platform, database_factory, nats, agents
 ):
     """Threads keeps answers for 300 s here: only Agents' events can make it change its mind."""
-    owner, pat, fred = (await platform.user(name) for name in ("olga", "pat", "fred"))
+    owner, pat, fred = [await platform.user(name) for name in ("olga", "pat", "fred")]
     org = await platform.create_org(owner)
     await platform.join(owner, org, pat)
     await platform.join(owner, org, fred)
