@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -15,8 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from agyn_common.errors import not_found
 
-# Keys a transaction sets in `connection.info` to ask for work after it commits.
+log = logging.getLogger(__name__)
+
+# Keys a transaction sets in `connection.info`: work after it commits, and the undo of work
+# done elsewhere (another service) should it not commit.
 AFTER_COMMIT_KEY = "agyn.after_commit"
+ON_ROLLBACK_KEY = "agyn.on_rollback"
+Undo = Callable[[], Awaitable[None]]
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -53,21 +60,34 @@ class Database:
         """One transaction: committed when the block ends, rolled back if it raises.
 
         Callbacks registered with `after_commit` run once the commit has succeeded (for a
-        joined transaction: once the enclosing one has).
+        joined transaction: once the enclosing one has). Undos registered with `on_rollback`
+        run if it does not commit: the block raises, or the commit fails (for a joined
+        transaction: its own block raises, or the enclosing transaction does not commit).
         """
         enclosing = self._joined.get()
         if enclosing is not None:
-            async with enclosing.begin_nested():
-                yield enclosing
+            undos: list[tuple[str, Undo]] = enclosing.info[ON_ROLLBACK_KEY]
+            mark = len(undos)
+            try:
+                async with enclosing.begin_nested():
+                    yield enclosing
+            except BaseException:
+                await _undo(undos, mark)
+                raise
             return
         async with self.engine.connect() as connection:
             callbacks: list[Callable[[], None]] = []
             connection.info[AFTER_COMMIT_KEY] = callbacks
+            connection.info[ON_ROLLBACK_KEY] = []
             try:
                 async with connection.begin():
                     yield connection
+            except BaseException:
+                await _undo(connection.info[ON_ROLLBACK_KEY], 0)
+                raise
             finally:
                 connection.info.pop(AFTER_COMMIT_KEY, None)
+                connection.info.pop(ON_ROLLBACK_KEY, None)
             for callback in callbacks:
                 callback()
 
@@ -84,6 +104,29 @@ def after_commit(connection: AsyncConnection, callback: Callable[[], None]) -> N
     callbacks: list[Callable[[], None]] = connection.info[AFTER_COMMIT_KEY]
     if callback not in callbacks:
         callbacks.append(callback)
+
+
+def on_rollback(connection: AsyncConnection, what: str, undo: Undo) -> None:
+    """Run `undo` if the current `Database.transaction` does not commit: the compensation of a
+    write made in another service on behalf of this transaction. Undos run newest first; one
+    that fails is logged (naming `what`) and the others still run."""
+    undos: list[tuple[str, Undo]] = connection.info[ON_ROLLBACK_KEY]
+    undos.append((what, undo))
+
+
+async def _undo(undos: list[tuple[str, Undo]], mark: int) -> None:
+    """Run and forget the undos registered after `mark`, newest first; shielded, so that a
+    cancelled call still undoes what it did."""
+
+    async def run() -> None:
+        while len(undos) > mark:
+            what, undo = undos.pop()
+            try:
+                await undo()
+            except Exception as error:
+                log.error("could not undo %s: %s", what, error)
+
+    await asyncio.shield(run())
 
 
 async def one_or_not_found(connection: AsyncConnection, query: sa.Select[Any], what: str) -> Any:

@@ -7,7 +7,8 @@ WriteOrganizationGrants stands in: DESIGN §3), and its nickname is its handle i
 organization, which Identity stores and keeps unique across users, apps and agents.
 
 None of this shares the agents database's transaction. The handlers make these calls inside
-their writing transaction, in an `undoing()` block: when a later step (or the commit) fails,
+their writing transaction, each with its undo (`step`, `agyn_common.db.on_rollback`): when a
+later step or the commit fails (the pipeline's too, for a call with an idempotency key),
 what was done remotely is undone, newest first, and the transaction rolls back, so no agent
 is left half made (sheet §8 #17). A registration cannot be undone; the identity of an agent
 that was rolled back names nothing and is harmless.
@@ -15,19 +16,16 @@ that was rolled back names nothing and is harmless.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable
 
 import grpc
 from agyn_common.caller import acting_as
+from agyn_common.db import Undo, on_rollback
 from agyn_common.errors import ServiceError, already_exists, dependency_unavailable
 from agynio.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from agynio.api.organizations.v1 import access_pb2, access_pb2_grpc
-
-log = logging.getLogger(__name__)
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 USERS, ORGANIZATIONS = "users", "organizations"  # the dependencies, as errors name them
 MEMBER = "member"
@@ -107,47 +105,18 @@ class AgentIdentities:
             raise dependency_unavailable(USERS, error) from error
 
 
-Undo = Callable[[], Awaitable[None]]
-
-
-class Undoing:
-    """The undo of each remote write done so far."""
-
-    def __init__(self) -> None:
-        self._undo: list[tuple[str, Undo]] = []
-
-    async def step(self, what: str, action: Awaitable[None], undo: Undo) -> None:
-        """Await `action`; `undo` runs if the work fails later on. It runs too when `action`
-        itself failed without an answer from the peer (UNAVAILABLE: a deadline, a lost
-        connection), since the write may have happened; the undo steps are idempotent."""
-        try:
-            await action
-        except ServiceError as error:
-            if error.code == grpc.StatusCode.UNAVAILABLE:
-                self._undo.append((what, undo))
-            raise
-        except BaseException:
-            self._undo.append((what, undo))
-            raise
-        self._undo.append((what, undo))
-
-    async def run(self) -> None:
-        """Undo, newest first; an undo that fails is logged and the others still run."""
-        while self._undo:
-            what, undo = self._undo.pop()
-            try:
-                await undo()
-            except Exception as error:
-                log.error("could not undo %s: %s", what, error)
-
-
-@asynccontextmanager
-async def undoing() -> AsyncIterator[Undoing]:
-    """A block whose remote writes (`Undoing.step`) are undone when it raises."""
-    steps = Undoing()
+async def step(connection: AsyncConnection, what: str, action: Awaitable[None], undo: Undo) -> None:
+    """Await `action`, a write in another service, and have `undo` run if the transaction of
+    `connection` does not commit. It is registered too when `action` failed without an answer
+    from the peer (UNAVAILABLE: a deadline, a lost connection), since the write may have
+    happened; the undo steps are idempotent."""
     try:
-        yield steps
-    except BaseException:
-        # Shielded: a cancelled call still undoes what it did.
-        await asyncio.shield(steps.run())
+        await action
+    except ServiceError as error:
+        if error.code == grpc.StatusCode.UNAVAILABLE:
+            on_rollback(connection, what, undo)
         raise
+    except BaseException:
+        on_rollback(connection, what, undo)
+        raise
+    on_rollback(connection, what, undo)

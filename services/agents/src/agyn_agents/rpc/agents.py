@@ -27,7 +27,7 @@ from agyn_agents import convert, store
 from agyn_agents.durations import positive_duration
 from agyn_agents.events import AgentEvents
 from agyn_agents.fields import MAX_DESCRIPTION, MAX_IMAGE, Check, resources, text
-from agyn_agents.identity import AgentIdentities, undoing
+from agyn_agents.identity import AgentIdentities, step
 from agyn_agents.models import agents
 from agyn_agents.permissions import CAN_DELETE, CAN_EDIT_CONFIG, CAN_READ_CONFIG, AgentPermissions
 
@@ -116,9 +116,8 @@ class AgentHandlers:
         identities = self._identities
         # With an idempotency key the transaction is the pipeline's: a repeated call waits for
         # the first and replays its response, so the remote steps run once per agent; a retry
-        # after a failure (undone) makes a new agent with a new id. Not undone: the pipeline's
-        # own commit failing after this returns (it stores the response, then commits).
-        async with undoing() as steps, self._db.transaction() as connection:
+        # after a failure (undone, the pipeline's commit failing included) makes a new agent.
+        async with self._db.transaction() as connection:
             row = await store.insert_agent(
                 connection, {**values, "id": uuid.uuid4(), "organization_id": organization_id}
             )
@@ -127,13 +126,15 @@ class AgentHandlers:
             await self._events.agent_changed(connection, row, "created")
             # Cannot be undone; left behind by a rolled-back agent, it names nothing (§8 #17).
             await identities.register(row.id)
-            await steps.step(
+            await step(
+                connection,
                 f"membership of agent {row.id}",
                 identities.admit(row.id, organization_id),
                 lambda: identities.dismiss(row.id, organization_id),
             )
             if row.nickname:  # the agent sets its own handle: it is a member by now
-                await steps.step(
+                await step(
+                    connection,
                     f"nickname of agent {row.id}",
                     identities.set_nickname(row.id, organization_id, row.nickname),
                     lambda: identities.set_nickname(row.id, organization_id, ""),
@@ -177,7 +178,7 @@ class AgentHandlers:
         # Availability decides who may talk to the agent: the delete-level right (sheet §4.2).
         relations = {CAN_DELETE if field == "availability" else CAN_EDIT_CONFIG for field in present}
         identities = self._identities
-        async with undoing() as steps, self._db.transaction() as connection:
+        async with self._db.transaction() as connection:
             before = await store.load_agent(connection, agent_id, lock=True)
             for relation in sorted(relations):
                 await self._permissions.require(connection, caller, before, relation)
@@ -185,7 +186,8 @@ class AgentHandlers:
             # organization holds before Identity is asked.
             row = await store.update_agent(connection, agent_id, values)
             if row.nickname != before.nickname:  # "" removes it
-                await steps.step(
+                await step(
+                    connection,
                     f"nickname of agent {row.id}",
                     identities.set_nickname(row.id, row.organization_id, row.nickname),
                     lambda: identities.set_nickname(row.id, row.organization_id, before.nickname),
@@ -198,7 +200,7 @@ class AgentHandlers:
         caller = current_caller().require_identity()
         agent_id = parse_uuid(request.id.strip(), "id")
         identities = self._identities
-        async with undoing() as steps, self._db.transaction() as connection:
+        async with self._db.transaction() as connection:
             row = await store.load_agent(connection, agent_id, lock=True)
             await self._permissions.require(connection, caller, row, CAN_DELETE)
             if await store.has_children(connection, agent_id):
@@ -206,12 +208,14 @@ class AgentHandlers:
             await store.delete_agent(connection, agent_id)  # its roles go with it
             await self._events.agent_changed(connection, row, "deleted")
             if row.nickname:  # while the agent is still a member, who may remove its own handle
-                await steps.step(
+                await step(
+                    connection,
                     f"nickname of agent {row.id}",
                     identities.set_nickname(row.id, row.organization_id, ""),
                     lambda: identities.set_nickname(row.id, row.organization_id, row.nickname),
                 )
-            await steps.step(
+            await step(
+                connection,
                 f"membership of agent {row.id}",
                 identities.dismiss(row.id, row.organization_id),
                 lambda: identities.admit(row.id, row.organization_id),
