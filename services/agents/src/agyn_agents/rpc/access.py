@@ -8,7 +8,7 @@ relations. Threads asks `can_initiate` before an agent joins a thread.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections import defaultdict
 
 from agyn_common.agent_access import MAX_BATCH, RELATIONS
 from agyn_common.db import Database
@@ -62,12 +62,18 @@ class AgentAccessHandlers:
         return response
 
     async def _answers(self, checks: list[Check]) -> list[bool]:
-        """One answer per check; an agent that does not exist holds nothing."""
+        """One answer per check; an agent that does not exist holds nothing. Checks of one
+        identity and relation are answered together (one roles query, one organization check
+        per organization)."""
+        asked: dict[tuple[uuid.UUID, str], set[uuid.UUID]] = defaultdict(set)
+        for identity, agent, relation in checks:
+            asked[identity, relation].add(agent)
         async with self._db.transaction() as connection:
-            found: dict[uuid.UUID, Any] = {
-                row.id: row for row in await store.agents_by_id(connection, {agent for _, agent, _ in checks})
+            found = {row.id: row for row in await store.agents_by_id(connection, {a for _, a, _ in checks})}
+            held = {
+                (identity, relation): await self._permissions.holding(
+                    connection, identity, [found[a] for a in agents if a in found], relation
+                )
+                for (identity, relation), agents in asked.items()
             }
-            return [
-                agent in found and await self._permissions.holds(connection, identity, found[agent], relation)
-                for identity, agent, relation in checks
-            ]
+        return [agent in held[identity, relation] for identity, agent, relation in checks]
