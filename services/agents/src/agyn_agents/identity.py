@@ -110,13 +110,12 @@ async def step(connection: AsyncConnection, what: str, action: Awaitable[None], 
     `connection` does not commit. It is registered too when `action` failed without an answer
     from the peer (UNAVAILABLE: a deadline, a lost connection), since the write may have
     happened; the undo steps are idempotent."""
+    refused = False  # a definite answer refusing the write: nothing to undo
     try:
         await action
     except ServiceError as error:
-        if error.code == grpc.StatusCode.UNAVAILABLE:
+        refused = error.code != grpc.StatusCode.UNAVAILABLE
+        raise
+    finally:
+        if not refused:
             on_rollback(connection, what, undo)
-        raise
-    except BaseException:
-        on_rollback(connection, what, undo)
-        raise
-    on_rollback(connection, what, undo)
