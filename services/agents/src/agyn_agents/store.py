@@ -215,14 +215,19 @@ async def touch_agents_using_volume(
         .join(hooks, hooks.c.id == attached.hook_id)
         .where(attached.volume_id == volume_id),
     ).subquery()
-    # Locked in id order first: two volume updates sharing agents never wait on each other
-    # in a cycle (an UPDATE ... IN locks rows in whatever order its plan visits them).
-    locked = sa.select(agents.c.id).where(agents.c.id.in_(sa.select(owners.c.id))).order_by(agents.c.id)
-    ids = list((await connection.execute(locked.with_for_update())).scalars())
-    if not ids:
-        return []
+    # Locked in id order: two volume updates sharing agents never wait on each other in a
+    # cycle (an UPDATE ... IN locks rows in whatever order its plan visits them).
+    locked = (
+        sa.select(agents.c.id)
+        .where(agents.c.id.in_(sa.select(owners.c.id)))
+        .order_by(agents.c.id)
+        .with_for_update()
+    )
     statement = (
-        agents.update().where(agents.c.id.in_(ids)).values(updated_at=sa.func.now()).returning(*agents.c)
+        agents.update()
+        .where(agents.c.id.in_(locked.scalar_subquery()))
+        .values(updated_at=sa.func.now())
+        .returning(*agents.c)
     )
     return sorted((await connection.execute(statement)).all(), key=lambda row: row.id)
 
