@@ -32,6 +32,11 @@ class Caller:
             raise unauthenticated()
         return self.identity_id
 
+    @property
+    def is_agent(self) -> bool:
+        """An agent's own identity (the type compared case-insensitively, as the sheets say)."""
+        return self.identity_id is not None and (self.identity_type or "").lower() == "agent"
+
     def outgoing_metadata(self) -> list[tuple[str, str]]:
         """Metadata to forward when calling another service on this caller's behalf."""
         if self.identity_id is None:

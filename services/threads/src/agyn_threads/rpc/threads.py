@@ -76,7 +76,7 @@ class ThreadHandlers:
                 thread_id,
                 organization_id,
                 caller,
-                initiator_passive=(caller_info.identity_type or "").lower() == "agent",
+                initiator_passive=caller_info.is_agent,
                 listed=listed,
             )
             thread = await _thread(connection, thread_id)
@@ -159,8 +159,8 @@ class ThreadHandlers:
         fixed: uuid.UUID | None = None
         if pinned:
             fixed = parse_uuid(str(pinned[-1]).strip(), ORGANIZATION_KEY)
-        elif caller.identity_id is not None and (caller.identity_type or "").lower() == "agent":
-            fixed = await self._agents.organization_of(caller.identity_id)
+        elif caller.is_agent:
+            fixed = await self._agents.organization_of(caller.require_identity())
         if fixed is None:
             return requested
         if requested is not None and requested != fixed:
