@@ -53,9 +53,6 @@ class AgentAccess:
         bus.subscribe(ORGANIZATION_EVENTS, self._on_relation_event)
         bus.subscribe(CLUSTER_ROLE_EVENTS, self._on_relation_event)
 
-    async def check(self, identity_id: uuid.UUID, relation: str, agent_id: uuid.UUID) -> bool:
-        return (await self.check_each(identity_id, relation, [agent_id]))[agent_id]
-
     async def check_each(
         self, identity_id: uuid.UUID, relation: str, agent_ids: Iterable[uuid.UUID]
     ) -> dict[uuid.UUID, bool]:
