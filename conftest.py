@@ -1,1 +1,1 @@
-pytest_plugins = ["agyn_testkit.fixtures"]
+pytest_plugins = ["agyn_testkit.fixtures", "agyn_inprocess.fixtures"]

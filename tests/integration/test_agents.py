@@ -10,8 +10,8 @@ import asyncio
 
 import grpc
 import pytest
+from agyn_inprocess.platform_client import Client, as_user
 from agyn_testkit.harness import wait_for_outcome
-from agyn_testkit.platform_client import Client, as_user
 from agynio.api.agents.v1 import agents_pb2
 
 pytestmark = pytest.mark.local_platform

@@ -19,8 +19,8 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+from agyn_inprocess.platform_client import Client, as_user
 from agyn_testkit.harness import wait_for_health, wait_until
-from agyn_testkit.platform_client import Client, as_user
 from agynio.api.threads.v1 import threads_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 

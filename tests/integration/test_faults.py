@@ -18,9 +18,9 @@ import grpc
 import psycopg
 import pytest
 from agyn_common.embedded import EmbeddedPostgres, free_port
+from agyn_inprocess.platform_client import GATEWAY, as_user
 from agyn_testkit import probe as probe_service
 from agyn_testkit.harness import wait_for_health, wait_until
-from agyn_testkit.platform_client import GATEWAY, as_user
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc

@@ -11,7 +11,7 @@ import uuid
 
 import grpc
 import pytest
-from agyn_testkit.platform_client import Client, as_user
+from agyn_inprocess.platform_client import Client, as_user
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from google.protobuf import struct_pb2
 

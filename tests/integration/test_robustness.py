@@ -34,10 +34,10 @@ import pytest_asyncio
 from agyn_common.embedded import EmbeddedNats
 from agyn_common.server import ServiceDefinition
 from agyn_gateway.routes import BACKENDS, Route, routes_of
+from agyn_inprocess.gateway import frame
 from agyn_local.platform import service_environment
 from agyn_local.services import ADMIN_SERVICE, SERVICES, LocalService
 from agyn_testkit.adversarial import FAILING, TALLIES, Case, RequestWalker, Tally, raw_grpc_status
-from agyn_testkit.gateway import frame
 from agyn_testkit.harness import wait_for_health
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc

@@ -1,19 +1,12 @@
-"""Fixtures: Agents in-process, with the Users and Organizations it depends on."""
+"""Fixtures: a cast of callers around one agent (the services come from agyn_inprocess.fixtures)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import pytest
-from agyn_testkit.agents import Agents, in_process_agents, pb
-
-
-@pytest.fixture
-async def agents(platform, database_factory, nats) -> AsyncIterator[Agents]:
-    async with in_process_agents(platform, database_factory, nats.url) as running:
-        yield running
+from agyn_inprocess.agents import Agents, pb
 
 
 @dataclass

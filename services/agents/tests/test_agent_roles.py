@@ -6,8 +6,8 @@ import uuid
 
 import grpc
 import pytest
-from agyn_testkit.agents import pb
-from agyn_testkit.users import expect_error, metadata
+from agyn_inprocess.agents import pb
+from agyn_testkit.calls import expect_error, metadata
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED

@@ -15,8 +15,8 @@ from agyn_agents.permissions import (
     PRIVATE,
     decided_by_role,
 )
-from agyn_testkit.agents import agent_request, pb
-from agyn_testkit.users import expect_error, metadata
+from agyn_inprocess.agents import agent_request, pb
+from agyn_testkit.calls import expect_error, metadata
 
 DENIED = grpc.StatusCode.PERMISSION_DENIED
 

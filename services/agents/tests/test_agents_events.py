@@ -4,9 +4,9 @@ agent, domain events for other services' caches, nothing for refused calls."""
 from __future__ import annotations
 
 import grpc
-from agyn_testkit.agents import agent_request, pb
+from agyn_inprocess.agents import agent_request, pb
+from agyn_testkit.calls import expect_error, metadata
 from agyn_testkit.harness import read_events
-from agyn_testkit.users import expect_error, metadata
 from agynio.api.notifications.v1 import notifications_pb2
 
 

@@ -8,11 +8,12 @@ import asyncio
 import uuid
 
 import grpc
+import pytest
 import sqlalchemy as sa
+from agyn_inprocess.agents import agent_request, pb
 from agyn_organizations.models import organization_grants
-from agyn_testkit.agents import agent_request, pb
+from agyn_testkit.calls import expect_error, metadata
 from agyn_testkit.harness import read_events
-from agyn_testkit.users import expect_error, metadata
 from agynio.api.identity.v1 import identity_pb2
 from google.rpc import error_details_pb2, status_pb2
 
@@ -97,11 +98,12 @@ async def test_a_created_agent_is_an_identity_a_member_and_holds_its_nickname(ag
 async def test_a_nickname_a_user_holds_refuses_the_agent_and_leaves_nothing(agents, cast):
     platform = agents.platform
     # Organizations gave the member their username as handle when they joined.
-    assert await holder(platform, cast.org_owner, cast.org, "member") == str(cast.member)
+    handle = await platform.username(cast.member)
+    assert await holder(platform, cast.org_owner, cast.org, handle) == str(cast.member)
     before = await agent_ids(agents, cast)
     await expect_error(
         agents.stub.CreateAgent(
-            agent_request(cast.org, name="Squatter", nickname="member"), metadata=metadata(cast.org_owner)
+            agent_request(cast.org, name="Squatter", nickname=handle), metadata=metadata(cast.org_owner)
         ),
         ALREADY_EXISTS,
         "nickname",
@@ -109,11 +111,11 @@ async def test_a_nickname_a_user_holds_refuses_the_agent_and_leaves_nothing(agen
     # The row rolled back, and the member grant written before the nickname was taken back.
     assert await agent_ids(agents, cast) == before
     await assert_members_are_the_agents(agents, cast)
-    assert await holder(platform, cast.org_owner, cast.org, "member") == str(cast.member)
+    assert await holder(platform, cast.org_owner, cast.org, handle) == str(cast.member)
     # The same handle in another organization is free.
     other_org = await platform.create_org(cast.outsider)
-    elsewhere = await agents.create(cast.outsider, other_org, nickname="member")
-    assert await holder(platform, cast.outsider, other_org, "member") == elsewhere.meta.id
+    elsewhere = await agents.create(cast.outsider, other_org, nickname=handle)
+    assert await holder(platform, cast.outsider, other_org, handle) == elsewhere.meta.id
 
 
 async def test_update_renames_and_removes_the_nickname_in_identity(agents, cast):
@@ -136,7 +138,9 @@ async def test_update_renames_and_removes_the_nickname_in_identity(agents, cast)
     # A user's handle is refused, and the agent keeps its own.
     await expect_error(
         agents.stub.UpdateAgent(
-            pb.UpdateAgentRequest(id=agent_id, nickname="maintainer", description="x"),
+            pb.UpdateAgentRequest(
+                id=agent_id, nickname=await platform.username(cast.maintainer), description="x"
+            ),
             metadata=metadata(cast.maintainer),
         ),
         ALREADY_EXISTS,
@@ -171,6 +175,7 @@ async def test_delete_removes_the_nickname_and_the_membership(agents, cast):
     assert not await platform.check(uuid.UUID(cast.agent.meta.id), "member", cast.org)
 
 
+@pytest.mark.fresh_platform
 async def test_with_users_away_nothing_is_created_or_renamed(agents, cast):
     platform = agents.platform
     named = await agents.create(cast.org_owner, cast.org, nickname="named")
@@ -219,6 +224,7 @@ async def test_with_users_away_nothing_is_created_or_renamed(agents, cast):
     assert await holder(platform, cast.member, cast.org, "fresh") == fresh.meta.id
 
 
+@pytest.mark.fresh_platform
 async def test_with_organizations_away_a_delete_is_undone(agents, cast):
     platform = agents.platform
     agent_id = cast.agent.meta.id
@@ -262,6 +268,7 @@ async def test_a_repeated_create_with_an_idempotency_key_makes_one_identity(agen
     await assert_members_are_the_agents(agents, cast)
 
 
+@pytest.mark.fresh_platform
 async def test_a_delete_that_cannot_end_the_membership_gives_the_nickname_back(agents, cast, nats):
     platform = agents.platform
     agent_id = cast.agent.meta.id

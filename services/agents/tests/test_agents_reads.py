@@ -6,8 +6,8 @@ import uuid
 
 import grpc
 import pytest
-from agyn_testkit.agents import MODEL, pb
-from agyn_testkit.users import expect_error, metadata
+from agyn_inprocess.agents import MODEL, pb
+from agyn_testkit.calls import expect_error, metadata
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED
@@ -138,6 +138,7 @@ async def test_list_pages_in_creation_order_and_masks_per_agent(agents, cast):
     )
 
 
+@pytest.mark.fresh_platform  # lists the agents of every organization
 async def test_platform_callers_list_every_organization(agents, cast):
     other_org = await agents.platform.create_org(cast.outsider)
     elsewhere = await agents.create(cast.outsider, other_org, name="Elsewhere")

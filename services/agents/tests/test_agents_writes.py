@@ -8,8 +8,8 @@ import grpc
 import pytest
 import sqlalchemy as sa
 from agyn_agents.models import mcps
-from agyn_testkit.agents import MODEL, agent_request, pb
-from agyn_testkit.users import expect_error, metadata
+from agyn_inprocess.agents import MODEL, agent_request, pb
+from agyn_testkit.calls import expect_error, metadata
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED

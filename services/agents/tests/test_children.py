@@ -7,9 +7,9 @@ import uuid
 
 import grpc
 import pytest
-from agyn_testkit.agents import pb
+from agyn_inprocess.agents import pb
+from agyn_testkit.calls import expect_error, metadata
 from agyn_testkit.harness import read_events
-from agyn_testkit.users import expect_error, metadata
 from agynio.api.notifications.v1 import notifications_pb2
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT

@@ -2,60 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-from agyn_testkit.agents import Agents, in_process_agents
-from agyn_testkit.gateway import Gateway, in_process_gateway
-
 AGENTS_GATEWAY = "api/agynio.api.agents.v1.AgentsGateway"
 
 
-@pytest.fixture
-async def agents(platform, database_factory, nats) -> AsyncIterator[Agents]:
-    async with in_process_agents(platform, database_factory, nats.url) as running:
-        yield running
-
-
-@pytest.fixture
-async def agents_gateway(platform, nats, agents) -> AsyncIterator[Gateway]:
-    async with in_process_gateway(platform, nats.url, agents=agents) as running:
-        yield running
-
-
-async def test_list_agents_through_the_gateway(agents_gateway, agents):
-    platform = agents_gateway.platform
+async def test_list_agents_through_the_gateway(gateway, agents):
+    platform = gateway.platform
     owner, stranger = await platform.user("olga"), await platform.user("otto")
     org = await platform.create_org(owner)
     first = await agents.create(owner, org, name="First")
     second = await agents.create(owner, org, name="Second")
-    token = await agents_gateway.token_for(owner)
+    token = await gateway.token_for(owner)
 
     body = {"organizationId": org, "pageSize": 50}
-    listed = await agents_gateway.connect("ListAgents", body, token, service=AGENTS_GATEWAY)
+    listed = await gateway.connect("ListAgents", body, token, service=AGENTS_GATEWAY)
     assert listed.status_code == 200, listed.text
     agents_json = listed.json()["agents"]
     assert [a["meta"]["id"] for a in agents_json] == [first.meta.id, second.meta.id]
     assert agents_json[0]["availability"] == "AGENT_AVAILABILITY_INTERNAL"
     assert agents_json[0]["model"] == first.model  # the organization owner reads the configuration
 
-    paged = await agents_gateway.connect(
+    paged = await gateway.connect(
         "ListAgents", {"organizationId": org, "pageSize": 1}, token, service=AGENTS_GATEWAY
     )
     assert [a["meta"]["id"] for a in paged.json()["agents"]] == [first.meta.id]
     assert paged.json()["nextPageToken"]
 
     # The other name of the service, the service's own errors, and no identity at all.
-    same = await agents_gateway.connect(
-        "ListAgents", body, token, service="agynio.api.gateway.v1.AgentsGateway"
-    )
+    same = await gateway.connect("ListAgents", body, token, service="agynio.api.gateway.v1.AgentsGateway")
     assert same.status_code == 200 and same.json() == listed.json()
-    refused = await agents_gateway.connect(
-        "ListAgents", body, await agents_gateway.token_for(stranger), service=AGENTS_GATEWAY
+    refused = await gateway.connect(
+        "ListAgents", body, await gateway.token_for(stranger), service=AGENTS_GATEWAY
     )
     assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
-    assert (await agents_gateway.connect("ListAgents", body, service=AGENTS_GATEWAY)).status_code == 401
-    internal = await agents_gateway.connect(
+    assert (await gateway.connect("ListAgents", body, service=AGENTS_GATEWAY)).status_code == 401
+    internal = await gateway.connect(
         "ResolveAgentIdentity", {"identityId": first.meta.id}, token, service=AGENTS_GATEWAY
     )
     assert internal.status_code == 404  # not on the gateway

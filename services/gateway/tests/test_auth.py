@@ -11,7 +11,7 @@ import uuid
 import grpc
 import jwt
 import pytest
-from agyn_testkit.gateway import USERS_GATEWAY
+from agyn_inprocess.gateway import USERS_GATEWAY
 from agyn_testkit.harness import wait_until
 from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
 from agynio.api.users.v1 import users_pb2

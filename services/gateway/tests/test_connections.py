@@ -17,7 +17,7 @@ import h2.connection
 import h2.events
 import httpx
 import pytest
-from agyn_testkit.gateway import USERS_GATEWAY, Gateway, frame, frames, grpc_web_trailers
+from agyn_inprocess.gateway import USERS_GATEWAY, Gateway, frame, frames, grpc_web_trailers
 from agyn_testkit.harness import wait_until
 
 SUBSCRIBE = "/agynio.api.gateway.v1.NotificationsGateway/Subscribe"

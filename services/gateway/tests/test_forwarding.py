@@ -8,8 +8,8 @@ import time
 
 import grpc
 import pytest
-from agyn_testkit.gateway import in_process_gateway
-from agyn_testkit.notifications import in_process_notifications
+from agyn_inprocess.gateway import in_process_gateway
+from agyn_inprocess.notifications import in_process_notifications
 from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
 from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
 from agynio.api.notifications.v1 import notifications_pb2
@@ -69,6 +69,7 @@ async def test_stopping_the_gateway_ends_relayed_streams_at_once(platform, nats,
         assert time.monotonic() - started < 5  # not the whole grace period
 
 
+@pytest.mark.fresh_platform
 async def test_a_backing_service_that_is_away_is_unavailable(platform, nats, threads):
     async with in_process_gateway(platform, nats.url, threads=threads) as gateway:
         admin = await platform.admin()

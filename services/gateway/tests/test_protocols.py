@@ -12,7 +12,7 @@ import uuid
 
 import grpc
 import pytest
-from agyn_testkit.gateway import (
+from agyn_inprocess.gateway import (
     DOCUMENTED_USERS_GATEWAY,
     USERS_GATEWAY,
     frame,

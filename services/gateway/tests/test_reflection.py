@@ -9,7 +9,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from agyn_testkit.gateway import DOCUMENTED_USERS_GATEWAY, USERS_GATEWAY
+from agyn_inprocess.gateway import DOCUMENTED_USERS_GATEWAY, USERS_GATEWAY
 from google.protobuf import descriptor_pb2, descriptor_pool
 from grpc_reflection.v1alpha import reflection_pb2
 

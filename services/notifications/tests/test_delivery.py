@@ -9,10 +9,10 @@ import grpc
 import nats as nats_client
 import pytest
 from agyn_common.rooms import ROOMS
+from agyn_inprocess.notifications import Notifications, participant, read, read_none
 from agyn_notifications.cursor import Cursor, decode_cursor
+from agyn_testkit.calls import expect_error
 from agyn_testkit.harness import wait_until
-from agyn_testkit.notifications import Notifications, participant, read, read_none
-from agyn_testkit.users import expect_error
 
 
 async def test_an_envelope_reaches_every_stream_holding_its_rooms_once(notifications: Notifications) -> None:
@@ -177,6 +177,7 @@ async def test_streams_per_identity_are_limited(notifications_with) -> None:
             call.cancel()
 
 
+@pytest.mark.fresh_platform
 async def test_a_bus_reconnect_ends_open_streams_for_resume(notifications: Notifications, nats) -> None:
     identity = uuid.uuid4()
     call = await notifications.open(identity, ["thread_participant:me"])
@@ -199,6 +200,7 @@ async def test_a_bus_reconnect_ends_open_streams_for_resume(notifications: Notif
     resumed.cancel()
 
 
+@pytest.mark.fresh_platform
 async def test_the_service_serves_again_after_nats_closes_its_connection(
     notifications: Notifications,
 ) -> None:

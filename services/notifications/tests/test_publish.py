@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 from agyn_common.rooms import room_subject
+from agyn_inprocess.notifications import Notifications, participant, payload, pb
+from agyn_testkit.calls import expect_error, metadata
 from agyn_testkit.harness import read_events
-from agyn_testkit.notifications import Notifications, participant, payload, pb
-from agyn_testkit.users import expect_error, metadata
 
 BAD = grpc.StatusCode.INVALID_ARGUMENT
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 
 import grpc
-from agyn_testkit.agents import Agents
-from agyn_testkit.agents import pb as agents_pb
-from agyn_testkit.notifications import Notifications, participant, read, read_none
-from agyn_testkit.users import expect_error, metadata
+from agyn_inprocess.agents import Agents
+from agyn_inprocess.agents import pb as agents_pb
+from agyn_inprocess.notifications import Notifications, participant, read, read_none
+from agyn_testkit.calls import expect_error, metadata
 
 BAD = grpc.StatusCode.INVALID_ARGUMENT
 DENIED = grpc.StatusCode.PERMISSION_DENIED

@@ -12,9 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 from agyn_common.org_access import RELATIONS
+from agyn_inprocess.organizations import MEMBER, OWNER, metadata, pb
+from agyn_testkit.calls import expect_error
 from agyn_testkit.harness import read_events
-from agyn_testkit.organizations import MEMBER, OWNER, metadata, pb
-from agyn_testkit.users import expect_error
 from agynio.api.organizations.v1 import access_pb2
 from agynio.api.users.v1 import users_pb2
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from agyn_inprocess.organizations import metadata, pb
 from agyn_testkit.harness import read_events
-from agyn_testkit.organizations import metadata, pb
 from agynio.api.organizations.v1 import access_pb2
 from agynio.api.users.v1 import users_pb2
 
@@ -76,6 +77,7 @@ async def test_a_deleted_user_leaves_memberships_invitations_and_grants(platform
     )
 
 
+@pytest.mark.fresh_platform
 async def test_a_user_deleted_while_organizations_is_down_is_removed_when_it_is_back(platform):
     owner, leaver = await platform.user("olga"), await platform.user("lena")
     org = await platform.create_org(owner)

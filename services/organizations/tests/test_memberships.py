@@ -12,9 +12,9 @@ import uuid
 from datetime import UTC, datetime
 
 import grpc
+from agyn_inprocess.organizations import ACTIVE, MEMBER, OWNER, PENDING, pb
+from agyn_testkit.calls import expect_error, metadata
 from agyn_testkit.harness import read_events
-from agyn_testkit.organizations import ACTIVE, MEMBER, OWNER, PENDING, pb
-from agyn_testkit.users import expect_error, metadata
 from agynio.api.identity.v1 import identity_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -827,18 +827,17 @@ async def test_a_username_becomes_the_org_nickname_on_activation(platform):
     )
     await create_membership(platform, admin, org, gwen)
     assert await nicknames(platform, fred, org, olga, fred, gwen) == {
-        str(olga): "olga",
-        str(fred): "fred",
-        str(gwen): "gwen",
+        str(who): await platform.username(who) for who in (olga, fred, gwen)
     }
 
     # a handle already taken in the organization is not seeded; the membership stands
     fredrik = await platform.user("fredrik")
-    await set_nickname(platform, olga, org, "fredrik")
+    taken = await platform.username(fredrik)
+    await set_nickname(platform, olga, org, taken)
     joined = await platform.join(olga, org, fredrik)
     assert joined.status == ACTIVE
     assert await platform.check(fredrik, "member", org)
-    assert await nicknames(platform, olga, org, olga, fredrik) == {str(olga): "fredrik"}
+    assert await nicknames(platform, olga, org, olga, fredrik) == {str(olga): taken}
 
 
 async def test_a_chosen_handle_is_kept_when_rejoining(platform):

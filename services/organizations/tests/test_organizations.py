@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 import sqlalchemy as sa
+from agyn_inprocess.organizations import ACTIVE, MEMBER, OWNER, pb
 from agyn_organizations.models import memberships, organization_grants, organizations
+from agyn_testkit.calls import expect_error, metadata
 from agyn_testkit.harness import read_events
-from agyn_testkit.organizations import ACTIVE, MEMBER, OWNER, pb
-from agyn_testkit.users import expect_error, metadata
 from agynio.api.identity.v1 import identity_pb2
 from agynio.api.organizations.v1 import access_pb2
 
@@ -464,6 +464,7 @@ async def test_delete_organization_while_an_owner_leaves_or_is_demoted(platform)
 # --- ListOrganizations ---------------------------------------------------------------------
 
 
+@pytest.mark.fresh_platform  # an admin lists every organization
 async def test_list_organizations_shows_members_their_organizations_and_admins_all(platform):
     alice = await platform.user("alice")
     bob = await platform.user("bob")
@@ -497,6 +498,7 @@ async def test_list_organizations_shows_members_their_organizations_and_admins_a
     )
 
 
+@pytest.mark.fresh_platform  # an admin lists every organization
 async def test_list_organizations_pages_by_id(platform):
     admin = await platform.admin()
     created = [await platform.create_org(admin, f"Org {n}") for n in range(5)]
@@ -533,6 +535,7 @@ async def test_list_organizations_pages_by_id(platform):
         )
 
 
+@pytest.mark.fresh_platform  # an admin lists every organization
 async def test_list_organizations_rejects_a_token_that_is_not_base64url(platform):
     """A token with characters outside the base64url alphabet is invalid, even around a good one."""
     admin = await platform.admin()
@@ -550,6 +553,7 @@ async def test_list_organizations_rejects_a_token_that_is_not_base64url(platform
         )
 
 
+@pytest.mark.fresh_platform  # an admin lists every organization
 async def test_list_organizations_default_and_maximum_page_size(platform):
     """101 organizations, written straight into the table: creating them one by one costs seconds."""
     admin = await platform.admin()

@@ -7,10 +7,10 @@ import uuid
 
 import grpc
 import pytest
-from agyn_testkit.agents import pb as agents_pb
+from agyn_inprocess.agents import pb as agents_pb
+from agyn_inprocess.threads import in_process_threads, pb
+from agyn_testkit.calls import expect_error, metadata
 from agyn_testkit.harness import wait_for_outcome
-from agyn_testkit.threads import in_process_threads, pb
-from agyn_testkit.users import expect_error, metadata
 from agynio.api.identity.v1 import identity_pb2
 
 DENIED = grpc.StatusCode.PERMISSION_DENIED
@@ -75,7 +75,11 @@ async def test_an_agent_caller_works_in_its_own_organization(threads, agents, or
     # No organization named: the agent's own (Agents says which). The initiator is not checked
     # against itself (a private agent starts its own threads), and an agent initiator is passive.
     started = await threads.stub.CreateThread(
-        pb.CreateThreadRequest(participants=[pb.ParticipantIdentifier(participant_nickname="@fred")]),
+        pb.CreateThreadRequest(
+            participants=[
+                pb.ParticipantIdentifier(participant_nickname=f"@{await threads.platform.username(fred)}")
+            ]
+        ),
         metadata=as_agent(private),
     )
     assert started.thread.organization_id == org

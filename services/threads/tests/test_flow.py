@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from agyn_inprocess.threads import pb
+from agyn_testkit.calls import metadata
 from agyn_testkit.harness import read_events
-from agyn_testkit.threads import pb
-from agyn_testkit.users import metadata
 from agynio.api.notifications.v1 import notifications_pb2
 
 

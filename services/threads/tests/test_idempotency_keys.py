@@ -9,8 +9,8 @@ from typing import Any
 
 import grpc
 import pytest
-from agyn_testkit.threads import pb
-from agyn_testkit.users import metadata
+from agyn_inprocess.threads import pb
+from agyn_testkit.calls import metadata
 from agynio.api.organizations.v1 import organizations_pb2
 
 

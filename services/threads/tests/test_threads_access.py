@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 import grpc
+from agyn_inprocess.threads import pb
+from agyn_testkit.calls import expect_error, metadata
 from agyn_testkit.harness import read_events
-from agyn_testkit.threads import pb
-from agyn_testkit.users import expect_error, metadata
 from agynio.api.identity.v1 import identity_pb2
 from agynio.api.notifications.v1 import notifications_pb2
 from agynio.api.organizations.v1 import access_pb2

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
-from agyn_testkit.threads import pb
-from agyn_testkit.users import expect_error, metadata
+from agyn_inprocess.threads import pb
+from agyn_testkit.calls import expect_error, metadata
 from agyn_threads.models import messages as messages_table
 from agyn_threads.models import threads as threads_table
 from agynio.api.identity.v1 import identity_pb2
@@ -401,7 +401,8 @@ async def test_list_organization_threads_filters_and_nicknames(threads):
     ) == [ids[3]]
 
     everything = {t.id: t for t in await list_all(threads, owner, org, page_size=100)}
-    names = {str(owner): "olga", str(fred): "fred", str(mia): "mia", str(app): ""}
+    names = {str(person): await threads.platform.username(person) for person in (owner, fred, mia)}
+    names[str(app)] = ""  # an app has no handle
     for thread in everything.values():
         assert thread.organization_id == org
         assert all(p.nickname == names[p.id] for p in thread.participants), thread
@@ -528,4 +529,4 @@ async def test_list_organization_threads_page_with_many_participants(threads):
     assert {t.id for t in reply.threads} == {t.id for t in made}
     for thread in reply.threads:
         assert len(thread.participants) == 100
-        assert [p.nickname for p in thread.participants][:2] == ["olga", ""]
+        assert [p.nickname for p in thread.participants][:2] == [await platform.username(owner), ""]

@@ -6,8 +6,8 @@ import uuid
 
 import grpc
 import sqlalchemy as sa
-from agyn_testkit.threads import pb
-from agyn_testkit.users import expect_error, metadata
+from agyn_inprocess.threads import pb
+from agyn_testkit.calls import expect_error, metadata
 from agyn_threads.models import threads as threads_table
 from agynio.api.identity.v1 import identity_pb2
 from agynio.api.organizations.v1 import access_pb2
@@ -76,10 +76,12 @@ async def test_create_thread_with_ids_and_nicknames_returns_the_thread(threads):
     org = await platform.create_org(owner)
     for member in (fred, bob, carl):
         await platform.join(owner, org, member)
+    bob_handle, carl_handle = await platform.username(bob), await platform.username(carl)
 
     reply = await threads.stub.CreateThread(
         pb.CreateThreadRequest(
-            organization_id=org, participants=[by_id(fred), by_nickname("@bob"), by_nickname(" carl ")]
+            organization_id=org,
+            participants=[by_id(fred), by_nickname(f"@{bob_handle}"), by_nickname(f" {carl_handle} ")],
         ),
         metadata=metadata(owner),
     )
@@ -109,6 +111,7 @@ async def test_create_thread_with_ids_and_nicknames_returns_the_thread(threads):
 async def test_create_thread_validation_names_the_field(threads):
     platform = threads.platform
     owner, fred = await platform.user("olga"), await platform.user("fred")
+    olga_handle, fred_handle = await platform.username(owner), await platform.username(fred)
     org, other_org = await platform.create_org(owner), await platform.create_org(owner, "Other")
     await platform.join(owner, org, fred)
 
@@ -136,15 +139,15 @@ async def test_create_thread_validation_names_the_field(threads):
         (create(by_nickname(" @ "), organization_id=org), INVALID, "participants[0].participant_nickname:"),
         (create(organization_id=org, participant_ids=["x"]), INVALID, "participant_ids[0]:"),
         (create(by_id(owner), organization_id=org), INVALID, "participants:", "initiator"),
-        (create(by_nickname("olga"), organization_id=org), INVALID, "participants:", "initiator"),
+        (create(by_nickname(olga_handle), organization_id=org), INVALID, "participants:", "initiator"),
         (
-            create(by_id(fred), by_nickname("@fred"), organization_id=org),
+            create(by_id(fred), by_nickname(f"@{fred_handle}"), organization_id=org),
             INVALID,
             "participants:",
             "duplicate",
         ),
         (create(by_id(fred)), INVALID, "organization_id:", "must be provided"),
-        (create(by_nickname("fred")), INVALID, "organization_id:", "participant_nickname"),
+        (create(by_nickname(fred_handle)), INVALID, "organization_id:", "participant_nickname"),
         (create(organization_id="acme"), INVALID, "organization_id:"),
         (create(organization_id=org, extra={"x_organization_id": other_org}), INVALID, "does not match"),
         (create(extra={"x_organization_id": "acme"}), INVALID, "x-organization-id:"),
@@ -342,7 +345,10 @@ async def test_add_participant_by_id_and_nickname_passive_and_idempotent(threads
             pb.AddParticipantRequest(thread_id=thread.id, **fields), metadata=metadata(caller)
         )
 
-    with_bob = (await add(participant=by_nickname("@bob"), passive=True)).thread  # by a non-owner participant
+    bob_handle, dave_handle = await platform.username(bob), await platform.username(dave)
+    with_bob = (
+        await add(participant=by_nickname(f"@{bob_handle}"), passive=True)
+    ).thread  # by a non-owner participant
     assert [(p.id, p.passive) for p in with_bob.participants] == [
         (str(owner), False),
         (str(fred), False),
@@ -355,7 +361,7 @@ async def test_add_participant_by_id_and_nickname_passive_and_idempotent(threads
     ]
     assert readded.updated_at == with_bob.updated_at
     with_carl = (await add(participant_id=f" {carl} ")).thread  # deprecated field
-    with_dave = (await add(participant=by_nickname("dave"), organization_id=org)).thread
+    with_dave = (await add(participant=by_nickname(dave_handle), organization_id=org)).thread
     assert [p.id for p in with_dave.participants] == [str(owner), str(fred), str(bob), str(carl), str(dave)]
     assert with_carl.participants[3].passive is False
 

@@ -8,8 +8,8 @@ import grpc
 import pytest
 from agyn_common.embedded import free_port
 from agyn_common.server import start_service
+from agyn_inprocess.users import UsersClient
 from agyn_testkit.harness import in_process_settings
-from agyn_testkit.users import UsersClient
 from agyn_users.__main__ import DEFINITION
 from agyn_users.settings import UsersSettings
 from agynio.api.identity.v1 import identity_pb2_grpc

@@ -7,7 +7,8 @@ import uuid
 
 import grpc
 import pytest
-from agyn_testkit.users import admin_user, expect_error, metadata, provision
+from agyn_inprocess.users import admin_user, provision
+from agyn_testkit.calls import expect_error, metadata
 from agynio.api.users.v1 import users_pb2
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
@@ -441,7 +442,7 @@ async def test_update_user(users_service):
 
 
 async def test_delete_user_removes_account_and_credentials(users_service):
-    from agyn_testkit.users import sha256_hex
+    from agyn_inprocess.users import sha256_hex
     from agynio.api.users.v1 import users_pb2 as pb
 
     admin = await admin_user(users_service)

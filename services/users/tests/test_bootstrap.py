@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from agyn_testkit.users import UsersClient, metadata, provision, sha256_hex
+from agyn_inprocess.users import UsersClient, provision, sha256_hex
+from agyn_testkit.calls import metadata
 from agyn_users.admins import is_cluster_admin
 from agyn_users.api_tokens import MAX_TOKENS_PER_USER
 from agyn_users.bootstrap import ISSUE_TOKEN

@@ -7,7 +7,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
-from agyn_testkit.users import expect_error, metadata, provision, sha256_hex
+from agyn_inprocess.users import provision, sha256_hex
+from agyn_testkit.calls import expect_error, metadata
 from agynio.api.users.v1 import users_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 

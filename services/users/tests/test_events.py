@@ -6,8 +6,9 @@ import asyncio
 import uuid
 from collections import Counter
 
+from agyn_inprocess.users import admin_user, provision
+from agyn_testkit.calls import metadata
 from agyn_testkit.harness import read_events
-from agyn_testkit.users import admin_user, metadata, provision
 from agynio.api.users.v1 import users_pb2
 
 SUBJECT = "agyn.events.users.>"

@@ -6,7 +6,8 @@ import uuid
 
 import grpc
 import pytest
-from agyn_testkit.users import admin_user, expect_error, metadata, provision
+from agyn_inprocess.users import admin_user, provision
+from agyn_testkit.calls import expect_error, metadata
 from agynio.api.identity.v1 import identity_pb2
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT

@@ -1,4 +1,5 @@
-"""Each package declares every distribution its code imports.
+"""Each package declares every distribution its code imports, and imports nothing above it:
+libs/ builds on libs/ alone, a service on libs/, tools on anything.
 
 An image installs one package with its own dependencies alone (`uv sync --no-dev --package`), so
 an import that only works because another package, or a dependency's dependency, brought the
@@ -128,8 +129,38 @@ def test_the_tests_import_only_what_the_workspace_declares():
     declared = {_requirement_name(entry) for entry in dev if isinstance(entry, str)}
     for member in MEMBERS:
         declared |= _declared(member)
-    paths = [ROOT / "conftest.py", ROOT / "tests", ROOT / "bench", ROOT / "services" / "conftest.py"]
+    paths = [ROOT / "conftest.py", ROOT / "tests", ROOT / "bench"]
     paths += [ROOT / member / "tests" for member in MEMBERS if (ROOT / member / "tests").is_dir()]
     # Helper modules beside the tests (on pytest's pythonpath), which no distribution provides.
     local = frozenset(path.stem for root in paths if root.is_dir() for path in root.rglob("*.py"))
     assert _undeclared(_imports(paths), declared, local) == {}
+
+
+# What each floor's code may import: nothing under libs/ (its tests included) builds on a
+# service or a tool; a service builds on libs/ alone (services talk over gRPC, never by import;
+# their tests may start the platform in-process, from tools/).
+LOWER_FLOORS = {"libs": {"libs"}, "services": {"libs"}}
+
+
+def _floors() -> dict[str, tuple[str, str]]:
+    """Top-level workspace module → (its floor, its member)."""
+    return {
+        child.name: (member.split("/")[0], member)
+        for member in MEMBERS
+        for child in (ROOT / member / "src").iterdir()
+        if child.is_dir() and child.name.isidentifier()
+    }
+
+
+@pytest.mark.parametrize("member", [member for member in MEMBERS if member.split("/")[0] in LOWER_FLOORS])
+def test_a_package_imports_nothing_above_its_floor(member: str):
+    floor = member.split("/")[0]
+    checked = [ROOT / member / "src"] + ([ROOT / member / "tests"] if floor == "libs" else [])
+    upward = sorted(
+        module
+        for module in _imports([path for path in checked if path.is_dir()])
+        if (target := _floors().get(module.split(".")[0])) is not None
+        and target[1] != member
+        and (target[0] not in LOWER_FLOORS[floor] or target[0] == "services")
+    )
+    assert upward == [], f"{member} imports from above libs/ or from another service"

@@ -1,8 +1,9 @@
 """pytest fixtures: a real PostgreSQL and a real NATS for the whole session.
 
 Enable with `pytest_plugins = ["agyn_testkit.fixtures"]` in a conftest.
-Each test that needs a database gets a fresh one cloned from a migrated template
-(`database_factory`), so tests never see each other's rows.
+Databases are cloned from a migrated template, so they never hold another test's rows:
+`database_factory` makes them for one test, `module_database_factory` for what a module's
+tests share (services started once per module); each is dropped when its scope ends.
 """
 
 from __future__ import annotations
@@ -41,30 +42,45 @@ def nats(nats_server: EmbeddedNats) -> Iterator[EmbeddedNats]:
         nats_server.start()
 
 
+class Databases:
+    """Fresh databases cloned from per-service migrated templates (made once per session)."""
+
+    def __init__(self, postgres: EmbeddedPostgres) -> None:
+        self._postgres = postgres
+        self._templates: dict[tuple[str, Path | None], str] = {}
+
+    def create(self, service: str, migrations: Path | None, created: list[str]) -> str:
+        template = self._templates.get((service, migrations))
+        if template is None:
+            template = f"template_{service}_{uuid.uuid4().hex[:8]}"
+            url = self._postgres.create_database(template)
+            if migrations is not None:
+                migrate(service, migrations, url)
+            self._templates[(service, migrations)] = template
+        name = f"test_{service}_{uuid.uuid4().hex[:12]}"
+        created.append(name)
+        return self._postgres.create_database(name, template=template)
+
+    def factory(self) -> Iterator[DatabaseFactory]:
+        """A factory whose databases are dropped when the generator ends."""
+        created: list[str] = []
+        yield lambda service, migrations: self.create(service, migrations, created)
+        for name in created:
+            self._postgres.drop_database(name)
+
+
 @pytest.fixture(scope="session")
-def _migrated_templates(postgres: EmbeddedPostgres) -> dict[tuple[str, Path | None], str]:
-    return {}
+def databases(postgres: EmbeddedPostgres) -> Databases:
+    return Databases(postgres)
 
 
 @pytest.fixture
-def database_factory(
-    postgres: EmbeddedPostgres, _migrated_templates: dict[tuple[str, Path | None], str]
-) -> Iterator[DatabaseFactory]:
+def database_factory(databases: Databases) -> Iterator[DatabaseFactory]:
     """`database_factory(service, migrations_dir)` → URL of a fresh, migrated database."""
-    created: list[str] = []
+    yield from databases.factory()
 
-    def create(service: str, migrations: Path | None) -> str:
-        template = _migrated_templates.get((service, migrations))
-        if template is None:
-            template = f"template_{service}_{uuid.uuid4().hex[:8]}"
-            url = postgres.create_database(template)
-            if migrations is not None:
-                migrate(service, migrations, url)
-            _migrated_templates[(service, migrations)] = template
-        name = f"test_{service}_{uuid.uuid4().hex[:12]}"
-        created.append(name)
-        return postgres.create_database(name, template=template)
 
-    yield create
-    for name in created:
-        postgres.drop_database(name)
+@pytest.fixture(scope="module")
+def module_database_factory(databases: Databases) -> Iterator[DatabaseFactory]:
+    """Like `database_factory`, for what the tests of one module share."""
+    yield from databases.factory()

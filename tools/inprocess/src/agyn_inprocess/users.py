@@ -1,35 +1,18 @@
-"""Users clients and metadata: the callers every service suite speaks as."""
+"""Users in-process: its client, users as the Gateway's first sign-in makes them, admins."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import pytest
 from agyn_common.server import RunningService
+from agyn_testkit.calls import metadata
 from agyn_users.admins import set_cluster_admin
 from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
-
-
-def metadata(
-    identity: uuid.UUID | str | None = None,
-    caller: str | None = "gateway",
-    identity_type: str = "user",
-    **extra: str,
-) -> tuple[tuple[str, str], ...]:
-    """Call metadata as the Gateway (or `caller`) would send it in local mode."""
-    pairs: list[tuple[str, str]] = []
-    if caller is not None:
-        pairs.append(("x-agyn-caller", caller))
-    if identity is not None:
-        pairs.append(("x-identity-id", str(identity)))
-        pairs.append(("x-identity-type", identity_type))
-    pairs.extend((key.replace("_", "-"), value) for key, value in extra.items())
-    return tuple(pairs)
 
 
 @dataclass
@@ -59,17 +42,5 @@ async def admin_user(client: UsersClient) -> uuid.UUID:
     return uuid.UUID(user.meta.id)
 
 
-async def expect_error(call: Awaitable[Any], code: grpc.StatusCode, *fragments: str) -> grpc.aio.AioRpcError:
-    """Await `call`, which must fail with `code` and a message containing every fragment."""
-    with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await call
-    assert failure.value.code() == code, failure.value.details()
-    for fragment in fragments:
-        assert fragment in (failure.value.details() or ""), failure.value.details()
-    return failure.value
-
-
 def sha256_hex(text: str) -> str:
-    import hashlib
-
     return hashlib.sha256(text.encode()).hexdigest()

@@ -20,12 +20,12 @@ import httpx
 import jwt
 from agyn_gateway.server import RunningGateway, start_gateway
 from agyn_gateway.settings import GatewaySettings
-from agyn_testkit.agents import Agents
+from agyn_inprocess.agents import Agents
+from agyn_inprocess.notifications import Notifications
+from agyn_inprocess.organizations import Platform
+from agyn_inprocess.threads import Threads
+from agyn_testkit.calls import metadata
 from agyn_testkit.harness import in_process_settings
-from agyn_testkit.notifications import Notifications
-from agyn_testkit.organizations import Platform
-from agyn_testkit.threads import Threads
-from agyn_testkit.users import metadata
 from agynio.api.users.v1 import users_pb2
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf.message import Message

@@ -15,14 +15,16 @@ from agyn_common.embedded import free_port
 from agyn_common.server import RunningService, start_service
 from agyn_organizations.__main__ import DEFINITION as ORGANIZATIONS
 from agyn_organizations.settings import OrganizationsSettings
+from agyn_testkit.calls import metadata
 from agyn_testkit.fixtures import DatabaseFactory
 from agyn_testkit.harness import in_process_settings
-from agyn_testkit.users import UsersClient, metadata, provision
 from agyn_users.__main__ import DEFINITION as USERS
 from agyn_users.settings import UsersSettings
 from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.organizations.v1 import access_pb2, access_pb2_grpc, organizations_pb2, organizations_pb2_grpc
-from agynio.api.users.v1 import users_pb2_grpc
+from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+
+from agyn_inprocess.users import UsersClient, provision
 
 pb = organizations_pb2
 OWNER, MEMBER = pb.MEMBERSHIP_ROLE_OWNER, pb.MEMBERSHIP_ROLE_MEMBER
@@ -63,6 +65,13 @@ class Platform:
         fields = {"preferred_username": username} if username else {}
         created = await provision(self.users, name=username or "someone", **fields)
         return uuid.UUID(created.meta.id)
+
+    async def username(self, identity: uuid.UUID) -> str:
+        """The username Users gave `identity` (a taken one gets a suffix: names are shared)."""
+        reply: users_pb2.GetMeResponse = await self.users.users.GetMe(
+            users_pb2.GetMeRequest(), metadata=metadata(identity)
+        )
+        return reply.user.username
 
     async def admin(self) -> uuid.UUID:
         identity = await self.user()

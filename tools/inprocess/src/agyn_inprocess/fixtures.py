@@ -1,0 +1,189 @@
+"""pytest fixtures: the platform in-process, started once per test module.
+
+`platform` (Users and Organizations), `agents`, `threads`, `notifications` and `gateway` are
+started the first time a test of a module asks for them, on databases of that module, and
+stopped after its last test: the tests of a module share them, so each test makes its own
+organizations, users and names and never counts what others wrote. A test that stops,
+restarts or reconfigures a service, or needs empty databases, is marked
+`@pytest.mark.fresh_platform` and gets every service of its own, stopped after it.
+
+Enable with `pytest_plugins = ["agyn_inprocess.fixtures"]`; the event loop must live as long
+as the services (`asyncio_default_*_loop_scope = "session"`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import pytest
+from agyn_common.embedded import EmbeddedNats
+from agyn_testkit.fixtures import DatabaseFactory
+
+from agyn_inprocess.agents import Agents, in_process_agents
+from agyn_inprocess.gateway import Gateway, OidcIssuer, in_process_gateway, start_issuer
+from agyn_inprocess.notifications import Notifications, in_process_notifications
+from agyn_inprocess.organizations import Platform, in_process_platform
+from agyn_inprocess.threads import Threads, in_process_threads
+
+FRESH = "fresh_platform"
+T = TypeVar("T")
+Start = Callable[[DatabaseFactory], AbstractAsyncContextManager[T]]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{FRESH}: the test gets services of its own (it stops, restarts or reconfigures them)"
+    )
+
+
+class ModuleServices:
+    """The services a module's tests share, each started when first asked for."""
+
+    def __init__(self, databases: DatabaseFactory) -> None:
+        self.databases = databases
+        self._started: dict[str, Any] = {}
+        self._stack = AsyncExitStack()
+
+    async def get(self, name: str, start: Start[T]) -> T:
+        if name not in self._started:
+            self._started[name] = await self._stack.enter_async_context(start(self.databases))
+        started: T = self._started[name]
+        return started
+
+    async def close(self) -> None:
+        """Stop them all (newest first: the Gateway before what it fronts); the next test that
+        asks starts them again."""
+        await self._stack.aclose()
+        self._started.clear()
+
+
+@pytest.fixture(scope="module")
+async def module_services(module_database_factory: DatabaseFactory) -> AsyncIterator[ModuleServices]:
+    services = ModuleServices(module_database_factory)
+    yield services
+    await services.close()
+
+
+@dataclass
+class Scope:
+    """Where a test's services come from: its module's, or its own when marked fresh."""
+
+    fresh: bool
+    module: ModuleServices
+    own_databases: DatabaseFactory
+
+    @asynccontextmanager
+    async def service(self, name: str, start: Start[T]) -> AsyncIterator[T]:
+        if self.fresh:
+            async with start(self.own_databases) as own:
+                yield own
+        else:
+            yield await self.module.get(name, start)
+
+
+@pytest.fixture
+async def services(
+    request: pytest.FixtureRequest, module_services: ModuleServices, database_factory: DatabaseFactory
+) -> Scope:
+    fresh = request.node.get_closest_marker(FRESH) is not None
+    if fresh:
+        # One platform at a time, as in production: two instances of a service on the same
+        # NATS would share its durable consumers, and each would miss what the other took.
+        await module_services.close()
+    return Scope(fresh, module_services, database_factory)
+
+
+@pytest.fixture
+async def platform(services: Scope, nats: EmbeddedNats) -> AsyncIterator[Platform]:
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Platform]:
+        return in_process_platform(databases, nats.url)
+
+    async with services.service("platform", start) as running:
+        yield running
+
+
+@pytest.fixture
+async def agents(services: Scope, platform: Platform, nats: EmbeddedNats) -> AsyncIterator[Agents]:
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Agents]:
+        return in_process_agents(platform, databases, nats.url)
+
+    async with services.service("agents", start) as running:
+        yield running
+
+
+@pytest.fixture
+async def threads(
+    services: Scope, platform: Platform, agents: Agents, nats: EmbeddedNats
+) -> AsyncIterator[Threads]:
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Threads]:
+        return in_process_threads(platform, databases, nats.url, agents.service.address)
+
+    async with services.service("threads", start) as running:
+        yield running
+
+
+@pytest.fixture
+async def notifications(
+    services: Scope, platform: Platform, agents: Agents, nats: EmbeddedNats
+) -> AsyncIterator[Notifications]:
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Notifications]:
+        return in_process_notifications(platform, nats.url, agents.service.address)
+
+    async with services.service("notifications", start) as running:
+        yield running
+
+
+@pytest.fixture
+def notifications_with(
+    platform: Platform, nats: EmbeddedNats
+) -> Callable[..., AbstractAsyncContextManager[Notifications]]:
+    """Notifications of the test's own, with other settings:
+    `async with notifications_with(stream_buffer_size=2)`; Agents is away unless
+    `agents_address` is given."""
+
+    def start(**overrides: Any) -> AbstractAsyncContextManager[Notifications]:
+        return in_process_notifications(platform, nats.url, **overrides)
+
+    return start
+
+
+@pytest.fixture
+async def gateway(
+    services: Scope,
+    platform: Platform,
+    agents: Agents,
+    threads: Threads,
+    notifications: Notifications,
+    nats: EmbeddedNats,
+) -> AsyncIterator[Gateway]:
+    """The Gateway in front of every service."""
+
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Gateway]:
+        return in_process_gateway(
+            platform, nats.url, threads=threads, agents=agents, notifications=notifications
+        )
+
+    async with services.service("gateway", start) as running:
+        yield running
+
+
+@pytest.fixture
+def gateway_with(
+    platform: Platform, threads: Threads, nats: EmbeddedNats
+) -> Callable[..., AbstractAsyncContextManager[Gateway]]:
+    """A Gateway of the test's own, with other settings: `async with gateway_with(oidc_issuer_url=...)`."""
+
+    def start(**overrides: Any) -> AbstractAsyncContextManager[Gateway]:
+        return in_process_gateway(platform, nats.url, threads=threads, **overrides)
+
+    return start
+
+
+@pytest.fixture
+def issuer() -> Iterator[OidcIssuer]:
+    running = start_issuer()
+    yield running
+    running.server.shutdown()
