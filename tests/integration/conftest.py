@@ -247,12 +247,12 @@ async def processes(
         yield running
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module")
 async def module_processes(
     postgres: EmbeddedPostgres, nats_server: EmbeddedNats, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Processes]:
-    """The processes once for a whole module (its tests share them and must say so with
-    `pytest.mark.asyncio(loop_scope="module")`), on databases dropped afterwards."""
+    """The processes once for a whole module, for the scenarios that stop nothing: each makes
+    its own users and organizations. On databases dropped afterwards."""
     if target() != "local":
         pytest.fail(f"this module needs the local platform's processes: mark it `{LOCAL_ONLY}`")
     created: list[str] = []

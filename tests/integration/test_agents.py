@@ -18,8 +18,8 @@ pytestmark = pytest.mark.local_platform
 READ_TIMEOUT = 10
 
 
-async def test_a_thread_with_an_agent_delivers_to_the_agents_own_room(processes):
-    client = Client(processes)
+async def test_a_thread_with_an_agent_delivers_to_the_agents_own_room(module_processes):
+    client = Client(module_processes)
     owner = await client.user("olga")
     org = await client.organization(owner)
     agent = await client.agent(owner, org)
@@ -36,8 +36,8 @@ async def test_a_thread_with_an_agent_delivers_to_the_agents_own_room(processes)
     await client.close()
 
 
-async def test_a_change_to_an_agent_reaches_its_room(processes):
-    client = Client(processes)
+async def test_a_change_to_an_agent_reaches_its_room(module_processes):
+    client = Client(module_processes)
     owner, member = await client.user("olga"), await client.user("fred")
     org = await client.organization(owner, member)
     agent = await client.agent(owner, org)
@@ -56,9 +56,9 @@ async def test_a_change_to_an_agent_reaches_its_room(processes):
     await client.close()
 
 
-async def test_a_removed_agent_role_is_refused_at_threads_within_a_second(processes):
+async def test_a_removed_agent_role_is_refused_at_threads_within_a_second(module_processes):
     """Threads keeps `can_initiate` answers for seconds; Agents' event drops them."""
-    client = Client(processes)
+    client = Client(module_processes)
     owner, pat = await client.user("olga"), await client.user("pat")
     org = await client.organization(owner, pat)
     agent = await client.agent(owner, org, availability=agents_pb2.AGENT_AVAILABILITY_PRIVATE)

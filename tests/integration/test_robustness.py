@@ -47,7 +47,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
-pytestmark = [pytest.mark.local_platform, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = pytest.mark.local_platform
 
 SEED = 15
 REQUESTS_PER_METHOD = 200  # as the legitimate caller
@@ -174,7 +174,7 @@ async def seed(addresses: dict[str, str], admin: str, admin_token: str) -> Seede
     return Seeded(addresses, admin, admin_token, member, token.plaintext_token, real_ids)
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
+@pytest_asyncio.fixture(scope="module")
 async def world(module_processes, nats_server: EmbeddedNats) -> Seeded:
     addresses = module_processes.addresses
     token_file = module_processes.logs / "admin-token"
