@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import uuid
 
 import nats as nats_client
 import pytest
-from agyn_common.bus import EVENTS, MAX_SUBJECT_BYTES, Bus, checked_subject
+from agyn_common.bus import EVENTS, MAX_SUBJECT_BYTES, Bus, checked_subject, ensure_stream
+from agyn_common.rooms import ROOMS
 from agyn_testkit.harness import wait_until
+from nats.js.api import AckPolicy, ConsumerConfig
 
 
 async def publish(nats_url: str, subject: str, *numbers: int) -> None:
@@ -146,3 +149,21 @@ async def test_a_connection_nats_closes_for_good_is_replaced_with_everything_on_
     await wait_until(lambda: live == [b"still here"] and durable == [1])
     await bus.close()
     assert bus.client.is_closed  # our own close is not undone
+
+
+async def test_the_rooms_stream_holds_more_consumers_than_the_nats_default(nats):
+    """Each open Subscribe holds a consumer on the rooms stream; NATS 2.15 refuses the 1,001st
+    consumer of a stream that sets no limit of its own."""
+    spec = dataclasses.replace(
+        ROOMS, name=f"TEST_ROOMS_{uuid.uuid4().hex}", subjects=(f"t{uuid.uuid4().hex}.>",)
+    )
+    connection = await nats_client.connect(nats.url)
+    js = connection.jetstream()
+    try:
+        await ensure_stream(js, spec)
+        for _ in range(1001):
+            await js.add_consumer(spec.name, ConsumerConfig(ack_policy=AckPolicy.NONE, mem_storage=True))
+        assert (await js.stream_info(spec.name)).state.consumer_count == 1001
+    finally:
+        await js.delete_stream(spec.name)
+        await connection.close()

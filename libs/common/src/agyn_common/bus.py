@@ -59,6 +59,8 @@ class StreamSpec:
     subjects: tuple[str, ...]
     max_age_seconds: float
     duplicate_window_seconds: float = 600.0
+    # None: the server's default, which NATS 2.15 sets to 1,000 consumers per stream.
+    max_consumers: int | None = None
 
     def config(self) -> StreamConfig:
         return StreamConfig(
@@ -66,6 +68,7 @@ class StreamSpec:
             subjects=list(self.subjects),
             max_age=self.max_age_seconds,
             duplicate_window=self.duplicate_window_seconds,
+            max_consumers=self.max_consumers,
         )
 
 

@@ -21,7 +21,10 @@ from agyn_common.errors import invalid_argument
 
 ROOMS_SUBJECT_PREFIX = "agyn.rooms"
 # Long enough for a client to reconnect and resume; notifications are triggers, not data.
-ROOMS = StreamSpec("AGYN_ROOMS", (f"{ROOMS_SUBJECT_PREFIX}.>",), max_age_seconds=3600)
+# Every open Subscribe of every replica holds a consumer on it (two while it replays), and a
+# closed one's lingers until NATS drops it as idle: NATS's default of 1,000 consumers per
+# stream would refuse the thousandth client of the whole platform.
+ROOMS = StreamSpec("AGYN_ROOMS", (f"{ROOMS_SUBJECT_PREFIX}.>",), max_age_seconds=3600, max_consumers=100_000)
 
 # Kinds whose id is a UUID, compared and routed in canonical lowercase form.
 UUID_KINDS = frozenset(
