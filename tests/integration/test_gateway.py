@@ -1,7 +1,7 @@
 """The Gateway as the front door of the platform (issue 5's "done when"): Connect JSON at the
 documented path, grpcio on the same port, and a Subscribe stream opened through the Gateway
-that receives a message sent through it. Only the Gateway is used, so this runs against the
-local platform and against a cluster alike."""
+that receives a message sent through it; what clients expect of it (issue 28). Only the
+Gateway is used, so this runs against the local platform and against a cluster alike."""
 
 from __future__ import annotations
 
@@ -36,6 +36,18 @@ async def test_the_gateway_serves_connect_grpc_and_streams_end_to_end(platform):
         org = (await call(owner_token, "organizations", "CreateOrganization", {"name": "Acme"}))[
             "organization"
         ]
+        # The README's retried create: the same Idempotency-Key answers the first organization.
+        retried = [
+            (
+                await http.post(
+                    "/agynio.api.organizations.v1.OrganizationsGateway/CreateOrganization",
+                    json={"name": "Sandbox"},
+                    headers={"Authorization": f"Bearer {owner_token}", "Idempotency-Key": "create-sandbox-1"},
+                )
+            ).json()["organization"]["id"]
+            for _ in range(2)
+        ]
+        assert retried[0] == retried[1]
         invitation = await call(
             owner_token,
             "organizations",
