@@ -48,6 +48,9 @@ async def test_the_gateway_serves_connect_grpc_and_streams_end_to_end(platform):
             for _ in range(2)
         ]
         assert retried[0] == retried[1]
+        # The chat app's org switcher: {} lists the caller's own.
+        accessible = await call(owner_token, "organizations", "ListAccessibleOrganizations", {})
+        assert sorted(o["id"] for o in accessible["organizations"]) == sorted([org["id"], retried[0]])
         invitation = await call(
             owner_token,
             "organizations",

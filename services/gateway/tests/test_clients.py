@@ -1,5 +1,5 @@
 """What clients (the chat app, the Console, grpcio and buf, browsers) expect of the Gateway:
-their idempotency key passed on."""
+their own organizations without naming themselves, and their idempotency key passed on."""
 
 from __future__ import annotations
 
@@ -15,6 +15,38 @@ ORGANIZATIONS_GATEWAY = "agynio.api.organizations.v1.OrganizationsGateway"
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),)
+
+
+# --- ListAccessibleOrganizations: the caller's own ---------------------------------------------
+
+
+async def test_list_accessible_organizations_lists_the_callers_own_whatever_it_sends(gateway):
+    platform = gateway.platform
+    ada, bob = await platform.user("ada"), await platform.user("bob")
+    mine = sorted([await platform.create_org(ada, "Ada's"), await platform.create_org(ada, "Ada's too")])
+    theirs = await platform.create_org(bob, "Bob's")
+    token = await gateway.token_for(ada)
+    # The chat app sends {}; naming someone else, or garbage, changes nothing.
+    for body in ({}, {"identityId": str(bob)}, {"identityId": "not-a-uuid"}):
+        reply = await gateway.connect(
+            "ListAccessibleOrganizations", body, token, service=ORGANIZATIONS_GATEWAY
+        )
+        assert reply.status_code == 200, reply.text
+        assert sorted(org["id"] for org in reply.json()["organizations"]) == mine, body
+    async with grpc.aio.insecure_channel(gateway.address) as channel:
+        stub = organizations_gateway.OrganizationsGatewayStub(channel)
+        for identity_id in ("", str(bob)):
+            listed = await stub.ListAccessibleOrganizations(
+                organizations_pb2.ListAccessibleOrganizationsRequest(identity_id=identity_id),
+                metadata=bearer(token),
+                timeout=10,
+            )
+            assert sorted(org.id for org in listed.organizations) == mine
+            assert theirs not in {org.id for org in listed.organizations}
+    anonymous = await gateway.connect(
+        "ListAccessibleOrganizations", {"identityId": str(ada)}, service=ORGANIZATIONS_GATEWAY
+    )
+    assert (anonymous.status_code, anonymous.json()["code"]) == (401, "unauthenticated")
 
 
 # --- idempotency-key reaches the service ------------------------------------------------------

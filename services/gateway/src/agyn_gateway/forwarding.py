@@ -4,9 +4,10 @@
 The outgoing metadata is built from scratch: the resolved caller (§2.3) and the client's
 `idempotency-key` (gRPC metadata, or Connect's `Idempotency-Key` header; checked as the
 services check it), nothing else the client sent, so identity headers from clients never
-reach a service. The client's deadline travels with the call; a unary call without one gets
-the default deadline, a stream none (streams such as Subscribe are meant to stay open). A
-client that goes away cancels the downstream call.
+reach a service. A route's `caller_field` is set to the caller's identity id (organizations
+sheet §4.1). The client's deadline travels with the call; a unary call without one gets the
+default deadline, a stream none (streams such as Subscribe are meant to stay open). A client
+that goes away cancels the downstream call.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Forwarder:
             context.request_headers.get("authorization"), client
         )
         if principal is None:
-            if not route.anonymous:
+            if not route.anonymous or route.caller_field is not None:
                 raise unauthenticated()
             self._authenticator.admit_anonymous(client)
         return principal
@@ -88,6 +89,9 @@ class Forwarder:
             [(IDEMPOTENCY_KEY, value) for value in context.request_headers.getall(IDEMPOTENCY_KEY)]
         )
         metadata = (*(principal.metadata() if principal else ()), *(((IDEMPOTENCY_KEY, key),) if key else ()))
+        if route.caller_field is not None and principal is not None:
+            request = _copy(request)
+            setattr(request, route.caller_field, str(principal.identity_id))
         return request, metadata
 
     @staticmethod
@@ -142,6 +146,12 @@ class Forwarder:
                 call.cancel()  # the client went away (or the stream ended): release the downstream call
 
         return forward
+
+
+def _copy(request: Message) -> Message:
+    copied = type(request)()
+    copied.CopyFrom(request)
+    return copied
 
 
 def _serializers(route: Route) -> dict[str, Any]:
