@@ -1,14 +1,24 @@
 """What clients (the chat app, the Console, grpcio and buf, browsers) expect of the Gateway:
-their own organizations without naming themselves, and their idempotency key passed on."""
+their own organizations without naming themselves, UNIMPLEMENTED for a method not served,
+and their idempotency key passed on."""
 
 from __future__ import annotations
+
+from urllib.parse import unquote
 
 import grpc
 import httpx
 import pytest
 from agyn_common.idempotency import MAX_KEY_LENGTH
+from agyn_testkit.gateway import (
+    USERS_GATEWAY,
+    frame,
+    grpc_web_request,
+    grpc_web_text_request,
+)
 from agynio.api.gateway.v1 import organizations_pb2_grpc as organizations_gateway
 from agynio.api.organizations.v1 import organizations_pb2
+from agynio.api.users.v1 import users_pb2
 
 ORGANIZATIONS_GATEWAY = "agynio.api.organizations.v1.OrganizationsGateway"
 
@@ -47,6 +57,81 @@ async def test_list_accessible_organizations_lists_the_callers_own_whatever_it_s
         "ListAccessibleOrganizations", {"identityId": str(ada)}, service=ORGANIZATIONS_GATEWAY
     )
     assert (anonymous.status_code, anonymous.json()["code"]) == (401, "unauthenticated")
+
+
+# --- a method the Gateway does not serve --------------------------------------------------------
+
+UNSERVED = [
+    # An internal service (not a gateway), and a method no gateway has.
+    (
+        "/agynio.api.users.v1.UsersService/GetMe",
+        "unknown service agynio.api.users.v1.UsersService (method GetMe)",
+    ),
+    (f"/{USERS_GATEWAY}/ResolveAPIToken", f"unknown method ResolveAPIToken for service {USERS_GATEWAY}"),
+]
+
+
+@pytest.mark.parametrize(("path", "message"), UNSERVED)
+async def test_an_unserved_method_is_unimplemented_over_grpc(gateway, path, message):
+    token = await gateway.token_for(await gateway.platform.user())
+    async with grpc.aio.insecure_channel(gateway.address) as channel:
+        call = channel.unary_unary(
+            path,
+            request_serializer=users_pb2.GetMeRequest.SerializeToString,
+            response_deserializer=users_pb2.GetMeResponse.FromString,
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await call(users_pb2.GetMeRequest(), metadata=bearer(token), timeout=10)
+    assert failure.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert failure.value.details() == message
+    # On the wire: an HTTP 200 without a message (its status in trailers, which grpcio read above).
+    async with httpx.AsyncClient(http1=False, http2=True, timeout=10) as h2:
+        reply = await h2.post(
+            f"{gateway.url}{path}",
+            content=frame(users_pb2.GetMeRequest().SerializeToString()),
+            headers={
+                "content-type": "application/grpc",
+                "te": "trailers",
+                "authorization": f"Bearer {token}",
+            },
+        )
+    assert reply.http_version == "HTTP/2"
+    assert (reply.status_code, reply.headers["content-type"], reply.content) == (200, "application/grpc", b"")
+
+
+@pytest.mark.parametrize(("path", "message"), UNSERVED)
+async def test_an_unserved_method_is_unimplemented_over_grpc_web(gateway, path, message):
+    for content_type, body in (
+        ("application/grpc-web+proto", grpc_web_request(users_pb2.GetMeRequest())),
+        ("application/grpc-web-text", grpc_web_text_request(users_pb2.GetMeRequest())),
+    ):
+        reply = await gateway.http.post(
+            f"{gateway.url}/api{path}", content=body, headers={"content-type": content_type}
+        )
+        assert (reply.status_code, reply.headers["grpc-status"]) == (200, "12"), content_type
+        assert unquote(reply.headers["grpc-message"]) == message
+        assert reply.headers["content-type"] == content_type
+        assert reply.content == b""
+
+
+@pytest.mark.parametrize(("path", "message"), [*UNSERVED, ("/nope", "unknown method /nope")])
+async def test_an_unserved_method_is_a_404_with_the_connect_error_over_connect(gateway, path, message):
+    for content_type, body in (
+        ("application/json", b"{}"),
+        ("application/proto", b""),
+        ("application/connect+json", frame(b"{}")),  # a Connect stream
+    ):
+        reply = await gateway.http.post(
+            f"{gateway.url}{path}", content=body, headers={"content-type": content_type}
+        )
+        assert reply.status_code == 404, content_type
+        assert reply.headers["content-type"] == "application/json"
+        assert reply.json() == {"code": "unimplemented", "message": message}
+    # Browsers read it too (CORS), and it carries a request id like every answer.
+    reply = await gateway.http.get(f"{gateway.url}/api{path}", headers={"origin": "https://chat.example.com"})
+    assert (reply.status_code, reply.json()["code"]) == (404, "unimplemented")
+    assert reply.headers["access-control-allow-origin"] == "*"
+    assert reply.headers["x-request-id"]
 
 
 # --- idempotency-key reaches the service ------------------------------------------------------

@@ -251,6 +251,7 @@ async def start_gateway(
     app = GatewayHttp(
         _Rpc(endpoints, tracer_provider, settings.max_request_bytes),
         authenticator,
+        served_paths=endpoints.keys(),
         path_prefix=settings.path_prefix,
         client_address_header=settings.client_address_header,
         max_request_bytes=settings.max_request_bytes,
