@@ -18,6 +18,7 @@ from agyn_testkit.gateway import (
     frame,
     frames,
     grpc_web_request,
+    grpc_web_text_decode,
     grpc_web_text_request,
     grpc_web_trailers,
 )
@@ -91,7 +92,7 @@ async def test_grpc_web_binary_and_text(gateway, admin):
     identity, token = admin
     for content_type, body, decode in [
         ("application/grpc-web+proto", grpc_web_request(users_pb2.GetMeRequest()), lambda data: data),
-        ("application/grpc-web-text", grpc_web_text_request(users_pb2.GetMeRequest()), base64.b64decode),
+        ("application/grpc-web-text", grpc_web_text_request(users_pb2.GetMeRequest()), grpc_web_text_decode),
     ]:
         reply = await gateway.http.post(
             f"{gateway.url}/api/{USERS_GATEWAY}/GetMe",

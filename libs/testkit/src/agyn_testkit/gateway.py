@@ -132,6 +132,14 @@ def grpc_web_text_request(message: Message) -> bytes:
     return base64.b64encode(grpc_web_request(message))
 
 
+def grpc_web_text_decode(text: bytes) -> bytes:
+    """A gRPC-Web text body: base64 pieces, each padded on its own, one after another (as
+    grpc-web clients read it: in quanta of 4). `base64.b64decode` would stop at the first
+    padding."""
+    whole = text[: len(text) - len(text) % 4]
+    return b"".join(base64.b64decode(whole[i : i + 4]) for i in range(0, len(whole), 4))
+
+
 # --- a test OIDC issuer ----------------------------------------------------------------------
 
 

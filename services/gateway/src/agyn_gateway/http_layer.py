@@ -258,10 +258,7 @@ class GatewayHttp:
                 raise ConnectError(Code.INVALID_ARGUMENT, "the request body is not base64") from None
             return {**message, "body": body}
 
-        pending_bytes = b""
-
         async def send_encoded(message: Message) -> None:
-            nonlocal pending_bytes
             if message["type"] == "http.response.start":
                 message["headers"] = [
                     (key, content_type if key.lower() == b"content-type" else value)
@@ -269,11 +266,11 @@ class GatewayHttp:
                     if key.lower() != b"content-length"
                 ]
             elif message["type"] == "http.response.body":
-                data = pending_bytes + message.get("body", b"")
-                more = message.get("more_body", False)
-                usable = len(data) - len(data) % 3 if more else len(data)  # no padding mid-stream
-                pending_bytes = data[usable:]
-                message = {**message, "body": base64.b64encode(data[:usable])}
+                # Each piece (a whole frame) in base64 of its own, padded, as Envoy's gRPC-Web
+                # filter writes it and grpc-web clients read it (in quanta of 4): holding back
+                # the bytes past a multiple of 3 would keep a stream's message from its client
+                # until the next one.
+                message = {**message, "body": base64.b64encode(message.get("body", b""))}
             await send(message)
 
         await self._rpc(scope, receive_decoded, send_encoded)
