@@ -1,9 +1,12 @@
 """What clients (the chat app, the Console, grpcio and buf, browsers) expect of the Gateway:
 their own organizations without naming themselves, UNIMPLEMENTED for a method not served,
-and their idempotency key passed on."""
+stream headers as soon as a stream is open, and their idempotency key passed on."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import uuid
 from urllib.parse import unquote
 
 import grpc
@@ -13,14 +16,22 @@ from agyn_common.idempotency import MAX_KEY_LENGTH
 from agyn_testkit.gateway import (
     USERS_GATEWAY,
     frame,
+    frames,
     grpc_web_request,
+    grpc_web_text_decode,
     grpc_web_text_request,
 )
+from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
 from agynio.api.gateway.v1 import organizations_pb2_grpc as organizations_gateway
+from agynio.api.gateway.v1 import threads_pb2_grpc as threads_gateway
+from agynio.api.notifications.v1 import notifications_pb2
 from agynio.api.organizations.v1 import organizations_pb2
+from agynio.api.threads.v1 import threads_pb2
 from agynio.api.users.v1 import users_pb2
 
 ORGANIZATIONS_GATEWAY = "agynio.api.organizations.v1.OrganizationsGateway"
+SUBSCRIBE_PATH = "/api/agynio.api.notifications.v1.NotificationsGateway/Subscribe"
+HEADERS_WITHIN = 5.0  # seconds: a stream's headers come at once, long before this
 
 
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
@@ -132,6 +143,132 @@ async def test_an_unserved_method_is_a_404_with_the_connect_error_over_connect(g
     assert (reply.status_code, reply.json()["code"]) == (404, "unimplemented")
     assert reply.headers["access-control-allow-origin"] == "*"
     assert reply.headers["x-request-id"]
+
+
+# --- a server stream's headers come at once -----------------------------------------------------
+
+
+async def quiet_thread(gateway) -> tuple[str, str, str]:
+    """A user's token, a thread with a writer in it, and the writer's token."""
+    platform = gateway.platform
+    owner, writer = await platform.user("listener"), await platform.user("writer")
+    org = await platform.create_org(owner)
+    await platform.join(owner, org, writer)
+    token = await gateway.token_for(owner)
+    async with grpc.aio.insecure_channel(gateway.address) as channel:
+        created = await threads_gateway.ThreadsGatewayStub(channel).CreateThread(
+            threads_pb2.CreateThreadRequest(
+                organization_id=org,
+                participants=[threads_pb2.ParticipantIdentifier(participant_id=str(writer))],
+            ),
+            metadata=bearer(token),
+            timeout=10,
+        )
+    return token, created.thread.id, await gateway.token_for(writer)
+
+
+async def write(gateway, writer_token: str, thread_id: str) -> None:
+    async with grpc.aio.insecure_channel(gateway.address) as channel:
+        await threads_gateway.ThreadsGatewayStub(channel).SendMessage(
+            threads_pb2.SendMessageRequest(thread_id=thread_id, body="hello"),
+            metadata=bearer(writer_token),
+            timeout=10,
+        )
+
+
+async def test_a_subscribe_has_its_headers_before_any_message_over_grpc(gateway):
+    token, thread_id, writer = await quiet_thread(gateway)
+    async with grpc.aio.insecure_channel(gateway.address) as channel:
+        call = notifications_gateway.NotificationsGatewayStub(channel).Subscribe(
+            notifications_pb2.SubscribeRequest(rooms=["thread_participant:me"]), metadata=bearer(token)
+        )
+        await asyncio.wait_for(call.initial_metadata(), HEADERS_WITHIN)  # in a quiet room
+        assert not call.done()
+        # Once the headers are in, the stream is live: one message, sent once, arrives.
+        await write(gateway, writer, thread_id)
+        received = await asyncio.wait_for(call.read(), 10)
+        assert received.envelope.payload["thread_id"] == thread_id
+        call.cancel()
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "thread_of"),
+    [
+        (
+            "application/connect+json",
+            frame(json.dumps({"rooms": ["thread_participant:me"]}).encode()),
+            lambda data: json.loads(data)["envelope"]["payload"]["thread_id"],
+        ),
+        (
+            "application/grpc-web+proto",
+            grpc_web_request(notifications_pb2.SubscribeRequest(rooms=["thread_participant:me"])),
+            lambda data: notifications_pb2.SubscribeResponse.FromString(data).envelope.payload["thread_id"],
+        ),
+        (
+            "application/grpc-web-text",
+            grpc_web_text_request(notifications_pb2.SubscribeRequest(rooms=["thread_participant:me"])),
+            lambda data: notifications_pb2.SubscribeResponse.FromString(data).envelope.payload["thread_id"],
+        ),
+    ],
+)
+async def test_a_subscribe_has_its_headers_before_any_message_over_http(
+    gateway, content_type, body, thread_of
+):
+    """What a browser's fetch needs: it resolves on the headers, and a quiet room sends nothing else."""
+    token, thread_id, writer = await quiet_thread(gateway)
+    headers = {"authorization": f"Bearer {token}", "content-type": content_type}
+    async with asyncio.timeout(HEADERS_WITHIN):
+        opened = gateway.http.stream("POST", f"{gateway.url}{SUBSCRIBE_PATH}", content=body, headers=headers)
+        response = await opened.__aenter__()
+    try:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == content_type
+        chunks = response.aiter_raw()
+        pending = asyncio.ensure_future(anext(chunks))
+        done, _ = await asyncio.wait([pending], timeout=0.5)
+        assert not done  # nothing but the headers yet
+        await write(gateway, writer, thread_id)
+        received = await asyncio.wait_for(pending, 10)
+        async with asyncio.timeout(10):
+            while not complete(frames_of(received, content_type)):
+                received += await anext(chunks)
+        flags, data = frames(frames_of(received, content_type))[0]
+        assert flags == 0
+        assert thread_of(data) == thread_id
+    finally:
+        await opened.__aexit__(None, None, None)
+
+
+def frames_of(received: bytes, content_type: str) -> bytes:
+    """The binary frames of what arrived (gRPC-Web text: base64 in whole quanta)."""
+    if content_type.endswith("-text"):
+        return grpc_web_text_decode(received)
+    return received
+
+
+def complete(data: bytes) -> bool:
+    return len(data) >= 5 and len(data) >= 5 + int.from_bytes(data[1:5], "big")
+
+
+async def test_a_refused_subscribe_still_ends_with_its_status(gateway):
+    """Headers go once the service accepts: a refusal is still the service's status."""
+    token = await gateway.token_for(await gateway.platform.user())
+    room = [f"thread_participant:{uuid.uuid4()}"]
+    async with grpc.aio.insecure_channel(gateway.address) as channel:
+        call = notifications_gateway.NotificationsGatewayStub(channel).Subscribe(
+            notifications_pb2.SubscribeRequest(rooms=room), metadata=bearer(token)
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await asyncio.wait_for(call.read(), 10)
+    assert failure.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    reply = await gateway.http.post(
+        f"{gateway.url}{SUBSCRIBE_PATH}",
+        content=frame(json.dumps({"rooms": room}).encode()),
+        headers={"authorization": f"Bearer {token}", "content-type": "application/connect+json"},
+    )
+    assert reply.status_code == 200
+    ((flags, end),) = frames(reply.content)
+    assert (flags, json.loads(end)["error"]["code"]) == (0x02, "permission_denied")
 
 
 # --- idempotency-key reaches the service ------------------------------------------------------

@@ -243,8 +243,8 @@ async def test_subscribe_receives_a_message_sent_through_the_gateway_in_every_pr
                 timeout=10,
             )
 
-        # Stream headers come with the first message (as upstream), so the test cannot see
-        # when the stream is live: it sends until a message arrives.
+        # Sending until a message arrives also covers a client that does not wait for the
+        # headers (test_clients waits for them, then sends once).
         call = notifications_gateway.NotificationsGatewayStub(channel).Subscribe(
             subscribe, metadata=credentials
         )

@@ -6,8 +6,10 @@ The outgoing metadata is built from scratch: the resolved caller (§2.3) and the
 services check it), nothing else the client sent, so identity headers from clients never
 reach a service. A route's `caller_field` is set to the caller's identity id (organizations
 sheet §4.1). The client's deadline travels with the call; a unary call without one gets the
-default deadline, a stream none (streams such as Subscribe are meant to stay open). A client
-that goes away cancels the downstream call.
+default deadline, a stream none (streams such as Subscribe are meant to stay open). A stream's
+response headers go out as soon as the downstream stream is accepted (its headers arrive),
+before any message, so a client knows a quiet stream is open. A client that goes away
+cancels the downstream call.
 """
 
 from __future__ import annotations
@@ -131,6 +133,11 @@ class Forwarder:
             call = open_stream(request, metadata=metadata, timeout=self._timeout(context, None))
             self._streams.add(call)
             try:
+                # The service accepted the stream (a refusal ends it first): the client's
+                # headers go now, not with the first message.
+                await call.initial_metadata()
+                if not call.done():
+                    await current_request().accept_stream()
                 async for reply in call:
                     yield reply
             except asyncio.CancelledError:
