@@ -1,7 +1,7 @@
 """The Gateway as the front door of the platform (issue 5's "done when"): Connect JSON at the
 documented path, grpcio on the same port, and a Subscribe stream opened through the Gateway
-that receives a message sent through it. Only the Gateway is used, so this runs against the
-local platform and against a cluster alike."""
+that receives a message sent through it; what clients expect of it (issue 28). Only the
+Gateway is used, so this runs against the local platform and against a cluster alike."""
 
 from __future__ import annotations
 
@@ -36,6 +36,21 @@ async def test_the_gateway_serves_connect_grpc_and_streams_end_to_end(platform):
         org = (await call(owner_token, "organizations", "CreateOrganization", {"name": "Acme"}))[
             "organization"
         ]
+        # The README's retried create: the same Idempotency-Key answers the first organization.
+        retried = [
+            (
+                await http.post(
+                    "/agynio.api.organizations.v1.OrganizationsGateway/CreateOrganization",
+                    json={"name": "Sandbox"},
+                    headers={"Authorization": f"Bearer {owner_token}", "Idempotency-Key": "create-sandbox-1"},
+                )
+            ).json()["organization"]["id"]
+            for _ in range(2)
+        ]
+        assert retried[0] == retried[1]
+        # The chat app's org switcher: {} lists the caller's own.
+        accessible = await call(owner_token, "organizations", "ListAccessibleOrganizations", {})
+        assert sorted(o["id"] for o in accessible["organizations"]) == sorted([org["id"], retried[0]])
         invitation = await call(
             owner_token,
             "organizations",
@@ -68,23 +83,13 @@ async def test_the_gateway_serves_connect_grpc_and_streams_end_to_end(platform):
             stream = notifications_gateway.NotificationsGatewayStub(channel).Subscribe(
                 notifications_pb2.SubscribeRequest(rooms=["thread_participant:me"]), metadata=credentials
             )
-            first_reply = asyncio.ensure_future(stream.read())
-            sent: list[str] = []
-            async with asyncio.timeout(20):
-                # The stream's headers come with its first message, so the owner writes until
-                # one arrives; the first one written after the stream went live is delivered.
-                while not first_reply.done():
-                    sent.append(
-                        (
-                            await call(
-                                owner_token, "threads", "SendMessage", {"threadId": thread_id, "body": "hi"}
-                            )
-                        )["message"]["id"]
-                    )
-                    await asyncio.wait([first_reply], timeout=0.2)
-            reply = first_reply.result()
+            # Its headers come as soon as it is live, before any message: one message written
+            # then is delivered.
+            await asyncio.wait_for(stream.initial_metadata(), 10)
+            sent = await call(owner_token, "threads", "SendMessage", {"threadId": thread_id, "body": "hi"})
+            reply = await asyncio.wait_for(stream.read(), 10)
             assert reply.envelope.event == "message.created"
             assert reply.envelope.payload["thread_id"] == thread_id
-            assert reply.envelope.payload["message_id"] in sent
+            assert reply.envelope.payload["message_id"] == sent["message"]["id"]
             assert list(reply.envelope.rooms) == [f"thread_participant:{friend}"]
             stream.cancel()

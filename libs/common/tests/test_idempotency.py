@@ -139,3 +139,10 @@ def test_key_from_metadata():
         idempotency_key((("idempotency-key", "x" * (MAX_KEY_LENGTH + 1)),))
     assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT
     assert caught.value.message.startswith("idempotency-key:")
+    assert idempotency_key((("idempotency-key", "x" * MAX_KEY_LENGTH),)) == "x" * MAX_KEY_LENGTH
+    assert idempotency_key((("idempotency-key", "~ !a-Z_0.9:"),)) == "~ !a-Z_0.9:"
+    for bad in ("caf\u00e9", "tab\there", "line\nbreak", "\x7f"):
+        with pytest.raises(ServiceError) as caught:
+            idempotency_key((("idempotency-key", bad),))
+        assert caught.value.code is grpc.StatusCode.INVALID_ARGUMENT, bad
+        assert caught.value.message == "idempotency-key: must be printable ASCII"

@@ -139,7 +139,7 @@ async def test_parents_and_lists(agents, cast, name):
     kind, owner = Kind(agents, name), metadata(cast.org_owner)
     await expect_error(
         kind.call("Create", owner, agent_id=str(uuid.uuid4()), **VALID[name]),
-        grpc.StatusCode.FAILED_PRECONDITION,
+        NOT_FOUND,  # the parent it is created under (sheet §8 #8)
         "agent not found",
     )
     for bad in ("", "x"):

@@ -216,8 +216,9 @@ async def test_create_needs_one_existing_target(agents, world, name):
                 kind.call("Create", owner, **{target: bad}, **await kind.fields()), INVALID
             )
             assert error.details().startswith(f"{target}: ")
+        # The parent it is created under: NOT_FOUND (sheet §3.1, §8 #8).
         missing = {target: str(uuid.uuid4()), **await kind.fields()}
-        await expect_error(kind.call("Create", owner, **missing), PRECONDITION, f"{target[:-3]} not found")
+        await expect_error(kind.call("Create", owner, **missing), NOT_FOUND, f"{target[:-3]} not found")
     await expect_error(
         kind.call("Create", metadata(), agent_id=world.cast.agent.meta.id, **await kind.fields()),
         grpc.StatusCode.UNAUTHENTICATED,
@@ -380,6 +381,7 @@ async def test_a_volume_is_attached_within_its_organization(agents, world):
             ),
             DENIED,
         )
+        # What it references, not its parent: FAILED_PRECONDITION (sheet §3.1, §3.5).
         await expect_error(
             kind.call("Create", owner, **{target: world.targets[target]}, volume_id=str(uuid.uuid4())),
             PRECONDITION,

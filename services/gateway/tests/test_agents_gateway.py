@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
+import grpc
+import pytest
+from agyn_inprocess.agents import pb
+from agynio.api.gateway.v1 import agents_pb2_grpc as agents_gateway_pb2_grpc
+
 AGENTS_GATEWAY = "api/agynio.api.agents.v1.AgentsGateway"
 
 
@@ -39,3 +46,40 @@ async def test_list_agents_through_the_gateway(gateway, agents):
         "ResolveAgentIdentity", {"identityId": first.meta.id}, token, service=AGENTS_GATEWAY
     )
     assert internal.status_code == 404  # not on the gateway
+
+
+async def test_a_create_under_a_missing_parent_is_not_found(gateway, agents):
+    """The chat app and the Console tell "the agent is gone" by NOT_FOUND; a missing volume
+    an attachment names is not the parent, and stays FAILED_PRECONDITION."""
+    platform = gateway.platform
+    owner = await platform.user("olga")
+    org = await platform.create_org(owner)
+    agent = await agents.create(owner, org, name="Helper")
+    token = await gateway.token_for(owner)
+    missing = str(uuid.uuid4())
+    for method, body in (
+        ("CreateMcp", {"agentId": missing, "name": "files"}),
+        ("CreateSkill", {"agentId": missing, "name": "review", "body": "b"}),
+        ("CreateHook", {"agentId": missing, "event": "start"}),
+        ("CreateEnv", {"mcpId": missing, "name": "HOME", "value": "/root"}),
+        ("CreateInitScript", {"hookId": missing, "script": "echo hi"}),
+        ("CreateImagePullSecretAttachment", {"agentId": missing, "imagePullSecretId": str(uuid.uuid4())}),
+    ):
+        reply = await gateway.connect(method, body, token, service=AGENTS_GATEWAY)
+        assert (reply.status_code, reply.json()["code"]) == (404, "not_found"), (method, reply.text)
+    volume = await gateway.connect(
+        "CreateVolumeAttachment",
+        {"agentId": agent.meta.id, "volumeId": missing},
+        token,
+        service=AGENTS_GATEWAY,
+    )
+    assert (volume.status_code, volume.json()["code"]) == (400, "failed_precondition")
+    async with grpc.aio.insecure_channel(gateway.address) as channel:
+        with pytest.raises(grpc.aio.AioRpcError) as failure:
+            await agents_gateway_pb2_grpc.AgentsGatewayStub(channel).CreateMcp(
+                pb.CreateMcpRequest(agent_id=missing, name="files"),
+                metadata=(("authorization", f"Bearer {token}"),),
+                timeout=10,
+            )
+    assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+    assert failure.value.details() == "agent not found"

@@ -18,6 +18,7 @@ from agyn_inprocess.gateway import (
     frame,
     frames,
     grpc_web_request,
+    grpc_web_text_decode,
     grpc_web_text_request,
     grpc_web_trailers,
 )
@@ -91,7 +92,7 @@ async def test_grpc_web_binary_and_text(gateway, admin):
     identity, token = admin
     for content_type, body, decode in [
         ("application/grpc-web+proto", grpc_web_request(users_pb2.GetMeRequest()), lambda data: data),
-        ("application/grpc-web-text", grpc_web_text_request(users_pb2.GetMeRequest()), base64.b64decode),
+        ("application/grpc-web-text", grpc_web_text_request(users_pb2.GetMeRequest()), grpc_web_text_decode),
     ]:
         reply = await gateway.http.post(
             f"{gateway.url}/api/{USERS_GATEWAY}/GetMe",
@@ -242,8 +243,8 @@ async def test_subscribe_receives_a_message_sent_through_the_gateway_in_every_pr
                 timeout=10,
             )
 
-        # Stream headers come with the first message (as upstream), so the test cannot see
-        # when the stream is live: it sends until a message arrives.
+        # Sending until a message arrives also covers a client that does not wait for the
+        # headers (test_clients waits for them, then sends once).
         call = notifications_gateway.NotificationsGatewayStub(channel).Subscribe(
             subscribe, metadata=credentials
         )

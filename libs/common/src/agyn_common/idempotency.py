@@ -10,6 +10,7 @@ key behind, and a concurrent duplicate waits on the row lock and then replays.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -26,6 +27,8 @@ IDEMPOTENCY_KEY = "idempotency-key"
 IDEMPOTENCY_TABLE = "idempotency_keys"
 RETENTION = timedelta(hours=24)
 MAX_KEY_LENGTH = 256
+# What a gRPC metadata value may hold (ASCII from space to tilde).
+_KEY_CHARACTERS = re.compile(r"[\x20-\x7e]+")
 
 
 def idempotency_table(metadata: sa.MetaData) -> sa.Table:
@@ -51,12 +54,18 @@ def create_idempotency_table(op: Any) -> None:
 
 
 def idempotency_key(metadata_pairs: Metadata | None) -> str | None:
+    """The call's key (the last one sent), None without one; INVALID_ARGUMENT for a key too
+    long or with characters a gRPC metadata value cannot carry (printable ASCII only). The
+    Gateway checks a client's key with this before passing it on."""
     values = metadata_values(metadata_pairs, IDEMPOTENCY_KEY)
     if not values or not values[-1]:
         return None
-    if len(values[-1]) > MAX_KEY_LENGTH:
+    key = values[-1]
+    if len(key) > MAX_KEY_LENGTH:
         raise invalid_argument(IDEMPOTENCY_KEY, f"must be at most {MAX_KEY_LENGTH} characters")
-    return values[-1]
+    if not _KEY_CHARACTERS.fullmatch(key):
+        raise invalid_argument(IDEMPOTENCY_KEY, "must be printable ASCII")
+    return key
 
 
 class Idempotency:

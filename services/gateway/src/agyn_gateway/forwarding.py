@@ -1,11 +1,15 @@
 """Each gateway method as a Connect endpoint that forwards the call to its internal service
 (gateway-auth-mesh §3.7, §3.8).
 
-The outgoing metadata is built from scratch: the resolved caller (§2.3) and nothing the
-client sent, so identity headers from clients never reach a service. The client's deadline
-travels with the call; a unary call without one gets the default deadline, a stream none
-(streams such as Subscribe are meant to stay open). A client that goes away cancels the
-downstream call.
+The outgoing metadata is built from scratch: the resolved caller (§2.3) and the client's
+`idempotency-key` (gRPC metadata, or Connect's `Idempotency-Key` header; checked as the
+services check it), nothing else the client sent, so identity headers from clients never
+reach a service. A route's `caller_field` is set to the caller's identity id (organizations
+sheet §4.1). The client's deadline travels with the call; a unary call without one gets the
+default deadline, a stream none (streams such as Subscribe are meant to stay open). A stream's
+response headers go out as soon as the downstream stream is accepted (its headers arrive),
+before any message, so a client knows a quiet stream is open. A client that goes away
+cancels the downstream call.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 import grpc
 from agyn_common.errors import unauthenticated
+from agyn_common.idempotency import IDEMPOTENCY_KEY, idempotency_key
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 from connectrpc.request import RequestContext
@@ -72,10 +77,24 @@ class Forwarder:
             context.request_headers.get("authorization"), client
         )
         if principal is None:
-            if not route.anonymous:
+            if not route.anonymous or route.caller_field is not None:
                 raise unauthenticated()
             self._authenticator.admit_anonymous(client)
         return principal
+
+    async def _prepare(
+        self, route: Route, request: Message, context: RequestContext[Any, Any]
+    ) -> tuple[Message, tuple[tuple[str, str], ...]]:
+        """The request to forward and its metadata: the caller's, and the client's key."""
+        principal = await self._caller(route, context)
+        key = idempotency_key(
+            [(IDEMPOTENCY_KEY, value) for value in context.request_headers.getall(IDEMPOTENCY_KEY)]
+        )
+        metadata = (*(principal.metadata() if principal else ()), *(((IDEMPOTENCY_KEY, key),) if key else ()))
+        if route.caller_field is not None and principal is not None:
+            request = _copy(request)
+            setattr(request, route.caller_field, str(principal.identity_id))
+        return request, metadata
 
     @staticmethod
     def _timeout(context: RequestContext[Any, Any], default: float | None) -> float | None:
@@ -89,11 +108,9 @@ class Forwarder:
 
         async def forward(request: Message, context: RequestContext[Any, Any]) -> Message:
             try:
-                principal = await self._caller(route, context)
+                request, metadata = await self._prepare(route, request, context)
                 reply: Message = await call(
-                    request,
-                    metadata=principal.metadata() if principal else (),
-                    timeout=self._timeout(context, self._default_deadline),
+                    request, metadata=metadata, timeout=self._timeout(context, self._default_deadline)
                 )
             except Exception as error:
                 raise as_connect_error(error) from None
@@ -108,18 +125,19 @@ class Forwarder:
 
         async def forward(request: Message, context: RequestContext[Any, Any]) -> AsyncIterator[Message]:
             try:
-                principal = await self._caller(route, context)
+                request, metadata = await self._prepare(route, request, context)
             except Exception as error:
                 raise as_connect_error(error) from None
             if self._stopping:
                 raise ConnectError(Code.UNAVAILABLE, "the gateway is stopping")
-            call = open_stream(
-                request,
-                metadata=principal.metadata() if principal else (),
-                timeout=self._timeout(context, None),
-            )
+            call = open_stream(request, metadata=metadata, timeout=self._timeout(context, None))
             self._streams.add(call)
             try:
+                # The service accepted the stream (a refusal ends it first): the client's
+                # headers go now, not with the first message.
+                await call.initial_metadata()
+                if not call.done():
+                    await current_request().accept_stream()
                 async for reply in call:
                     yield reply
             except asyncio.CancelledError:
@@ -135,6 +153,12 @@ class Forwarder:
                 call.cancel()  # the client went away (or the stream ended): release the downstream call
 
         return forward
+
+
+def _copy(request: Message) -> Message:
+    copied = type(request)()
+    copied.CopyFrom(request)
+    return copied
 
 
 def _serializers(route: Route) -> dict[str, Any]:

@@ -4,6 +4,11 @@ Every response carries `x-request-id` (the client's, when it sent a sane one) an
 headers; preflights are answered before authentication; `/api/...` is served like `/...`;
 `GET /me` says who a credential is; gRPC-Web's text mode (base64, what the grpc-web
 JavaScript client sends by default) is decoded here into binary gRPC-Web for connectrpc.
+
+A method the Gateway does not serve is answered as each protocol's servers answer it:
+UNIMPLEMENTED naming the method, in an HTTP 200 with `grpc-status: 12` in gRPC (in the
+trailers) and gRPC-Web (trailers-only), HTTP 404 with the Connect error body in Connect
+(connectrpc would answer a bare 404).
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import json
 import logging
 import re
 import time
+import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, MutableMapping
 from http import HTTPStatus
 from typing import Any
 
@@ -48,6 +54,7 @@ PREFLIGHT_HEADERS = [
     (b"access-control-max-age", b"7200"),
 ]
 GRPC_WEB_TEXT = b"application/grpc-web-text"
+GRPC_UNIMPLEMENTED = b"12"  # grpc-status of UNIMPLEMENTED
 # A client still sending this much after its answer is ready is not one that sent a little too
 # much by mistake: its connection is given up rather than read on.
 DRAIN_MAX_BYTES = 64 * 2**20
@@ -82,11 +89,14 @@ class GatewayHttp:
         rpc: App,
         authenticator: Authenticator,
         *,
+        served_paths: Collection[str],
         path_prefix: str,
         client_address_header: str | None,
         max_request_bytes: int,
     ) -> None:
         self._rpc = rpc
+        self._served = frozenset(served_paths)  # /<service>/<method> of every endpoint
+        self._services = frozenset(path.rsplit("/", 1)[0] for path in self._served)
         self._max_request_bytes = max_request_bytes
         self._authenticator = authenticator
         self._prefix = path_prefix
@@ -148,6 +158,8 @@ class GatewayHttp:
                 await _problem(
                     send_with_headers, 400, "gRPC needs HTTP/2; over HTTP/1.1 use Connect or gRPC-Web"
                 )
+            elif path not in self._served:
+                await _unimplemented(scope, send_with_headers, self._unknown(path))
             elif (header(scope, b"content-type") or b"").startswith(GRPC_WEB_TEXT):
                 await self._grpc_web_text(scope, body, send_with_headers)
             else:
@@ -162,6 +174,15 @@ class GatewayHttp:
                 (time.monotonic() - started) * 1000,
                 request_id.decode(),
             )
+
+    def _unknown(self, path: str) -> str:
+        """What is unknown about `path` (as grpc-go words it), naming the method."""
+        service, _, method = path.rpartition("/")
+        if not service or not method:
+            return f"unknown method {path}"
+        if service in self._services:
+            return f"unknown method {method} for service {service.lstrip('/')}"
+        return f"unknown service {service.lstrip('/')} (method {method})"
 
     def _client(self, scope: Scope) -> str:
         if self._client_header is not None:
@@ -237,10 +258,7 @@ class GatewayHttp:
                 raise ConnectError(Code.INVALID_ARGUMENT, "the request body is not base64") from None
             return {**message, "body": body}
 
-        pending_bytes = b""
-
         async def send_encoded(message: Message) -> None:
-            nonlocal pending_bytes
             if message["type"] == "http.response.start":
                 message["headers"] = [
                     (key, content_type if key.lower() == b"content-type" else value)
@@ -248,11 +266,11 @@ class GatewayHttp:
                     if key.lower() != b"content-length"
                 ]
             elif message["type"] == "http.response.body":
-                data = pending_bytes + message.get("body", b"")
-                more = message.get("more_body", False)
-                usable = len(data) - len(data) % 3 if more else len(data)  # no padding mid-stream
-                pending_bytes = data[usable:]
-                message = {**message, "body": base64.b64encode(data[:usable])}
+                # Each piece (a whole frame) in base64 of its own, padded, as Envoy's gRPC-Web
+                # filter writes it and grpc-web clients read it (in quanta of 4): holding back
+                # the bytes past a multiple of 3 would keep a stream's message from its client
+                # until the next one.
+                message = {**message, "body": base64.b64encode(message.get("body", b""))}
             await send(message)
 
         await self._rpc(scope, receive_decoded, send_encoded)
@@ -363,6 +381,44 @@ def _is_grpc(content_type: bytes | None) -> bool:
     """gRPC proper (`application/grpc`, `application/grpc+proto`, ...), not gRPC-Web."""
     media_type = (content_type or b"").split(b";")[0].strip().lower()
     return media_type == b"application/grpc" or media_type.startswith(b"application/grpc+")
+
+
+async def _unimplemented(scope: Scope, send: Send, message: str) -> None:
+    """UNIMPLEMENTED for a method not served, in the protocol the client speaks."""
+    content_type = header(scope, b"content-type") or b""
+    status = [
+        (b"grpc-status", GRPC_UNIMPLEMENTED),
+        (b"grpc-message", urllib.parse.quote(message, safe="").encode()),
+    ]
+    if _is_grpc(content_type):
+        # An HTTP 200 without a message, the status in its trailers. (A gRPC server would send
+        # it trailers-only, in one HEADERS frame ending the stream, which hypercorn cannot
+        # write: it ends a stream with a DATA frame, so the status would be lost.)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", content_type)],
+                "trailers": True,
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+        await send({"type": "http.response.trailers", "headers": status})
+        return
+    if content_type.lower().startswith(b"application/grpc-web"):
+        # Trailers-only: the status in the headers of an empty HTTP 200, where gRPC-Web
+        # clients read it when there is no trailer frame.
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", content_type), *status],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+        return
+    # Connect: 404 (what an unknown route is), with the error body Connect clients read.
+    await _json(send, HTTPStatus.NOT_FOUND, {"code": Code.UNIMPLEMENTED.value, "message": message})
 
 
 def _carries_trailers(scope: Scope) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -12,6 +13,14 @@ class RequestInfo:
     client: str  # the client's address: the key of its anonymous-request budget
     # Set when the request was refused for its size, so that Connect answers 413, not 429.
     too_large: bool = False
+    # Sends a server stream's response headers now, ahead of its first message (set by the
+    # RPC layer for streams; a no-op once they are out).
+    send_stream_headers: Callable[[], Awaitable[None]] | None = None
+
+    async def accept_stream(self) -> None:
+        """The stream is accepted: its client gets the response headers now."""
+        if self.send_stream_headers is not None:
+            await self.send_stream_headers()
 
 
 _current: ContextVar[RequestInfo] = ContextVar("gateway_request")

@@ -3,12 +3,16 @@
 Each `<Pkg>Gateway` service forwards every method to the method of the same name (or its
 alias, `agyn_common.gateway_surface`) on the package's internal service, with the same
 messages. Serving a new package is one `Backend` entry, plus the address setting of its service.
+
+The messages pass through unchanged but for the fields a backend names in `caller_fields`,
+which the Gateway sets to the caller's own identity (organizations sheet §4.1:
+`ListAccessibleOrganizations` lists the caller's organizations, whatever `identity_id` says).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 
 from agyn_common.gateway_surface import gateway_of, target_method
 from connectrpc.method import IdempotencyLevel, MethodInfo, StreamType
@@ -23,6 +27,9 @@ class Backend:
     service: str  # full name of the internal service; its gateway comes from the gateway protos
     # Methods open to callers without an identity (they prove themselves in the body).
     anonymous: frozenset[str] = frozenset()
+    # Method -> the request field the Gateway overwrites with the caller's identity id (such a
+    # method needs an identity).
+    caller_fields: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def package(self) -> str:
@@ -36,7 +43,11 @@ class Backend:
 
 BACKENDS: tuple[Backend, ...] = (
     Backend("users", "agynio.api.users.v1.UsersService"),
-    Backend("organizations", "agynio.api.organizations.v1.OrganizationsService"),
+    Backend(
+        "organizations",
+        "agynio.api.organizations.v1.OrganizationsService",
+        caller_fields={"ListAccessibleOrganizations": "identity_id"},
+    ),
     Backend("threads", "agynio.api.threads.v1.ThreadsService"),
     Backend("notifications", "agynio.api.notifications.v1.NotificationsService"),
     Backend("agents", "agynio.api.agents.v1.AgentsService"),
@@ -50,6 +61,7 @@ class Route:
     target: str  # /<internal service>/<method>
     method: MethodInfo[Message, Message]
     anonymous: bool
+    caller_field: str | None = None  # set to the caller's identity id before forwarding
 
     @property
     def server_streaming(self) -> bool:
@@ -82,6 +94,9 @@ def routes_of(backend: Backend) -> Iterator[Route]:
             raise ValueError(
                 f"{gateway.full_name}/{method.name} has no matching method on {service.full_name}"
             )
+        caller_field = backend.caller_fields.get(method.name)
+        if caller_field is not None and caller_field not in method.input_type.fields_by_name:
+            raise ValueError(f"{gateway.full_name}/{method.name} has no field {caller_field}")
         stream_type = _stream_type(method)
         if stream_type not in (StreamType.UNARY, StreamType.SERVER_STREAM):
             # Client streaming comes with the first such method (FilesGateway.UploadFile).
@@ -102,4 +117,5 @@ def routes_of(backend: Backend) -> Iterator[Route]:
             target=f"/{service.full_name}/{target.name}",
             method=info,
             anonymous=method.name in backend.anonymous,
+            caller_field=caller_field,
         )

@@ -108,6 +108,31 @@ class _Rpc(ConnectASGIApplication[None]):
     def path(self) -> str:
         return "/"
 
+    async def _stream_responses(
+        self,
+        endpoint: Any,
+        request_stream: Any,
+        stream: Any,
+        metadata_run: Any,
+        disconnected: Any,
+        send: Any,
+        loop: Any,
+        ctx: Any,
+    ) -> None:
+        """connectrpc sends a stream's response headers with its first message; the
+        forwarder sends them as soon as the downstream stream is accepted, through this
+        (connectrpc 0.13.0, pinned exactly: `_StreamResponse.send_headers` and
+        `_ResponseSender.started`, which keeps connectrpc from sending them again)."""
+
+        async def send_headers() -> None:
+            if not (send.started or send.failed):
+                await stream.send_headers(send, ctx)
+
+        current_request().send_stream_headers = send_headers
+        await super()._stream_responses(
+            endpoint, request_stream, stream, metadata_run, disconnected, send, loop, ctx
+        )
+
 
 def served_backends(settings: GatewaySettings) -> list[Backend]:
     """Every backend whose service has an address in `settings`."""
@@ -251,6 +276,7 @@ async def start_gateway(
     app = GatewayHttp(
         _Rpc(endpoints, tracer_provider, settings.max_request_bytes),
         authenticator,
+        served_paths=endpoints.keys(),
         path_prefix=settings.path_prefix,
         client_address_header=settings.client_address_header,
         max_request_bytes=settings.max_request_bytes,

@@ -20,15 +20,16 @@ import httpx
 import jwt
 from agyn_gateway.server import RunningGateway, start_gateway
 from agyn_gateway.settings import GatewaySettings
-from agyn_inprocess.agents import Agents
-from agyn_inprocess.notifications import Notifications
-from agyn_inprocess.organizations import Platform
-from agyn_inprocess.threads import Threads
 from agyn_testkit.calls import metadata
 from agyn_testkit.harness import in_process_settings
 from agynio.api.users.v1 import users_pb2
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf.message import Message
+
+from agyn_inprocess.agents import Agents
+from agyn_inprocess.notifications import Notifications
+from agyn_inprocess.organizations import Platform
+from agyn_inprocess.threads import Threads
 
 USERS_GATEWAY = "agynio.api.gateway.v1.UsersGateway"
 DOCUMENTED_USERS_GATEWAY = "agynio.api.users.v1.UsersGateway"
@@ -130,6 +131,14 @@ def grpc_web_request(message: Message) -> bytes:
 
 def grpc_web_text_request(message: Message) -> bytes:
     return base64.b64encode(grpc_web_request(message))
+
+
+def grpc_web_text_decode(text: bytes) -> bytes:
+    """A gRPC-Web text body: base64 pieces, each padded on its own, one after another (as
+    grpc-web clients read it: in quanta of 4). `base64.b64decode` would stop at the first
+    padding."""
+    whole = text[: len(text) - len(text) % 4]
+    return b"".join(base64.b64decode(whole[i : i + 4]) for i in range(0, len(whole), 4))
 
 
 # --- a test OIDC issuer ----------------------------------------------------------------------

@@ -197,7 +197,8 @@ class ChildHandlers:
 
     async def _linked(self, connection: AsyncConnection, values: dict[str, Any]) -> sa.Row[Any] | None:
         """The volume a new attachment links, kept until the transaction ends; missing is
-        FAILED_PRECONDITION (sheet §3.5). None for links to things of other services."""
+        FAILED_PRECONDITION (sheet §3.5: it is referenced, not the parent). None for links to
+        things of other services."""
         link = self._kind.link
         if link is None or link.table is None:
             return None
@@ -210,12 +211,13 @@ class ChildHandlers:
     async def _owner_for_create(
         self, connection: AsyncConnection, target: str, target_id: uuid.UUID
     ) -> sa.Row[Any]:
-        """The agent a new row will belong to, through its target; a missing target is
-        FAILED_PRECONDITION (sheet §3.1). Both stay locked until the transaction ends."""
+        """The agent a new row will belong to, through its target: the parent it is created
+        under, so a missing one is NOT_FOUND (sheet §3.1, §8 #8). Both stay locked until the
+        transaction ends."""
         owner = await owner_of(connection, target, target_id, lock=True)
         agent = None if owner is None else await store.find_agent(connection, owner, lock=True)
         if agent is None:
-            raise failed_precondition(f"{what(target)} not found", f"{what(target).upper()}_NOT_FOUND")
+            raise not_found(f"{what(target)} not found")
         return agent
 
     async def _require_read(self, connection: AsyncConnection, agent_id: uuid.UUID) -> None:
