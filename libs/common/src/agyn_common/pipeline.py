@@ -13,7 +13,9 @@ unary and server-streaming methods alike:
   5. the handler, once per `idempotency-key` where the table marks the method idempotent;
      a `ServiceError` becomes its status with google.rpc details, a database that cannot be
      reached becomes UNAVAILABLE "database unavailable" (retryable), anything else is logged
-     and becomes INTERNAL "internal error" (never a stack trace).
+     and becomes INTERNAL "internal error" (never a stack trace). A call whose client
+     cancels it (or whose deadline passes) is cancelled where it waits: its transaction rolls
+     back (`agyn_common.db`), it is logged at INFO as cancelled by the client, not as an error.
 """
 
 from __future__ import annotations
@@ -217,6 +219,9 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
                     with self._counted(method):
                         self._admit(method, request, context)
                         response = await self._once_per_key(method, behaviour, request, context)
+                except asyncio.CancelledError:
+                    self._cancelled(span, method, context)
+                    raise
                 except Exception as error:
                     await self._fail(span, method, error, context)
                     raise  # unreachable: _fail aborts
@@ -233,6 +238,9 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
                         self._admit(method, request, context)
                         async for response in behaviour(request, context):
                             yield response
+                except asyncio.CancelledError:
+                    self._cancelled(span, method, context)
+                    raise
                 except Exception as error:
                     await self._fail(span, method, error, context)
                     raise
@@ -267,6 +275,18 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
             response_type=response_type,
             work=lambda: behaviour(request, context),
         )
+
+    def _cancelled(self, span: Span, method: str, context: grpc.aio.ServicerContext) -> None:
+        """The call's task was cancelled by its client (it cancelled, went away, or its deadline
+        passed). Nothing is answered; the transactions it was in roll back."""
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            code = grpc.StatusCode.DEADLINE_EXCEEDED
+            log.info("%s cancelled by the client: its deadline passed", method)
+        else:
+            code = grpc.StatusCode.CANCELLED
+            log.info("%s cancelled by the client", method)
+        span.set_attribute("rpc.grpc.status_code", code.value[0])
 
     async def _fail(
         self, span: Span, method: str, error: Exception, context: grpc.aio.ServicerContext
