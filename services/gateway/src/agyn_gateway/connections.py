@@ -1,4 +1,5 @@
-"""hypercorn's connection, closed as soon as its client has closed it.
+"""hypercorn's connection, closed as soon as its client has closed it; and told, when the
+Gateway stops, to take no new streams.
 
 hypercorn 0.18 closes a connection's socket once the connection's task group is done
 (`hypercorn.asyncio.tcp_server.TCPServer.run`). That group also runs the keep-alive timer
@@ -6,17 +7,38 @@ hypercorn 0.18 closes a connection's socket once the connection's task group is 
 running when the client's end of the stream arrives (`_read_data`): every connection a client
 closed stayed half-open (CLOSE-WAIT) for the whole keep-alive, 300 s here. The calls of such a
 connection get `http.disconnect` from hypercorn and end; the timer now ends with the reading.
+
+When its shutdown begins, hypercorn closes idle connections, lets busy ones finish their
+streams, and answers a new stream on a busy HTTP/2 connection with RST_STREAM NO_ERROR, which
+a gRPC client reports as INTERNAL. It cannot send a graceful GOAWAY first (the h2 library
+allows no frame after a GOAWAY, so in-flight streams could not finish). What it can send is
+SETTINGS_MAX_CONCURRENT_STREAMS 0 (`refuse_new_streams`): the client opens no new stream on
+the connection and keeps its next calls until the connection closes, then makes them on a
+new one, elsewhere (gRPC retries such never-sent calls by itself).
 """
 
 from __future__ import annotations
 
+import contextlib
+import weakref
+from typing import Any
+
 import hypercorn.asyncio.run
+from h2.settings import SettingCodes
 from hypercorn.asyncio.tcp_server import TCPServer
-from hypercorn.events import Event, Updated
+from hypercorn.config import Config
+from hypercorn.events import Event, RawData, Updated
+from hypercorn.protocol.h2 import H2Protocol
+
+_connections: weakref.WeakSet[_ClosingTCPServer] = weakref.WeakSet()
 
 
 class _ClosingTCPServer(TCPServer):
     _client_gone = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _connections.add(self)
 
     async def _read_data(self) -> None:
         await super()._read_data()
@@ -32,3 +54,18 @@ class _ClosingTCPServer(TCPServer):
 def close_connections_promptly() -> None:
     """Serve every connection hypercorn accepts from here on with `_ClosingTCPServer`."""
     hypercorn.asyncio.run.TCPServer = _ClosingTCPServer  # type: ignore[attr-defined]
+
+
+async def refuse_new_streams(config: Config) -> int:
+    """Send SETTINGS_MAX_CONCURRENT_STREAMS 0 on every HTTP/2 connection served with `config`
+    (one server's), so that its clients open no new stream on it; how many were told."""
+    told = 0
+    for connection in list(_connections):
+        protocol = getattr(getattr(connection, "protocol", None), "protocol", None)
+        if connection.config is not config or not isinstance(protocol, H2Protocol):
+            continue
+        with contextlib.suppress(Exception):  # a connection closing meanwhile has nothing to tell
+            protocol.connection.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: 0})
+            await connection.protocol_send(RawData(data=protocol.connection.data_to_send()))
+            told += 1
+    return told
