@@ -24,11 +24,13 @@ import weakref
 from typing import Any
 
 import hypercorn.asyncio.run
-from h2.settings import SettingCodes
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.config import Config
 from hypercorn.events import Event, RawData, Updated
 from hypercorn.protocol.h2 import H2Protocol
+
+# The identifier of SETTINGS_MAX_CONCURRENT_STREAMS (RFC 9113 §6.5.2).
+MAX_CONCURRENT_STREAMS = 0x3
 
 _connections: weakref.WeakSet[_ClosingTCPServer] = weakref.WeakSet()
 
@@ -65,7 +67,7 @@ async def refuse_new_streams(config: Config) -> int:
         if connection.config is not config or not isinstance(protocol, H2Protocol):
             continue
         with contextlib.suppress(Exception):  # a connection closing meanwhile has nothing to tell
-            protocol.connection.update_settings({SettingCodes.MAX_CONCURRENT_STREAMS: 0})
+            protocol.connection.update_settings({MAX_CONCURRENT_STREAMS: 0})
             await connection.protocol_send(RawData(data=protocol.connection.data_to_send()))
             told += 1
     return told
