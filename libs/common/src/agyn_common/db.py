@@ -63,6 +63,12 @@ class Database:
         joined transaction: once the enclosing one has). Undos registered with `on_rollback`
         run if it does not commit: the block raises, or the commit fails (for a joined
         transaction: its own block raises, or the enclosing transaction does not commit).
+
+        A block whose task is cancelled (its call's client gave up, or its deadline passed)
+        rolls back like one that raises; the rollback, the undos and the connection's return
+        to the pool run shielded, so that a further cancel cannot interrupt them. A cancel in
+        the middle of a statement makes SQLAlchemy close that connection instead (the pool
+        opens another).
         """
         enclosing = self._joined.get()
         if enclosing is not None:
