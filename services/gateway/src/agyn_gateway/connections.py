@@ -14,7 +14,9 @@ a gRPC client reports as INTERNAL. It cannot send a graceful GOAWAY first (the h
 allows no frame after a GOAWAY, so in-flight streams could not finish). What it can send is
 SETTINGS_MAX_CONCURRENT_STREAMS 0 (`refuse_new_streams`): the client opens no new stream on
 the connection and keeps its next calls until the connection closes, then makes them on a
-new one, elsewhere (gRPC retries such never-sent calls by itself).
+new one, elsewhere (gRPC retries such never-sent calls by itself). An idle connection then
+closed gets a GOAWAY first (`_initiate_server_close`): on a bare close, gRPC clients were seen
+keeping such calls until their deadline.
 """
 
 from __future__ import annotations
@@ -46,6 +48,18 @@ class _ClosingTCPServer(TCPServer):
         await super()._read_data()
         self._client_gone = True
         await self.idle_task.stop()
+
+    async def _initiate_server_close(self) -> None:
+        """An idle connection closed by the server (its keep-alive ran out, or the Gateway
+        stops) says so with a GOAWAY first: a gRPC client keeping calls for it (after
+        SETTINGS_MAX_CONCURRENT_STREAMS 0) then knows they were never taken, and makes them on
+        a new connection instead of waiting for their deadline."""
+        protocol = getattr(self.protocol, "protocol", None)
+        if isinstance(protocol, H2Protocol):
+            with contextlib.suppress(Exception):  # closed meanwhile: nothing to say
+                protocol.connection.close_connection()
+                await self.protocol_send(RawData(data=protocol.connection.data_to_send()))
+        await super()._initiate_server_close()
 
     async def protocol_send(self, event: Event) -> None:
         if isinstance(event, Updated) and self._client_gone:
