@@ -13,10 +13,12 @@ Stop (SIGTERM/SIGINT), one sequence, as gRPC servers and Envoy do it:
      client sends its next call elsewhere) and the port closes. grpc.aio's `server.stop`
      does both, but it also cancels the calls gRPC's core holds and Python has not started;
      so a call that arrives just before waits at the server's door (`agyn_common.gate`)
-     until the GOAWAY is out, then runs: no accepted call is refused or cancelled;
+     until the GOAWAY is out, then runs: no accepted call is refused or cancelled (short of
+     clients that never leave a quiet moment, see there);
   3. endless calls (streams) are ended with UNAVAILABLE (`Runtime.on_stopping`; their
      clients resume elsewhere), and every other accepted call finishes within the grace
-     period (`SHUTDOWN_GRACE_SECONDS`); what still runs after it is cancelled;
+     period (`SHUTDOWN_GRACE_SECONDS`); what still runs after it is cancelled, and so is a
+     health Watch (it never ends by itself) once the service's own calls are done;
   4. everything closes and the process exits 0.
 A second signal ends the lame duck at once. Without a lame duck (the default: local runs and
 tests) the stop takes no longer than the running calls do.
