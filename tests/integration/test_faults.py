@@ -20,7 +20,7 @@ import pytest
 from agyn_common.embedded import EmbeddedPostgres, free_port
 from agyn_inprocess.platform_client import GATEWAY, as_user
 from agyn_testkit import probe as probe_service
-from agyn_testkit.harness import wait_for_health, wait_until
+from agyn_testkit.harness import wait_for_health, wait_for_outcome, wait_until
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
@@ -130,7 +130,7 @@ def held_calls(database_url: str) -> int:
 
 
 @contextlib.asynccontextmanager
-async def probe_process(database_url: str, nats_url: str, log: Path):
+async def probe_process(database_url: str, nats_url: str, log: Path, **settings: str):
     """The probe service as its own process, logging to `log`; yields (process, address)."""
     port = free_port()
     output = log.open("ab")
@@ -145,6 +145,7 @@ async def probe_process(database_url: str, nats_url: str, log: Path):
             "GRPC_PORT": str(port),
             "AGYN_ACCESS_MODE": "local",
             "SHUTDOWN_GRACE_SECONDS": "30",
+            **settings,
         },
         stdout=output,
         stderr=output,
@@ -173,7 +174,9 @@ async def test_sigterm_with_20_calls_in_flight_lets_them_finish_and_refuses_new_
     database_factory, nats, tmp_path
 ):
     database = database_factory("probe", probe_service.MIGRATIONS)
-    async with probe_process(database, nats.url, tmp_path / "probe.log") as (process, address):
+    # A lame duck, as in Kubernetes: NOT_SERVING while still serving, then no new calls.
+    lame_duck = {"SHUTDOWN_LAME_DUCK_SECONDS": "1"}
+    async with probe_process(database, nats.url, tmp_path / "probe.log", **lame_duck) as (process, address):
         with psycopg.connect(database, autocommit=True) as locker:
             locker.execute("SELECT pg_advisory_lock(%s)", (HOLD_KEY,))
             async with grpc.aio.insecure_channel(address) as channel:
@@ -186,11 +189,14 @@ async def test_sigterm_with_20_calls_in_flight_lets_them_finish_and_refuses_new_
                 started = time.monotonic()
                 process.send_signal(signal.SIGTERM)
                 await wait_for_health(channel, NOT_SERVING, timeout=10)
-                async with grpc.aio.insecure_channel(address) as new_channel:
-                    echo = probe_call(new_channel, "Echo", wrappers_pb2.StringValue)
-                    with pytest.raises(grpc.aio.AioRpcError) as refused:
+
+                async def on_a_new_connection() -> None:
+                    async with grpc.aio.insecure_channel(address) as new_channel:
+                        echo = probe_call(new_channel, "Echo", wrappers_pb2.StringValue)
                         await echo(wrappers_pb2.StringValue(value="new"), metadata=GATEWAY, timeout=10)
-                    assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+
+                # Served through the lame duck, then refused at the closed port.
+                await wait_for_outcome(on_a_new_connection, grpc.StatusCode.UNAVAILABLE, within=15)
                 assert process.returncode is None  # still waiting for the 20
                 locker.execute("SELECT pg_advisory_unlock(%s)", (HOLD_KEY,))
                 replies = await asyncio.gather(*calls)

@@ -7,7 +7,8 @@ import asyncio
 import grpc
 import psycopg
 import pytest
-from agyn_testkit.harness import wait_for_health, wait_until
+from agyn_common.server import LIVENESS_SERVICE
+from agyn_testkit.harness import wait_for_health, wait_for_outcome, wait_until
 from agyn_testkit.probe import SERVICE
 from google.protobuf import wrappers_pb2
 from grpc_health.v1 import health_pb2
@@ -66,7 +67,7 @@ def waiting_for_lock(database_url: str, key: int) -> int:
     return int(row[0]) if row else 0
 
 
-async def test_stop_refuses_new_calls_and_lets_running_ones_finish(probe, probe_database):
+async def test_the_stop_serves_through_the_lame_duck_then_takes_no_new_calls(probe, probe_database):
     hold = probe.method("Hold", wrappers_pb2.Int64Value)
     with psycopg.connect(probe_database, autocommit=True) as locker:
         locker.execute("SELECT pg_advisory_lock(%s)", (HOLD_KEY,))
@@ -75,13 +76,34 @@ async def test_stop_refuses_new_calls_and_lets_running_ones_finish(probe, probe_
             for _ in range(20)
         ]
         await wait_until(lambda: waiting_for_lock(probe_database, HOLD_KEY) == 20, timeout=30, poll=0.1)
-        stopping = asyncio.ensure_future(probe.running.stop(30))
+        stopping = asyncio.ensure_future(probe.running.stop(grace=30, lame_duck=60))
         await wait_for_health(probe.channel, health_pb2.HealthCheckResponse.NOT_SERVING, timeout=10)
-        with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await probe.echo("late")
-        assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+        await wait_for_health(probe.channel, health_pb2.HealthCheckResponse.SERVING, service=LIVENESS_SERVICE)
+        # The lame duck: NOT_SERVING, yet every call is served, on new connections too.
+        assert await probe.echo("during the lame duck") == "during the lame duck"
+        async with grpc.aio.insecure_channel(probe.running.address) as newcomer:
+            assert await echo_on(newcomer, "new connection") == "new connection"
+        probe.running.hurry()  # as a second SIGTERM: the lame duck ends now
+
+        # Then the port closes: a call on a new connection is UNAVAILABLE, the client's cue to
+        # go elsewhere (one made while the GOAWAY is on its way is still answered).
+        async def on_a_new_connection() -> None:
+            async with grpc.aio.insecure_channel(probe.running.address) as late:
+                await echo_on(late, "late")
+
+        await wait_for_outcome(on_a_new_connection, grpc.StatusCode.UNAVAILABLE, within=10)
         assert not stopping.done()  # it waits for the running calls
         locker.execute("SELECT pg_advisory_unlock(%s)", (HOLD_KEY,))
     replies = await asyncio.gather(*running)
     assert [reply.value for reply in replies] == [HOLD_KEY] * 20
     await stopping
+
+
+async def echo_on(channel: grpc.aio.Channel, value: str) -> str:
+    echo = channel.unary_unary(
+        f"/{SERVICE}/Echo",
+        request_serializer=wrappers_pb2.StringValue.SerializeToString,
+        response_deserializer=wrappers_pb2.StringValue.FromString,
+    )
+    reply = await echo(wrappers_pb2.StringValue(value=value), metadata=GATEWAY, timeout=10)
+    return str(reply.value)

@@ -129,7 +129,7 @@ def serving_environment(database_url: str, nats_url: str, port: int, **extra: st
     }
 
 
-async def test_sigterm_lets_running_calls_finish_refuses_new_ones_and_exits_0(probe_database, nats):
+async def test_sigterm_lets_running_calls_finish_closes_the_port_and_exits_0(probe_database, nats):
     collector = Collector()
     collector_server = grpc.aio.server()
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(collector, collector_server)
@@ -199,7 +199,7 @@ async def test_sigterm_lets_running_calls_finish_refuses_new_ones_and_exits_0(pr
     entries = [json.loads(line) for line in stderr.decode().splitlines()]
     assert all(entry["service"] == "probe" for entry in entries)
     messages = [entry["message"] for entry in entries]
-    assert "stopping: letting running calls finish" in messages
+    assert "stopping: NOT_SERVING, still serving for the 0s lame duck" in messages
     assert messages[-1] == "stopped"
     (crash,) = [entry for entry in entries if entry["message"].startswith("unhandled error")]
     assert "secret stack detail" in crash["error"]

@@ -8,14 +8,19 @@ import time
 
 import grpc
 import pytest
+from agyn_common.server import LIVENESS_SERVICE
 from agyn_inprocess.gateway import in_process_gateway
 from agyn_inprocess.notifications import in_process_notifications
+from agyn_testkit.harness import wait_for_health, wait_until
 from agynio.api.gateway.v1 import notifications_pb2_grpc as notifications_gateway
 from agynio.api.gateway.v1 import users_pb2_grpc as users_gateway
 from agynio.api.notifications.v1 import notifications_pb2
 from agynio.api.users.v1 import users_pb2
+from grpc_health.v1 import health_pb2
 
 SUBSCRIBE = notifications_pb2.SubscribeRequest(rooms=["thread_participant:me"])
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 
 async def open_streams(channel, token: str, count: int) -> list:
@@ -126,3 +131,61 @@ async def test_a_grpc_connection_outlives_many_calls(gateway):
                 *(stub.GetMe(users_pb2.GetMeRequest(), metadata=stub_metadata, timeout=10) for _ in range(50))
             )
             assert {reply.user.meta.id for reply in replies} == {str(admin)}
+
+
+async def test_a_stopping_gateway_serves_its_lame_duck_then_fails_no_call(platform, nats, threads):
+    """The stop under clients that keep calling, each on a connection of its own: NOT_SERVING
+    but serving through the lame duck, then the relayed stream ends for resume, the
+    connections close, and no call fails with anything but UNAVAILABLE."""
+    async with in_process_notifications(platform, nats.url) as notifications:
+        gateway_context = in_process_gateway(
+            platform, nats.url, threads=threads, notifications=notifications, shutdown_lame_duck_seconds=60
+        )
+        gateway = await gateway_context.__aenter__()
+        try:
+            token = await gateway.token_for(await platform.user("ducky"))
+            as_user = (("authorization", f"Bearer {token}"),)
+            outcomes: list[tuple[float, grpc.StatusCode]] = []
+            until = asyncio.Event()
+
+            async def keep_calling() -> None:
+                async with grpc.aio.insecure_channel(gateway.address) as channel:
+                    stub = users_gateway.UsersGatewayStub(channel)
+                    while not until.is_set():
+                        started = time.monotonic()
+                        try:
+                            await stub.GetMe(users_pb2.GetMeRequest(), metadata=as_user, timeout=10)
+                            outcomes.append((started, grpc.StatusCode.OK))
+                        except grpc.aio.AioRpcError as error:
+                            outcomes.append((started, error.code()))
+                            await asyncio.sleep(0.05)
+
+            clients = [asyncio.create_task(keep_calling()) for _ in range(10)]
+            async with grpc.aio.insecure_channel(gateway.address) as channel:
+                (stream,) = await open_streams(channel, token, 1)
+                await wait_until(lambda: len(outcomes) >= 30, timeout=15)
+                stopping = asyncio.create_task(gateway.running.stop())
+                await wait_for_health(channel, NOT_SERVING)
+                not_serving_seen = time.monotonic()
+                await wait_for_health(channel, SERVING, service=LIVENESS_SERVICE)
+                async with grpc.aio.insecure_channel(gateway.address) as newcomer:  # still served
+                    await users_gateway.UsersGatewayStub(newcomer).GetMe(
+                        users_pb2.GetMeRequest(), metadata=as_user, timeout=10
+                    )
+                await wait_until(lambda: any(s > not_serving_seen for s, _ in outcomes), timeout=10)
+                assert not stream.done()  # the relayed stream lasts through the lame duck
+                gateway.running.hurry()
+                with pytest.raises(grpc.aio.AioRpcError) as ended:
+                    await asyncio.wait_for(stream.read(), 10)
+                assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert "resume with the last cursor" in (ended.value.details() or "")
+                await asyncio.wait_for(stopping, 30)
+            stopped = time.monotonic()
+            await wait_until(lambda: sum(s > stopped for s, _ in outcomes) >= 10, timeout=15)
+            until.set()
+            await asyncio.gather(*clients)
+        finally:
+            await gateway_context.__aexit__(None, None, None)
+    assert {code for _, code in outcomes} <= {grpc.StatusCode.OK, grpc.StatusCode.UNAVAILABLE}, outcomes
+    assert all(code == grpc.StatusCode.OK for started, code in outcomes if started < not_serving_seen)
+    assert any(code == grpc.StatusCode.OK for started, code in outcomes if started > not_serving_seen)

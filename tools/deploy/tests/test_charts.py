@@ -107,7 +107,10 @@ def test_the_umbrella_renders_each_service_with_its_identity_and_policy(helm_dir
         container = pod["containers"][0]
         assert pod["serviceAccountName"] == deployable.name
         annotations = deployments[deployable.name]["spec"]["template"]["metadata"]["annotations"]
-        assert annotations["proxy.istio.io/config"] == "holdApplicationUntilProxyStarts: true"
+        assert yaml.safe_load(annotations["proxy.istio.io/config"]) == {
+            "holdApplicationUntilProxyStarts": True,
+            "terminationDrainDuration": "30s",  # the sidecar outlives the service's stop
+        }
         assert container["ports"] == [
             {"name": deployable.port_name, "containerPort": deployable.port, "protocol": "TCP"}
         ]
@@ -230,6 +233,38 @@ def test_without_the_mesh_no_istio_objects_and_services_trust_the_network(helm_d
     assert not [obj for obj in objects if "istio.io" in obj["apiVersion"]]
     for deployment in by_kind(objects, "Deployment").values():
         assert env_of(deployment)["AGYN_ACCESS_MODE"] == "network"
+
+
+def test_the_stop_fits_in_the_pods_termination_and_readiness_follows_it_quickly(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, {}, NAMESPACE)
+    for name, deployment in by_kind(objects, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        environment = env_of(deployment)
+        lame_duck = float(environment["SHUTDOWN_LAME_DUCK_SECONDS"])
+        grace = float(environment["SHUTDOWN_GRACE_SECONDS"])
+        assert (lame_duck, grace) == (5, 20), name
+        # SIGKILL only after the lame duck, the grace and a margin to close.
+        assert pod["terminationGracePeriodSeconds"] == 30, name
+        # Readiness sees NOT_SERVING well inside the lame duck: the pod leaves the endpoints
+        # while it still serves every call.
+        probe = pod["containers"][0]["readinessProbe"]
+        detected = probe["periodSeconds"] * probe["failureThreshold"] + probe.get("timeoutSeconds", 1)
+        assert detected < lame_duck, name
+
+
+def test_a_longer_stop_lengthens_the_termination_and_a_too_short_one_is_refused(helm_dir):
+    def users(chart: str, values: dict[str, Any]) -> dict[str, Any]:
+        return by_kind(charts.render(helm_dir / chart, values, NAMESPACE), "Deployment")["users"]
+
+    longer = users(generate.UMBRELLA, {"users": {"shutdown": {"lameDuckSeconds": 10, "graceSeconds": 60}}})
+    assert longer["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 75
+    proxy = yaml.safe_load(longer["spec"]["template"]["metadata"]["annotations"]["proxy.istio.io/config"])
+    assert proxy["terminationDrainDuration"] == "75s"
+    assert env_of(longer)["SHUTDOWN_GRACE_SECONDS"] == "60"
+    explicit = users("users", {"terminationGracePeriodSeconds": 40})
+    assert explicit["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 40
+    with pytest.raises(helm.HelmError, match="must be longer than"):
+        charts.render(helm_dir / "users", {"terminationGracePeriodSeconds": 25}, NAMESPACE)
 
 
 def test_values_are_checked_against_the_schema(helm_dir):

@@ -189,7 +189,10 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         assert not up.endpoints_path.exists()
         for name in ("users", "organizations", "threads", "notifications", "gateway"):
             log_lines = (state_dir / "logs" / f"{name}.log").read_text().splitlines()
-            assert json.loads(log_lines[-1])["message"] == "stopped"
+            messages = [json.loads(line)["message"] for line in log_lines if line.startswith("{")]
+            # The stop sequence, without a lame duck locally.
+            assert "stopping: NOT_SERVING, still serving for the 0s lame duck" in messages
+            assert messages[-1] == "stopped"
             assert service_pids(f"agyn_{name}", endpoints[name]) == []
 
     # The second run keeps the admin, its token and the users made before.

@@ -46,6 +46,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   value: {{ .Values.port | quote }}
 - name: NATS_URL
   value: {{ .Values.global.natsUrl | quote }}
+- name: SHUTDOWN_LAME_DUCK_SECONDS
+  value: {{ .Values.shutdown.lameDuckSeconds | quote }}
+- name: SHUTDOWN_GRACE_SECONDS
+  value: {{ .Values.shutdown.graceSeconds | quote }}
 {{- if .Values.database.enabled }}
 - name: DATABASE_URL
   valueFrom:
@@ -120,4 +124,19 @@ securityContext:
 imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/* How long the service's stop may take (lame duck + grace), and the pod's
+terminationGracePeriodSeconds: as set, or that plus 5 s; refused when it is not longer. */}}
+{{- define "agyn-service.stopSeconds" -}}
+{{- add .Values.shutdown.lameDuckSeconds .Values.shutdown.graceSeconds -}}
+{{- end -}}
+
+{{- define "agyn-service.terminationGracePeriodSeconds" -}}
+{{- $stop := include "agyn-service.stopSeconds" . | int -}}
+{{- $termination := .Values.terminationGracePeriodSeconds | default (add $stop 5) | int -}}
+{{- if le $termination $stop -}}
+{{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than shutdown.lameDuckSeconds + shutdown.graceSeconds (%d): the pod would be killed before its stop ends" $termination $stop) -}}
+{{- end -}}
+{{- $termination -}}
 {{- end -}}

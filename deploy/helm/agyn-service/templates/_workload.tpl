@@ -60,8 +60,11 @@ spec:
         {{- end }}
       {{- $annotations := .Values.podAnnotations }}
       {{- if .Values.global.mesh.enabled }}
-      {{- /* The service connects to PostgreSQL and NATS at once: through a ready proxy. */}}
-      {{- $annotations = mergeOverwrite (dict "proxy.istio.io/config" "holdApplicationUntilProxyStarts: true") $annotations }}
+      {{- /* The service connects to PostgreSQL and NATS at once: through a ready proxy. And the
+      proxy outlives the service's stop: Istio kills it 5 s after SIGTERM by default, cutting
+      the calls still finishing and their database connections. */}}
+      {{- $proxy := printf "holdApplicationUntilProxyStarts: true\nterminationDrainDuration: %ss" (include "agyn-service.terminationGracePeriodSeconds" .) }}
+      {{- $annotations = mergeOverwrite (dict "proxy.istio.io/config" $proxy) $annotations }}
       {{- end }}
       {{- with $annotations }}
       annotations:
@@ -72,8 +75,8 @@ spec:
       automountServiceAccountToken: false
       enableServiceLinks: false
       {{- include "agyn-service.podSecurity" . | nindent 6 }}
-      # Long enough for the service's own grace period (SHUTDOWN_GRACE_SECONDS, 20 s).
-      terminationGracePeriodSeconds: {{ .Values.terminationGracePeriodSeconds }}
+      # Longer than the service's stop: its lame duck and grace period (values: shutdown).
+      terminationGracePeriodSeconds: {{ include "agyn-service.terminationGracePeriodSeconds" . }}
       containers:
         - name: {{ include "agyn-service.name" . }}
           {{- include "agyn-service.runtime" . | nindent 10 }}
@@ -83,7 +86,8 @@ spec:
               containerPort: {{ .Values.port }}
               protocol: TCP
           # Native gRPC probes on the standard health service: readiness follows the
-          # database and NATS; liveness asks for the `liveness` entry, which does not.
+          # database and NATS, and is NOT_SERVING from the start of the stop; liveness asks for
+          # the `liveness` entry, which follows neither.
           startupProbe:
             grpc:
               port: {{ .Values.port }}

@@ -63,33 +63,47 @@ class Database:
         joined transaction: once the enclosing one has). Undos registered with `on_rollback`
         run if it does not commit: the block raises, or the commit fails (for a joined
         transaction: its own block raises, or the enclosing transaction does not commit).
+
+        A block whose task is cancelled (its call's client gave up, or its deadline passed)
+        rolls back like one that raises; the rollback, the undos and the connection's return
+        to the pool run shielded, so that a further cancel cannot interrupt them. A cancel in
+        the middle of a statement makes SQLAlchemy close that connection instead (the pool
+        opens another).
         """
         enclosing = self._joined.get()
         if enclosing is not None:
-            undos: list[tuple[str, Undo]] = enclosing.info[ON_ROLLBACK_KEY]
-            mark = len(undos)
+            enclosing_undos: list[tuple[str, Undo]] = enclosing.info[ON_ROLLBACK_KEY]
+            mark = len(enclosing_undos)
             try:
                 async with enclosing.begin_nested():
                     yield enclosing
             except BaseException:
-                await _undo(undos, mark)
+                await _undo(enclosing_undos, mark)
                 raise
             return
-        async with self.engine.connect() as connection:
-            callbacks: list[Callable[[], None]] = []
-            connection.info[AFTER_COMMIT_KEY] = callbacks
-            connection.info[ON_ROLLBACK_KEY] = []
-            try:
-                async with connection.begin():
-                    yield connection
-            except BaseException:
-                await _undo(connection.info[ON_ROLLBACK_KEY], 0)
-                raise
-            finally:
-                connection.info.pop(AFTER_COMMIT_KEY, None)
-                connection.info.pop(ON_ROLLBACK_KEY, None)
-            for callback in callbacks:
-                callback()
+        connection = await self.engine.connect()
+        callbacks: list[Callable[[], None]] = []
+        undos: list[tuple[str, Undo]] = []
+        # Kept here, not read back from the connection when it fails: after a cancel in the
+        # middle of a statement SQLAlchemy invalidates the connection, and reading its `info`
+        # then would check out a new one outside SQLAlchemy's greenlet (MissingGreenlet).
+        info = connection.info
+        info[AFTER_COMMIT_KEY] = callbacks
+        info[ON_ROLLBACK_KEY] = undos
+        committed = False
+        try:
+            transaction = await connection.begin()
+            yield connection
+            await transaction.commit()
+            committed = True
+        finally:
+            info.pop(AFTER_COMMIT_KEY, None)
+            info.pop(ON_ROLLBACK_KEY, None)
+            # Shielded: a second cancel (or the server's grace running out) while the
+            # connection is rolled back and given back must not leave it half-released.
+            await asyncio.shield(_release(connection, undos, committed))
+        for callback in callbacks:
+            callback()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -112,6 +126,22 @@ def on_rollback(connection: AsyncConnection, what: str, undo: Undo) -> None:
     that fails is logged (naming `what`) and the others still run."""
     undos: list[tuple[str, Undo]] = connection.info[ON_ROLLBACK_KEY]
     undos.append((what, undo))
+
+
+async def _release(connection: AsyncConnection, undos: list[tuple[str, Undo]], committed: bool) -> None:
+    """Give `connection` back to the pool: rolled back first, and its undos run, when its
+    transaction did not commit. A connection that fails to roll back is closed instead (the
+    pool replaces it); the block's own error is what the caller sees."""
+    try:
+        if not committed:
+            try:
+                await connection.rollback()
+            except Exception as error:
+                log.warning("rolling back failed; dropping the connection: %s", error)
+                await connection.invalidate()
+            await _undo(undos, 0)
+    finally:
+        await connection.close()
 
 
 async def _undo(undos: list[tuple[str, Undo]], mark: int) -> None:

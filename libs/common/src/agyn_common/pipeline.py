@@ -3,9 +3,9 @@
 One interceptor wraps each handler so that the same steps run, in the same order, for
 unary and server-streaming methods alike:
   1. a SERVER span named after the method, continuing the caller's trace;
-  2. while the server stops, a call that has not started yet is refused with UNAVAILABLE
-     (the caller retries elsewhere); the calls already running are counted so that the stop
-     can wait for them (`drain`);
+  2. the call passes the server's door (`agyn_common.gate`): it is counted, so that the stop
+     can wait for it, and while the stop sends the GOAWAY it waits at the door instead of
+     running (no call is refused, none is lost);
   3. the method table's access rule (`AccessPolicy.check`), then the caller is made current
      (`agyn_common.caller.current_caller`);
   4. the request's checks (`agyn_common.request_checks`): bytes that do not decode, a NUL in
@@ -13,15 +13,16 @@ unary and server-streaming methods alike:
   5. the handler, once per `idempotency-key` where the table marks the method idempotent;
      a `ServiceError` becomes its status with google.rpc details, a database that cannot be
      reached becomes UNAVAILABLE "database unavailable" (retryable), anything else is logged
-     and becomes INTERNAL "internal error" (never a stack trace).
+     and becomes INTERNAL "internal error" (never a stack trace). A call whose client
+     cancels it (or whose deadline passes) is cancelled where it waits: its transaction rolls
+     back (`agyn_common.db`), it is logged at INFO as cancelled by the client, not as an error.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -35,16 +36,13 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from agyn_common.access import AccessPolicy, calling_workload, is_open_method
 from agyn_common.caller import current_caller, serve_as
 from agyn_common.errors import ServiceError, database_unavailable, invalid_argument
+from agyn_common.gate import CallGate
 from agyn_common.idempotency import Idempotency, idempotency_key
 from agyn_common.request_checks import check_request
 
 log = logging.getLogger(__name__)
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
-# grpc.aio stops taking calls off its queue the moment the server stops, and the calls still
-# queued then are cancelled. So the stop waits until nothing has arrived for this long: by
-# then the queue is empty, every queued call having been answered (run or refused).
-QUIET_SECONDS = 0.2
 
 # Errors of the database connection, not of the statement: the database is away, restarting
 # or refusing connections, or the pool has none to give. The caller may retry them.
@@ -115,10 +113,10 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         self._response_types = {path: _unary_response_type(path) for path in policy.declaration.idempotent}
         if self._response_types and idempotency is None:
             raise ValueError("idempotent methods need the service's database")
-        self._stopping = False
-        self._running = 0  # calls of the service's own methods whose handler has started
-        self._last_arrival = 0.0  # loop time of the last call of the service's own methods
-        self._changed = asyncio.Event()
+        # Every call passes it; the service's own methods are counted (the open ones, health
+        # and reflection, include endless streams: the stop does not wait for them).
+        self.gate = CallGate()
+        self.grace_over = False  # set by the stop once the calls still running get cancelled
 
     async def intercept_service(
         self,
@@ -129,8 +127,6 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method: str = handler_call_details.method
-        if not is_open_method(method):
-            self._arrived()
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(method, handler.unary_unary),
@@ -156,47 +152,6 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    # --- the stop -------------------------------------------------------------------------------
-
-    def _arrived(self) -> None:
-        self._last_arrival = asyncio.get_running_loop().time()
-        self._changed.set()
-
-    async def drain(self, timeout: float) -> int:
-        """Refuse calls from now on and wait (up to `timeout` seconds) until the calls that had
-        started have ended and the queue of calls not yet started is empty; how many calls
-        were still running when it ended (0 unless the timeout ended it)."""
-        self._stopping = True
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    self._changed.clear()
-                    quiet_for = loop.time() - self._last_arrival
-                    if self._running == 0 and quiet_for >= QUIET_SECONDS:
-                        return 0
-                    # Woken by a call that ends or arrives, or when the quiet time is up.
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(max(QUIET_SECONDS - quiet_for, 0.01)):
-                            await self._changed.wait()
-        except TimeoutError:
-            return self._running
-
-    @contextlib.contextmanager
-    def _counted(self, method: str) -> Iterator[None]:
-        """The call runs and is counted, or is refused because the server is stopping."""
-        if is_open_method(method):
-            yield  # health answers NOT_SERVING by itself while stopping; probes are not work
-            return
-        if self._stopping:
-            raise ServiceError(grpc.StatusCode.UNAVAILABLE, "the server is stopping; retry")
-        self._running += 1
-        try:
-            yield
-        finally:
-            self._running -= 1
-            self._changed.set()
-
     # --- one call -------------------------------------------------------------------------------
 
     def _start_span(self, method: str, context: grpc.aio.ServicerContext) -> Any:
@@ -214,9 +169,12 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
             with self._start_span(method, context) as span:
                 try:
-                    with self._counted(method):
+                    async with self.gate.call(counted=not is_open_method(method)):
                         self._admit(method, request, context)
                         response = await self._once_per_key(method, behaviour, request, context)
+                except asyncio.CancelledError:
+                    self._cancelled(span, method, context)
+                    raise
                 except Exception as error:
                     await self._fail(span, method, error, context)
                     raise  # unreachable: _fail aborts
@@ -229,10 +187,13 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         async def server_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             with self._start_span(method, context) as span:
                 try:
-                    with self._counted(method):
+                    async with self.gate.call(counted=not is_open_method(method)):
                         self._admit(method, request, context)
                         async for response in behaviour(request, context):
                             yield response
+                except asyncio.CancelledError:
+                    self._cancelled(span, method, context)
+                    raise
                 except Exception as error:
                     await self._fail(span, method, error, context)
                     raise
@@ -267,6 +228,22 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
             response_type=response_type,
             work=lambda: behaviour(request, context),
         )
+
+    def _cancelled(self, span: Span, method: str, context: grpc.aio.ServicerContext) -> None:
+        """The call's task was cancelled: by its client (it cancelled, went away, or its deadline
+        passed), or by the stop once the grace period is over. Nothing is answered; the
+        transactions it was in roll back."""
+        remaining = context.time_remaining()
+        if self.grace_over:
+            code = grpc.StatusCode.CANCELLED
+            log.warning("%s cancelled: the server's grace period is over", method)
+        elif remaining is not None and remaining <= 0:
+            code = grpc.StatusCode.DEADLINE_EXCEEDED
+            log.info("%s cancelled by the client: its deadline passed", method)
+        else:
+            code = grpc.StatusCode.CANCELLED
+            log.info("%s cancelled by the client", method)
+        span.set_attribute("rpc.grpc.status_code", code.value[0])
 
     async def _fail(
         self, span: Span, method: str, error: Exception, context: grpc.aio.ServicerContext

@@ -5,11 +5,23 @@ and (in the background) the bus; start the gRPC server with the RPC pipeline, th
 service and reflection. Health is SERVING only while the database answers and NATS is
 connected (the readiness probe); the `liveness` entry is SERVING while the process serves at
 all, so Kubernetes restarts a hung process but not one waiting for its dependencies.
-Stop (SIGTERM/SIGINT), one sequence: health goes NOT_SERVING; endless calls (streams) are
-told to end; every call that has not started yet is refused with UNAVAILABLE while every call
-that has runs to its end (within the grace period); then the server stops, everything closes
-and the process exits 0. The pipeline does the refusing and the waiting: grpc.aio's own
-`server.stop(grace)` would cancel the calls it has received but not yet started.
+Stop (SIGTERM/SIGINT), one sequence, as gRPC servers and Envoy do it:
+  1. health goes NOT_SERVING at once (the `liveness` entry stays SERVING), and every call that
+     arrives is still served for the lame duck (`SHUTDOWN_LAME_DUCK_SECONDS`): time for
+     Kubernetes to take the pod out of its Service, whose clients keep calling meanwhile;
+  2. the server stops taking calls at the transport: HTTP/2 GOAWAY on every connection (a
+     client sends its next call elsewhere) and the port closes. grpc.aio's `server.stop`
+     does both, but it also cancels the calls gRPC's core holds and Python has not started;
+     so a call that arrives just before waits at the server's door (`agyn_common.gate`)
+     until the GOAWAY is out, then runs: no accepted call is refused or cancelled (short of
+     clients that never leave a quiet moment, see there);
+  3. endless calls (streams) are ended with UNAVAILABLE (`Runtime.on_stopping`; their
+     clients resume elsewhere), and every other accepted call finishes within the grace
+     period (`SHUTDOWN_GRACE_SECONDS`); what still runs after it is cancelled, and so is a
+     health Watch (it never ends by itself) once the service's own calls are done;
+  4. everything closes and the process exits 0.
+A second signal ends the lame duck at once. Without a lame duck (the default: local runs and
+tests) the stop takes no longer than the running calls do.
 """
 
 from __future__ import annotations
@@ -53,6 +65,9 @@ HEALTH_INTERVAL_SECONDS = 1.0
 # The health entry the liveness probe asks for: independent of the database and NATS.
 LIVENESS_SERVICE = "liveness"
 HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
+# Once the service's own calls are done, what may still run are health and reflection calls;
+# a health Watch never ends by itself, so it gets this long, then is cancelled.
+OPEN_CALLS_SECONDS = 1.0
 
 
 @dataclass
@@ -68,8 +83,9 @@ class Runtime(Generic[SettingsT]):
     stopping_callbacks: list[Callable[[], None]] = field(default_factory=list)
 
     def on_stopping(self, callback: Callable[[], None]) -> None:
-        """Call `callback` when the service starts to stop, before it waits for running calls
-        (so that endless calls such as streams can end at once instead of using up the grace)."""
+        """Call `callback` once the service stops taking calls (after the lame duck, with the
+        GOAWAY sent), before it waits for the calls still running: endless calls such as
+        streams end then, instead of using up the grace period."""
         self.stopping_callbacks.append(callback)
 
     @property
@@ -127,7 +143,9 @@ class RunningService(Generic[SettingsT]):
         self.pipeline = pipeline
         self.port = port
         self._tasks: list[asyncio.Task[None]] = []
+        self._health_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self._hurry = asyncio.Event()  # the lame duck ends now
         self._stopped = False  # stop() was called: a second call has nothing to do
 
     @property
@@ -135,7 +153,8 @@ class RunningService(Generic[SettingsT]):
         return f"127.0.0.1:{self.port}"
 
     def start_background(self) -> None:
-        self._tasks = [asyncio.create_task(self._follow_dependencies(), name="health")]
+        self._health_task = asyncio.create_task(self._follow_dependencies(), name="health")
+        self._tasks = [self._health_task]
         if self.runtime.database is not None:
             self._tasks += [
                 asyncio.create_task(self.runtime.outbox.run(self.runtime.bus), name="outbox-relay"),
@@ -176,25 +195,52 @@ class RunningService(Generic[SettingsT]):
                 log.warning("housekeeping failed: %s", error)
             await self._pause(HOUSEKEEPING_INTERVAL_SECONDS)
 
-    async def stop(self, grace: float | None = None) -> None:
-        """NOT_SERVING, refuse new calls and let running ones finish (up to `grace` seconds),
-        then close."""
+    def hurry(self) -> None:
+        """End the lame duck of a stop now (a second SIGTERM or Ctrl-C does this)."""
+        self._hurry.set()
+
+    async def stop(self, grace: float | None = None, lame_duck: float | None = None) -> None:
+        """The stop sequence (module docstring): NOT_SERVING while still serving for
+        `lame_duck` seconds, then no new calls (GOAWAY), the calls accepted finish within
+        `grace` seconds, then everything closes. Both default to the settings."""
         if self._stopped:
             return
         self._stopped = True
-        grace = self.runtime.settings.shutdown_grace_seconds if grace is None else grace
+        settings = self.runtime.settings
+        grace = settings.shutdown_grace_seconds if grace is None else grace
+        lame_duck = settings.shutdown_lame_duck_seconds if lame_duck is None else lame_duck
         loop = asyncio.get_running_loop()
+        await self._go_not_serving()
+        if lame_duck > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(lame_duck):
+                    await self._hurry.wait()
+            log.info("lame duck over: taking no new calls, letting the accepted ones finish")
+        gate = self.pipeline.gate
+        if not await gate.close_door():
+            log.warning("calls kept arriving: sending GOAWAY without a quiet moment")
         deadline = loop.time() + grace
-        await self.health.enter_graceful_shutdown()
+        server_stopped = asyncio.ensure_future(self.server.stop(grace))
+        # grpc.aio's stop sends the GOAWAY and closes the port synchronously in its first step
+        # (grpc_server_shutdown_and_notify), before it waits for the calls: run that step.
+        await asyncio.sleep(0)
         for callback in self.runtime.stopping_callbacks:
             callback()
-        still_running = await self.pipeline.drain(grace)
+        gate.open_door()
+        still_running = await gate.drain(max(deadline - loop.time(), 0.0))
         if still_running:
             log.warning(
                 "%d calls still running after the %gs grace period: cancelling them", still_running, grace
             )
-        # What is left are health and reflection calls (and, after a timeout, the calls above).
-        await self.server.stop(max(deadline - loop.time(), 0.0))
+            self.pipeline.grace_over = True
+            await self.server.stop(0)
+        # What may be left are health and reflection calls, a health Watch among them.
+        _, open_calls = await asyncio.wait(
+            {server_stopped}, timeout=min(OPEN_CALLS_SECONDS, max(deadline - loop.time(), 0.0))
+        )
+        if open_calls:
+            await self.server.stop(0)
+        await server_stopped
         # The loops end on the event; the cancel interrupts one that is mid-await. A library
         # may swallow a cancel, so the event, not the cancel, is what guarantees the end.
         self._stopping.set()
@@ -212,6 +258,14 @@ class RunningService(Generic[SettingsT]):
         await self.runtime.bus.close()
         if self.runtime.database is not None:
             await self.runtime.database.close()
+
+    async def _go_not_serving(self) -> None:
+        """Readiness NOT_SERVING for good (the dependency checks stop first, so that none sets
+        it back); liveness stays SERVING while the process serves at all."""
+        if self._health_task is not None:
+            self._health_task.cancel()
+            await asyncio.wait({self._health_task}, timeout=5)
+        await self._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
 
 
 async def start_service(
@@ -269,12 +323,21 @@ async def start_service(
 async def serve_until_signalled(definition: ServiceDefinition[SettingsT], settings: SettingsT) -> None:
     provider = configure_tracing(definition.name)
     stop = asyncio.Event()
+    running: RunningService[SettingsT] | None = None
+
+    def signalled() -> None:
+        if stop.is_set() and running is not None:
+            running.hurry()  # the second signal: no more lame duck
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, signalled)
     running = await start_service(definition, settings, tracer_provider=provider)
     await stop.wait()
-    log.info("stopping: letting running calls finish")
+    log.info(
+        "stopping: NOT_SERVING, still serving for the %gs lame duck", settings.shutdown_lame_duck_seconds
+    )
     await running.stop()
     provider.shutdown()
     log.info("stopped")

@@ -28,6 +28,10 @@ class ServiceSettings(BaseSettings):
     agyn_access_mode: AccessMode = Field(default=AccessMode.MESH)
     # In mesh mode, accept callers only from this Kubernetes namespace (unset: any).
     agyn_mesh_namespace: str | None = None
+    # The stop (agyn_common.server): NOT_SERVING at once but still serving every call for the
+    # lame duck, time for load balancers to take the replica out (the Helm charts set 5 s);
+    # then no new calls, and the accepted ones get the grace period to finish.
+    shutdown_lame_duck_seconds: float = Field(default=0.0, ge=0)
     shutdown_grace_seconds: float = Field(default=20.0, gt=0)
     migrate_on_start: bool = True
     # How long start-up (and `migrate`) waits for a database that does not answer yet.

@@ -13,7 +13,7 @@ from agyn_common.logs import configure_logging
 from agyn_common.settings import load_settings
 from agyn_common.telemetry import configure_tracing
 
-from agyn_gateway.server import start_gateway
+from agyn_gateway.server import RunningGateway, start_gateway
 from agyn_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
@@ -22,15 +22,24 @@ log = logging.getLogger(__name__)
 async def serve_until_signalled(settings: GatewaySettings) -> None:
     provider = configure_tracing("gateway")
     stop = asyncio.Event()
+    running: RunningGateway | None = None
+
+    def on_signal() -> None:
+        if stop.is_set() and running is not None:
+            running.hurry()  # the second signal: no more lame duck
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     running = await start_gateway(settings, tracer_provider=provider)
     stopped_by_itself = asyncio.ensure_future(running.serving)
     signalled = asyncio.ensure_future(stop.wait())
     await asyncio.wait([stopped_by_itself, signalled], return_when=asyncio.FIRST_COMPLETED)
     signalled.cancel()
-    log.info("stopping: ending streams, letting running calls finish")
+    log.info(
+        "stopping: NOT_SERVING, still serving for the %gs lame duck", settings.shutdown_lame_duck_seconds
+    )
     await running.stop()
     provider.shutdown()  # flushes the spans still batched
     log.info("stopped")

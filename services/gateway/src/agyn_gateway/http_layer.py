@@ -26,6 +26,7 @@ from http import HTTPStatus
 from typing import Any
 
 from agyn_common.errors import ServiceError
+from agyn_common.gate import CallGate
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 
@@ -102,11 +103,17 @@ class GatewayHttp:
         self._prefix = path_prefix
         self._client_header = client_address_header.lower().encode() if client_address_header else None
         self.open_calls = 0  # requests being served: a vanished client's must not stay counted
+        self.gate = CallGate()  # the door requests pass; hypercorn waits for the running ones
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._rpc(scope, receive, send)  # lifespan; connectrpc refuses websockets
             return
+        # While the Gateway stops taking requests a request waits here (see RunningGateway.stop).
+        async with self.gate.call(counted=False):
+            await self._serve(scope, receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.monotonic()
         scope = _readable(scope)
         given = header(scope, REQUEST_ID_HEADER)

@@ -6,8 +6,16 @@ Every call is a SERVER span (connectrpc's OpenTelemetry interceptor) continuing 
 
 The Gateway answers `grpc.health.v1.Health/Check` itself, on the same port, so probes and
 `make up` see it like any other service. It has no state of its own: it is SERVING from
-start to stop; a backing service that is away shows as that service's UNAVAILABLE. It also
-answers gRPC reflection for what it serves, so tools need no proto files.
+start until it begins to stop; a backing service that is away shows as that service's
+UNAVAILABLE. It also answers gRPC reflection for what it serves, so tools need no proto files.
+
+Its stop follows the services' (`agyn_common.server`) as far as hypercorn allows: NOT_SERVING
+at once while every request is still served for the lame duck (`SHUTDOWN_LAME_DUCK_SECONDS`);
+then HTTP/2 clients are told to open no new stream (`connections.refuse_new_streams`) and new
+requests wait at the door (`agyn_common.gate`) until none has arrived for a moment; relayed
+streams end with UNAVAILABLE (resume with the last cursor); hypercorn closes the port and
+its idle connections; the waiting requests run, and every connection closes once its
+requests are done, within the grace period (`SHUTDOWN_GRACE_SECONDS`).
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ from hypercorn.config import Config
 from opentelemetry.trace import TracerProvider
 
 from agyn_gateway.auth import Authenticator
-from agyn_gateway.connections import close_connections_promptly
+from agyn_gateway.connections import close_connections_promptly, refuse_new_streams
 from agyn_gateway.forwarding import Forwarder
 from agyn_gateway.http_layer import GatewayHttp
 from agyn_gateway.oidc import ClaimNames, OidcProvider
@@ -155,10 +163,15 @@ class RunningGateway:
     bus: Bus
     channels: ServiceChannels
     http: httpx.AsyncClient
-    stop_requested: asyncio.Event
+    not_serving: asyncio.Event  # health answers NOT_SERVING: the stop has begun
+    stop_requested: asyncio.Event  # hypercorn's shutdown trigger
     serving: asyncio.Task[None]
     grace: float
+    lame_duck: float
     app: GatewayHttp
+    config: Config
+    _hurry: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    _stopped: asyncio.Future[None] | None = None
 
     @property
     def open_calls(self) -> int:
@@ -168,10 +181,32 @@ class RunningGateway:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    async def stop(self) -> None:
-        """NOT_SERVING, end relayed streams, let unary calls finish within the grace, then close."""
-        self.stop_requested.set()  # health answers NOT_SERVING from here on
+    def hurry(self) -> None:
+        """End the lame duck of a stop now (a second SIGTERM or Ctrl-C does this)."""
+        self._hurry.set()
+
+    async def stop(self, lame_duck: float | None = None) -> None:
+        """The stop sequence (module docstring); `lame_duck` defaults to the setting. A second
+        call waits for the first."""
+        if self._stopped is None:
+            lame_duck = self.lame_duck if lame_duck is None else lame_duck
+            self._stopped = asyncio.ensure_future(self._stop(lame_duck))
+        await asyncio.shield(self._stopped)
+
+    async def _stop(self, lame_duck: float) -> None:
+        self.not_serving.set()
+        if lame_duck > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(lame_duck):
+                    await self._hurry.wait()
+            log.info("lame duck over: taking no new requests, letting the accepted ones finish")
+        await refuse_new_streams(self.config)
+        if not await self.app.gate.close_door():
+            log.warning("requests kept arriving: closing without a quiet moment")
         self.forwarder.end_streams()
+        self.stop_requested.set()  # hypercorn closes the port, then each connection once idle
+        await asyncio.sleep(0)
+        self.app.gate.open_door()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.grace + 5):
                 await asyncio.shield(self.serving)
@@ -184,7 +219,7 @@ class RunningGateway:
         await self.bus.close()
 
 
-def _health_endpoint(stopping: asyncio.Event, services: set[str]) -> Endpoint[Any, Any]:
+def _health_endpoint(not_serving: asyncio.Event, services: set[str]) -> Endpoint[Any, Any]:
     method = MethodInfo(
         name="Check",
         service_name=HEALTH_SERVICE,
@@ -199,9 +234,10 @@ def _health_endpoint(stopping: asyncio.Event, services: set[str]) -> Endpoint[An
     ) -> health_pb2.HealthCheckResponse:
         if request.service and request.service not in services:
             raise ConnectError(Code.NOT_FOUND, f"unknown service {request.service}")
+        # Liveness stays SERVING while it stops: Kubernetes restarts no pod for stopping.
         status = (
             health_pb2.HealthCheckResponse.NOT_SERVING
-            if stopping.is_set()
+            if not_serving.is_set() and request.service != LIVENESS_SERVICE
             else health_pb2.HealthCheckResponse.SERVING
         )
         return health_pb2.HealthCheckResponse(status=status)
@@ -268,10 +304,10 @@ async def start_gateway(
         route.backend: channels.channel(getattr(settings, f"{route.backend}_address")) for route in routes
     }
     forwarder = Forwarder(channel_of, authenticator, default_deadline=settings.default_deadline_seconds)
-    stop_requested = asyncio.Event()
+    not_serving, stop_requested = asyncio.Event(), asyncio.Event()
     endpoints = forwarder.endpoints(routes)
     gateway_services = {route.method.service_name for route in routes} | {LIVENESS_SERVICE}
-    endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(stop_requested, gateway_services)
+    endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(not_serving, gateway_services)
     endpoints.update(reflection_endpoints(served_backends(settings)))
     app = GatewayHttp(
         _Rpc(endpoints, tracer_provider, settings.max_request_bytes),
@@ -314,8 +350,11 @@ async def start_gateway(
         bus=bus,
         channels=channels,
         http=http,
+        not_serving=not_serving,
         stop_requested=stop_requested,
         serving=serving,
         grace=settings.shutdown_grace_seconds,
+        lame_duck=settings.shutdown_lame_duck_seconds,
         app=app,
+        config=config,
     )

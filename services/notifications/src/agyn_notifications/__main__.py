@@ -31,8 +31,9 @@ def register(server: grpc.aio.Server, runtime: Runtime[NotificationsSettings]) -
     )
     agents.attach(runtime.bus)
     streams = Streams(runtime.bus, settings.max_streams_per_identity)
-    # Streams never end on their own: end them when stopping, not after the whole grace period.
-    runtime.on_stopping(lambda: streams.end_all("the server is stopping; resume with the last cursor"))
+    # Streams never end on their own: once the server takes no new calls (after the lame duck,
+    # during which they still deliver), end them, not after the whole grace period.
+    runtime.on_stopping(lambda: streams.close("the server is stopping; resume with the last cursor"))
     notifications_pb2_grpc.add_NotificationsServiceServicer_to_server(
         NotificationsServicer(
             runtime.bus, RoomAccess(organizations, agents), streams, buffer_size=settings.stream_buffer_size

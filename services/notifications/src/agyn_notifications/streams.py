@@ -228,10 +228,13 @@ class Streams:
         self._max_per_identity = max_per_identity
         self._open: set[Stream] = set()
         self._per_identity: dict[uuid.UUID, int] = {}
+        self._closed: str | None = None  # why no stream is taken any more (the server stops)
         # Anything published while the bus was away never reached the consumers.
         bus.on_gap(self._on_gap)
 
     def add(self, stream: Stream) -> None:
+        if self._closed is not None:
+            raise unavailable(self._closed)
         count = self._per_identity.get(stream.identity, 0)
         if count >= self._max_per_identity:
             raise resource_exhausted(f"at most {self._max_per_identity} notification streams per identity")
@@ -255,6 +258,12 @@ class Streams:
         """End every open stream with UNAVAILABLE; clients resume with their last cursor."""
         for stream in list(self._open):
             stream.fail(unavailable(reason))
+
+    def close(self, reason: str) -> None:
+        """The server stops taking calls: end every open stream, and any opened later at once,
+        with UNAVAILABLE; clients resume with their last cursor elsewhere."""
+        self._closed = reason
+        self.end_all(reason)
 
     def __len__(self) -> int:
         return len(self._open)

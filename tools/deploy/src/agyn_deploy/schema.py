@@ -121,7 +121,8 @@ def service_values() -> Schema:
                 "resources": OPEN_OBJECT,
                 "podSecurityContext": OPEN_OBJECT,
                 "securityContext": OPEN_OBJECT,
-                "terminationGracePeriodSeconds": positive(0),
+                "shutdown": strict({"lameDuckSeconds": positive(0), "graceSeconds": positive()}),
+                "terminationGracePeriodSeconds": {"type": ["integer", "null"], "minimum": 1},
                 "probes": strict({"startup": PROBE, "liveness": PROBE, "readiness": PROBE}),
                 "serviceAccount": strict({"annotations": STRING_MAP}),
                 "service": strict(

@@ -30,8 +30,13 @@ from agyn_local.services import ADMIN_SERVICE, SERVICES, LocalService
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 90.0
+# No load balancer to leave locally: a service stops taking calls as soon as it is told.
+LAME_DUCK_SECONDS = "0"
 # A service's own grace period is 20 s (SHUTDOWN_GRACE_SECONDS); give it a little more.
 STOP_TIMEOUT_SECONDS = 25.0
+# Stopped first, and waited for: the requests it accepted finish while the services behind it
+# still serve them.
+FRONT_DOOR = "gateway"
 
 
 class StartupFailed(Exception):
@@ -115,6 +120,7 @@ def service_environment(
         "GRPC_PORT": str(port),
         "AGYN_ACCESS_MODE": "local",
         "MIGRATE_ON_START": "true",
+        "SHUTDOWN_LAME_DUCK_SECONDS": LAME_DUCK_SECONDS,
         **{f"{name.upper()}_ADDRESS": address for name, address in addresses.items()},
     }
     if database_url is not None:
@@ -313,18 +319,24 @@ class LocalPlatform:
         return None
 
     def stop(self) -> None:
-        """Stop whatever started, services first; safe to call at any point of start()."""
+        """Stop whatever started, services first; safe to call at any point of start().
+
+        Each service gets SIGTERM and runs its own stop (NOT_SERVING, no new calls, the
+        accepted ones finish, exit 0); the Gateway first, then the others together."""
         self.endpoints_path.unlink(missing_ok=True)
-        for running in self._processes:
-            if running.process.poll() is None:
-                running.process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
-        for running in self._processes:
-            try:
-                running.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                running.process.kill()
-                running.process.wait()
+        front = [running for running in self._processes if running.service.name == FRONT_DOOR]
+        behind = [running for running in self._processes if running.service.name != FRONT_DOOR]
+        for wave in (front, behind):
+            for running in wave:
+                if running.process.poll() is None:
+                    running.process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+            for running in wave:
+                try:
+                    running.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    running.process.kill()
+                    running.process.wait()
         self._processes.clear()
         for handle in self._log_handles:
             handle.close()
