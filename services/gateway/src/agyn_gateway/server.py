@@ -50,7 +50,7 @@ from hypercorn.config import Config
 from opentelemetry.trace import TracerProvider
 
 from agyn_gateway.auth import Authenticator
-from agyn_gateway.connections import close_connections_promptly, refuse_new_streams
+from agyn_gateway.connections import close_connections_promptly, close_idle_connections, refuse_new_streams
 from agyn_gateway.forwarding import Forwarder
 from agyn_gateway.http_layer import GatewayHttp
 from agyn_gateway.oidc import ClaimNames, OidcProvider
@@ -207,6 +207,7 @@ class RunningGateway:
         self.stop_requested.set()  # hypercorn closes the port, then each connection once idle
         await asyncio.sleep(0)
         self.app.gate.open_door()
+        await close_idle_connections(self.config)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.grace + 5):
                 await asyncio.shield(self.serving)
