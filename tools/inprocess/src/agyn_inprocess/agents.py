@@ -12,11 +12,12 @@ import grpc
 from agyn_agents.__main__ import DEFINITION as AGENTS
 from agyn_agents.settings import AgentsSettings
 from agyn_common.server import RunningService, start_service
-from agyn_inprocess.organizations import Platform
 from agyn_testkit.calls import metadata
 from agyn_testkit.fixtures import DatabaseFactory
 from agyn_testkit.harness import in_process_settings
 from agynio.api.agents.v1 import agents_pb2, agents_pb2_grpc
+
+from agyn_inprocess.organizations import Platform
 
 pb = agents_pb2
 MODEL = "00000000-0000-4000-8000-000000000001"  # any UUID: models are not checked (sheet §3.2)

@@ -12,13 +12,14 @@ from typing import Any
 import grpc
 from agyn_common.embedded import free_port
 from agyn_common.server import RunningService, start_service
-from agyn_inprocess.organizations import Platform
 from agyn_notifications.__main__ import DEFINITION as NOTIFICATIONS
 from agyn_notifications.settings import NotificationsSettings
 from agyn_testkit.calls import metadata
 from agyn_testkit.harness import in_process_settings
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from google.protobuf import struct_pb2
+
+from agyn_inprocess.organizations import Platform
 
 pb = notifications_pb2
 READ_TIMEOUT = 5.0

@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import grpc
-from agyn_inprocess.agents import agent_request
 from agynio.api.agents.v1 import agents_pb2, agents_pb2_grpc
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+
+from agyn_inprocess.agents import agent_request
 
 GATEWAY = (("x-agyn-caller", "gateway"),)
 

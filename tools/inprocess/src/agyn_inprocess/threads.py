@@ -11,13 +11,14 @@ from typing import Any
 import grpc
 from agyn_common.embedded import free_port
 from agyn_common.server import RunningService, start_service
-from agyn_inprocess.organizations import Platform
 from agyn_testkit.calls import metadata
 from agyn_testkit.fixtures import DatabaseFactory
 from agyn_testkit.harness import in_process_settings
 from agyn_threads.__main__ import DEFINITION as THREADS
 from agyn_threads.settings import ThreadsSettings
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
+
+from agyn_inprocess.organizations import Platform
 
 pb = threads_pb2
 
