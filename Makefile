@@ -32,8 +32,12 @@ up: $(SYNCED) ## Run the whole platform on this machine (state in .agyn/local; C
 
 test: lint typecheck pytest ## Lint, type-check and run every test (what CI runs)
 
-pytest: $(SYNCED) ## Run the tests only
-	$(BIN)/pytest
+# Test workers side by side (pytest-xdist), each with its own PostgreSQL, NATS and share of
+# the ports; a file's tests stay together on one worker (they share its services).
+PYTEST_WORKERS ?= auto
+
+pytest: $(SYNCED) ## Run the tests only (PYTEST_WORKERS=0 runs them in this process)
+	$(BIN)/pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadfile
 
 bench: $(SYNCED) ## Benchmark SendMessage and its delivery, and the Gateway's cost per call (~2.5 min)
 	$(BIN)/python bench/messaging.py

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -271,9 +272,29 @@ async def module_processes(
             postgres.drop_database(name)
 
 
+# Summaries the pytest-xdist workers sent back (by suite), for the controller's terminal summary.
+WORKER_SUMMARIES = pytest.StashKey[dict[str, list[str]]]()
+
+
+def _summaries(config: pytest.Config) -> dict[str, list[str]]:
+    return {title: tally.summary(title) for title, tally in config.stash.get(TALLIES, {}).items()}
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker: hand the robustness figures to the controller, which prints."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["robustness"] = _summaries(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    node.config.stash.setdefault(WORKER_SUMMARIES, {}).update(node.workeroutput.get("robustness", {}))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     """What the robustness suite sent and what came back (issue 15 asks for it in the note)."""
-    for title, tally in config.stash.get(TALLIES, {}).items():
+    for title, lines in {**config.stash.get(WORKER_SUMMARIES, {}), **_summaries(config)}.items():
         terminalreporter.write_sep("-", f"robustness over {title}")
-        for line in tally.summary(title):
+        for line in lines:
             terminalreporter.write_line(line)

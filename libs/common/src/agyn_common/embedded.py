@@ -23,15 +23,26 @@ from psycopg import sql
 # Ports `free_port` handed out in this process: never handed out twice.
 _handed_out: set[int] = set()
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+# "index/count": this process (and its children) take only every count-th port, from the
+# index-th. Test workers running side by side on one machine each get a share, so that one
+# never hands out a port another has handed out and not bound yet (or never binds: an address
+# where a test wants nothing to listen).
+PORT_SHARE_VARIABLE = "AGYN_PORT_SHARE"
 
 
 def _below_ephemeral_ports() -> range:
-    """Ports the kernel never picks for a bind to port 0 (Linux; elsewhere an empty range)."""
+    """Ports the kernel never picks for a bind to port 0 (Linux; elsewhere an empty range),
+    this process's share of them."""
     try:
         low = int(_EPHEMERAL_RANGE.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return range(0)
-    return range(min(10000, low), low)
+    ports = range(min(10000, low), low)
+    share = os.environ.get(PORT_SHARE_VARIABLE)
+    if not share:
+        return ports
+    index, count = (int(part) for part in share.split("/"))
+    return ports[index::count]
 
 
 def free_port() -> int:

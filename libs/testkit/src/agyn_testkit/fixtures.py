@@ -8,15 +8,23 @@ tests share (services started once per module); each is dropped when its scope e
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres
+from agyn_common.embedded import PORT_SHARE_VARIABLE, EmbeddedNats, EmbeddedPostgres
 from agyn_common.migrations import migrate
 
 DatabaseFactory = Callable[[str, Path | None], str]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker, and what it starts, hands out ports of its own share."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if worker is not None and count is not None:
+        os.environ[PORT_SHARE_VARIABLE] = f"{worker.removeprefix('gw')}/{count}"
 
 
 @pytest.fixture(scope="session")
