@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 import hypercorn.asyncio.run
@@ -72,14 +73,19 @@ def close_connections_promptly() -> None:
     hypercorn.asyncio.run.TCPServer = _ClosingTCPServer  # type: ignore[attr-defined]
 
 
+def _http2_connections(config: Config) -> Iterator[tuple[_ClosingTCPServer, H2Protocol]]:
+    """The HTTP/2 connections one server (the one served with `config`) holds now."""
+    for connection in list(_connections):
+        protocol = getattr(getattr(connection, "protocol", None), "protocol", None)
+        if connection.config is config and isinstance(protocol, H2Protocol):
+            yield connection, protocol
+
+
 async def refuse_new_streams(config: Config) -> int:
     """Send SETTINGS_MAX_CONCURRENT_STREAMS 0 on every HTTP/2 connection served with `config`
     (one server's), so that its clients open no new stream on it; how many were told."""
     told = 0
-    for connection in list(_connections):
-        protocol = getattr(getattr(connection, "protocol", None), "protocol", None)
-        if connection.config is not config or not isinstance(protocol, H2Protocol):
-            continue
+    for connection, protocol in _http2_connections(config):
         with contextlib.suppress(Exception):  # a connection closing meanwhile has nothing to tell
             protocol.connection.update_settings({MAX_CONCURRENT_STREAMS: 0})
             await connection.protocol_send(RawData(data=protocol.connection.data_to_send()))
@@ -96,10 +102,7 @@ async def close_idle_connections(config: Config) -> int:
     kept open for the whole graceful timeout, so the stop took the full grace with nothing to
     wait for."""
     closed = 0
-    for connection in list(_connections):
-        protocol = getattr(getattr(connection, "protocol", None), "protocol", None)
-        if connection.config is not config or not isinstance(protocol, H2Protocol):
-            continue
+    for connection, protocol in _http2_connections(config):
         if protocol.streams or protocol.closed:
             continue
         with contextlib.suppress(Exception):  # closed meanwhile
