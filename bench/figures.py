@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -63,3 +64,23 @@ def on_a_local_platform(measure: Callable[[LocalPlatform], Awaitable[None]]) -> 
             platform.stop()
     print(f"done in {time.perf_counter() - started:.0f}s")
     return 0
+
+
+class CpuClock:
+    """CPU time (user + system, every thread) a process has used, from /proc (Linux)."""
+
+    TICKS = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def seconds(self) -> float:
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / self.TICKS
+
+
+async def cpu_per_call(clock: CpuClock, measured: Awaitable[Figures]) -> tuple[Figures, float]:
+    """Run `measured` and return its figures with the process's CPU milliseconds per call."""
+    before = clock.seconds()
+    figures = await measured
+    return figures, (clock.seconds() - before) * 1000 / max(1, figures.count)

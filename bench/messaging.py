@@ -17,6 +17,7 @@ import contextlib
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 
 import grpc
 import nats
@@ -27,7 +28,7 @@ from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grp
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
-from figures import Figures, on_a_local_platform, row, run_for
+from figures import CpuClock, Figures, on_a_local_platform, row, run_for
 
 LEVELS = (1, 10, 100)
 SECONDS_PER_LEVEL = 6.0
@@ -168,13 +169,35 @@ async def raw_nats(nats_url: str, concurrency: int) -> Figures:
     return figures
 
 
-async def measure(platform: LocalPlatform, addresses: dict[str, str]) -> None:
-    client = Platform(addresses)
+@dataclass
+class Level:
+    """One concurrency level's figures: SendMessage, its delivery, the raw tools beneath, and
+    the CPU per SendMessage of the Threads and Notifications processes."""
+
+    sending: Figures
+    delivery: Figures
+    insert: Figures
+    publish: Figures
+    threads_cpu_ms: float
+    notifications_cpu_ms: float
+
+
+async def measure(platform: LocalPlatform) -> dict[int, Level]:
+    client = Platform(platform.addresses)
+    threads, notifications = CpuClock(platform.pid("threads")), CpuClock(platform.pid("notifications"))
+    levels: dict[int, Level] = {}
     print(f"{'':<34}{'rate':>12}{'p50 ms':>10}{'p99 ms':>10}")
     for concurrency in LEVELS:
+        cpu_before = threads.seconds(), notifications.seconds()
         sending, delivery = await messaging(client, concurrency)
+        # Per message sent; the set-up of each level (users, threads) is a small share of it.
+        threads_cpu, notifications_cpu = (
+            (clock.seconds() - before) * 1000 / sending.count
+            for clock, before in zip((threads, notifications), cpu_before, strict=True)
+        )
         insert = await raw_postgres(platform.database_url("bench"), concurrency)
         publish = await raw_nats(platform.nats_url, concurrency)
+        levels[concurrency] = Level(sending, delivery, insert, publish, threads_cpu, notifications_cpu)
         print(f"-- {concurrency} concurrent sender(s)")
         print(row("SendMessage", sending))
         print(row("SendMessage -> Subscribe receipt", delivery))
@@ -185,14 +208,18 @@ async def measure(platform: LocalPlatform, addresses: dict[str, str]) -> None:
             f"delivery p50 = {delivery.percentile(0.5) / publish.percentile(0.5):.1f}x NATS, "
             f"throughput = {sending.throughput / insert.throughput:.2f}x insert"
         )
+        print(
+            f"{'CPU per SendMessage':<34}Threads {threads_cpu:.2f} ms, Notifications {notifications_cpu:.2f} ms"
+        )
         if delivery.count < sending.count:
             print(f"{'':<34}(only {delivery.count} of {sending.count} envelopes arrived within 10 s)")
     for channel in client.channel.values():
         await channel.close()
+    return levels
 
 
 def main() -> int:
-    return on_a_local_platform(lambda platform: measure(platform, platform.addresses))
+    return on_a_local_platform(measure)
 
 
 if __name__ == "__main__":

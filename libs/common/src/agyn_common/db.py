@@ -38,9 +38,15 @@ def sqlalchemy_url(database_url: str) -> str:
 
 class Database:
     def __init__(self, database_url: str, *, pool_size: int = 10) -> None:
+        # No ping on checkout: it was a round trip on every call. A connection the database
+        # dropped fails its first statement instead, which the pipeline answers UNAVAILABLE
+        # (retryable), and SQLAlchemy then replaces every pooled connection older than it.
         self.engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(database_url), pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            sqlalchemy_url(database_url), pool_size=pool_size, max_overflow=pool_size
         )
+        # Reads run in autocommit: no BEGIN and no COMMIT round trip. Each statement sees the
+        # data committed when it starts, as it would in a READ COMMITTED transaction.
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # Set while an enclosing transaction (the pipeline's idempotent call) takes in the
         # handler's own: each RPC runs in its own task, so this never leaks between calls.
         self._joined: ContextVar[AsyncConnection | None] = ContextVar("joined_transaction", default=None)
@@ -104,6 +110,22 @@ class Database:
             await asyncio.shield(_release(connection, undos, committed))
         for callback in callbacks:
             callback()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reading, in autocommit: a call that answers with one statement
+        makes one round trip. Nothing written through it waits for the others (each
+        statement commits alone), so a call that writes uses `transaction()`. Inside an
+        enclosing transaction (`joined`), that transaction's connection."""
+        enclosing = self._joined.get()
+        if enclosing is not None:
+            yield enclosing
+            return
+        connection = await self._autocommit.connect()
+        try:
+            yield connection
+        finally:
+            await asyncio.shield(connection.close())
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus, checked_subject
 from agyn_common.db import Database, after_commit
+from agyn_common.query import Query
 from agyn_common.rooms import room_messages
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,21 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
 def create_outbox_table(op: Any) -> None:
     """For a service's first migration. Later changes to the table need their own revision."""
     outbox_table(sa.MetaData()).create(op.get_bind())
+
+
+# Rows queued together (an envelope's copies, one per room) go in one statement.
+_INSERT_ROWS = Query(
+    sa.text(
+        f"INSERT INTO {OUTBOX_TABLE} (id, subject, payload, headers)"
+        " SELECT id, subject, payload, :headers"
+        " FROM unnest(:ids, :subjects, :payloads) AS queued(id, subject, payload)"
+    ).bindparams(
+        sa.bindparam("ids", type_=postgresql.ARRAY(postgresql.UUID(as_uuid=True))),
+        sa.bindparam("subjects", type_=postgresql.ARRAY(sa.Text)),
+        sa.bindparam("payloads", type_=postgresql.ARRAY(sa.LargeBinary)),
+        sa.bindparam("headers", type_=postgresql.JSONB),
+    )
+)
 
 
 def event_subject(service: str, event: str) -> str:
@@ -83,15 +99,24 @@ class Outbox:
         `message_id` becomes the `Nats-Msg-Id` JetStream deduplicates on. ValueError for a
         subject NATS would refuse: a row the relay can never publish is never written.
         """
-        checked_subject(subject)
         message_id = message_id or uuid.uuid4()
+        await self._emit_all(connection, [(message_id, subject, payload)], headers)
+        return message_id
+
+    async def _emit_all(
+        self,
+        connection: AsyncConnection,
+        rows: list[tuple[uuid.UUID, str, bytes]],
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Queue (id, subject, payload) rows that share `headers`, in one statement."""
+        for _, subject, _ in rows:
+            checked_subject(subject)
         carried = dict(headers or {})
         propagate.inject(carried)  # traceparent of the emitting span, when there is one
-        await connection.execute(
-            self._table.insert().values(id=message_id, subject=subject, payload=payload, headers=carried)
-        )
+        ids, subjects, payloads = (list(column) for column in zip(*rows, strict=True))
+        await _INSERT_ROWS.run(connection, ids=ids, subjects=subjects, payloads=payloads, headers=carried)
         after_commit(connection, self._wake.set)
-        return message_id
 
     async def emit_event(
         self, connection: AsyncConnection, service: str, event: str, data: Mapping[str, Any]
@@ -129,8 +154,8 @@ class Outbox:
             id=str(uuid.uuid4()), source=source, event=event, rooms=list(rooms), payload=data
         )
         envelope.ts.FromDatetime(at or datetime.now(UTC))
-        for copy in room_messages(envelope):
-            await self.emit(connection, copy.subject, copy.body, message_id=copy.message_id)
+        copies = [(copy.message_id, copy.subject, copy.body) for copy in room_messages(envelope)]
+        await self._emit_all(connection, copies)
 
     def wake(self) -> None:
         self._wake.set()

@@ -9,12 +9,15 @@ from typing import Any
 
 import sqlalchemy as sa
 from agyn_common.db import one_or_not_found
+from agyn_common.errors import not_found
 from agyn_common.pagination import KeysetPage
+from agyn_common.query import Query
 from agynio.api.threads.v1 import threads_pb2 as pb
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agyn_threads.models import message_recipients, messages, thread_participants, threads
+from agyn_threads.models import UUID, message_recipients, messages, thread_participants, threads
 
 # threads.status holds the ThreadStatus numbers.
 ACTIVE, ARCHIVED, DEGRADED = pb.THREAD_STATUS_ACTIVE, pb.THREAD_STATUS_ARCHIVED, pb.THREAD_STATUS_DEGRADED
@@ -164,46 +167,88 @@ async def organization_threads(
 # --- messages and read state ----------------------------------------------------------------
 
 
+_THREAD = sa.bindparam("thread_id", type_=UUID)
+_SENDER = sa.bindparam("sender", type_=UUID)
+_MESSAGE = sa.bindparam("message_id", type_=UUID)
+_sender_participates = sa.exists().where(
+    thread_participants.c.thread_id == _THREAD, thread_participants.c.participant_id == _SENDER
+)
+_other_participants = (
+    sa.select(
+        sa.func.array_agg(
+            aggregate_order_by(thread_participants.c.participant_id, thread_participants.c.participant_id)
+        )
+    )
+    .where(thread_participants.c.thread_id == _THREAD, thread_participants.c.participant_id != _SENDER)
+    .scalar_subquery()
+)
+# SendMessage's first round trip: the thread, locked (a thread's messages are stored one at a
+# time, and participants join under the same lock, so the recipients read here stay right),
+# whether the sender participates, and the other participants.
+_THREAD_FOR_MESSAGE = Query(
+    sa.select(
+        threads,
+        _sender_participates.label("sender_participates"),
+        _other_participants.label("recipients"),
+    )
+    .where(threads.c.id == _THREAD, threads.c.organization_id.is_not(None))
+    .with_for_update(of=threads),
+    name="ThreadForMessage",
+)
+_stored_message = (
+    messages.insert()
+    .values(
+        id=_MESSAGE,
+        thread_id=_THREAD,
+        sender_id=_SENDER,
+        body=sa.bindparam("body", type_=sa.Text),
+        file_ids=sa.bindparam("file_ids", type_=messages.c.file_ids.type),
+    )
+    .returning(*messages.c)
+    .cte("stored_message")
+)
+_unread = message_recipients.insert().from_select(
+    ["message_id", "thread_id", "participant_id"],
+    sa.select(_MESSAGE, _THREAD, sa.func.unnest(sa.bindparam("recipients", type_=messages.c.file_ids.type))),
+)
+_counted = (
+    threads.update()
+    .where(threads.c.id == _THREAD)
+    .values(updated_at=sa.func.now(), message_count=threads.c.message_count + 1)
+)
+# The second: the message, unread for each recipient, and the thread's counter, together.
+_ADD_MESSAGE = Query(
+    sa.select(_stored_message).add_cte(_unread.cte("unread"), _counted.cte("counted")), name="Message"
+)
+
+
+async def thread_for_message(connection: AsyncConnection, thread_id: uuid.UUID, sender: uuid.UUID) -> Any:
+    """The thread, locked for a new message, with `sender_participates` and `recipients` (the
+    other participants, ordered); NOT_FOUND as `load_thread` says."""
+    row = await _THREAD_FOR_MESSAGE.first(connection, thread_id=thread_id, sender=sender)
+    if row is None:
+        raise not_found("thread not found")
+    return row
+
+
 async def add_message(
     connection: AsyncConnection,
     thread_id: uuid.UUID,
     sender: uuid.UUID,
     body: str,
     file_ids: Sequence[uuid.UUID],
-) -> tuple[sa.Row[Any], list[uuid.UUID]]:
-    """Stores the message, unread for every other participant; returns it and those recipients."""
-    stored = (
-        await connection.execute(
-            messages.insert()
-            .values(id=uuid.uuid4(), thread_id=thread_id, sender_id=sender, body=body, file_ids=file_ids)
-            .returning(*messages.c)
-        )
-    ).one()
-    recipients = list(
-        (
-            await connection.execute(
-                sa.select(thread_participants.c.participant_id)
-                .where(
-                    thread_participants.c.thread_id == thread_id,
-                    thread_participants.c.participant_id != sender,
-                )
-                .order_by(thread_participants.c.participant_id)
-            )
-        )
-        .scalars()
-        .all()
+    recipients: Sequence[uuid.UUID],
+) -> Any:
+    """Stores the message, unread for `recipients` (from `thread_for_message`); returns it."""
+    return await _ADD_MESSAGE.first(
+        connection,
+        message_id=uuid.uuid4(),
+        thread_id=thread_id,
+        sender=sender,
+        body=body,
+        file_ids=list(file_ids),
+        recipients=list(recipients),
     )
-    if recipients:
-        await connection.execute(
-            message_recipients.insert(),
-            [{"message_id": stored.id, "thread_id": thread_id, "participant_id": p} for p in recipients],
-        )
-    await connection.execute(
-        threads.update()
-        .where(threads.c.id == thread_id)
-        .values(updated_at=sa.func.now(), message_count=threads.c.message_count + 1)
-    )
-    return stored, recipients
 
 
 async def thread_messages(

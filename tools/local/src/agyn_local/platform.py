@@ -283,6 +283,11 @@ class LocalPlatform:
     def addresses(self) -> dict[str, str]:
         return {running.service.name: running.address for running in self._processes}
 
+    def pid(self, service: str) -> int:
+        """The process id of a running service (the benchmark reads its CPU time)."""
+        (running,) = (running for running in self._processes if running.service.name == service)
+        return running.process.pid
+
     @property
     def nats_url(self) -> str:
         assert self._nats is not None, "not started"

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from agyn_common.caller import current_caller
 from agyn_common.db import Database
 from agyn_common.errors import failed_precondition, invalid_argument, permission_denied
@@ -51,20 +50,24 @@ class MessageHandlers:
         if request.sender_id and parse_uuid(request.sender_id.strip(), "sender_id") != caller:
             raise permission_denied("sender_id must be the caller")
         async with self._db.transaction() as connection:
-            row = await store.load_thread(connection, thread_id, lock=True)
-            await self._permissions.require(connection, caller, row, WRITE)
+            row = await store.thread_for_message(connection, thread_id, caller)
+            if not row.sender_participates and not await self._permissions.through_organization(
+                caller, row, WRITE
+            ):
+                raise permission_denied("permission denied")
             refuse_archived(row)
             if row.status == store.DEGRADED:
                 raise failed_precondition("thread is degraded", "THREAD_DEGRADED")
-            stored, recipients = await store.add_message(
-                connection, thread_id, caller, request.body, file_ids
+            recipients = row.recipients or []
+            stored = await store.add_message(
+                connection, thread_id, caller, request.body, file_ids, recipients
             )
             if recipients:
                 await self._announce(connection, stored, recipients)
         return pb.SendMessageResponse(message=convert.message_message(stored))
 
     async def _announce(
-        self, connection: AsyncConnection, message: sa.Row[Any], recipients: Sequence[uuid.UUID]
+        self, connection: AsyncConnection, message: Any, recipients: Sequence[uuid.UUID]
     ) -> None:
         """The `message.created` envelope, committed with the message."""
         await self._outbox.emit_to_rooms(

@@ -28,6 +28,10 @@ class ThreadPermissions:
         """Participants hold every thread relation; others through the organization."""
         if await store.is_participant(connection, thread.id, caller):
             return True
+        return await self.through_organization(caller, thread, relation)
+
+    async def through_organization(self, caller: uuid.UUID, thread: Any, relation: str) -> bool:
+        """Whether a caller who does not participate holds `relation` through the organization."""
         return thread.organization_id is not None and await self._organizations.check(
             caller, relation, thread.organization_id
         )

@@ -12,7 +12,14 @@ from typing import Any
 
 from agyn_common.caller import current_caller
 from agyn_common.db import Database
-from agyn_common.errors import already_exists, invalid_argument, permission_denied, resource_exhausted
+from agyn_common.errors import (
+    ServiceError,
+    already_exists,
+    invalid_argument,
+    not_found,
+    permission_denied,
+    resource_exhausted,
+)
 from agyn_common.pagination import clamp_page_size, decode_uuid_page_token
 from agyn_common.ratelimit import RateLimiter
 from agyn_common.validation import check_length, parse_uuid, parse_uuid_list
@@ -21,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_users import store, usernames
 from agyn_users.accounts import SubjectTaken, create_account
-from agyn_users.admins import is_cluster_admin, set_cluster_admin
+from agyn_users.admins import is_cluster_admin, set_cluster_admin, user_for_admin
 from agyn_users.convert import cluster_role, directory_entry, user_message
 from agyn_users.events import UserEvents
 from agyn_users.limits import MAX_EMAIL, MAX_NAME, MAX_URL
@@ -118,9 +125,10 @@ class AccountHandlers:
 
     async def get_me(self, request: users_pb2.GetMeRequest) -> users_pb2.GetMeResponse:
         caller = current_caller().require_identity()
-        async with self._db.transaction() as connection:
-            row = await store.load_user(connection, caller)
-            admin = await is_cluster_admin(connection, caller)
+        async with self._db.read() as connection:
+            admin, row, _ = await user_for_admin(connection, caller, caller)
+        if row is None:
+            raise not_found("user not found")
         return users_pb2.GetMeResponse(user=user_message(row), cluster_role=cluster_role(admin))
 
     async def update_me(self, request: users_pb2.UpdateMeRequest) -> users_pb2.UpdateMeResponse:
@@ -165,11 +173,18 @@ class AccountHandlers:
     # --- administration (cluster admins) ------------------------------------------------
 
     async def get_user(self, request: users_pb2.GetUserRequest) -> users_pb2.GetUserResponse:
-        async with self._db.transaction() as connection:
-            await _require_cluster_admin(connection)
-            identity_id = parse_uuid(request.identity_id, "identity_id")
-            row = await store.load_user(connection, identity_id)
-            admin = await is_cluster_admin(connection, identity_id)
+        caller = current_caller().require_identity()
+        async with self._db.read() as connection:
+            try:
+                identity_id = parse_uuid(request.identity_id, "identity_id")
+            except ServiceError:
+                await _require_cluster_admin(connection)  # the gate comes before the fields
+                raise
+            caller_is_admin, row, admin = await user_for_admin(connection, caller, identity_id)
+        if not caller_is_admin:
+            raise permission_denied("cluster admin required")
+        if row is None:
+            raise not_found("user not found")
         return users_pb2.GetUserResponse(user=user_message(row), cluster_role=cluster_role(admin))
 
     async def list_users(self, request: users_pb2.ListUsersRequest) -> users_pb2.ListUsersResponse:
