@@ -39,9 +39,8 @@ PYTEST_WORKERS ?= auto
 pytest: $(SYNCED) ## Run the tests only (PYTEST_WORKERS=0 runs them in this process)
 	$(BIN)/pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadfile
 
-bench: $(SYNCED) ## Benchmark SendMessage and its delivery, and the Gateway's cost per call (~2.5 min)
-	$(BIN)/python bench/messaging.py
-	$(BIN)/python bench/gateway.py
+bench: $(SYNCED) ## Benchmark SendMessage and its delivery, the Gateway, the cost of one call; then the goals (~3 min)
+	$(BIN)/python bench/goals.py
 
 lint: $(SYNCED) ## ruff (lint and formatting check) and shellcheck
 	$(BIN)/ruff check .

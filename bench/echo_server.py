@@ -14,7 +14,7 @@ from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
 
 class Echo(users_pb2_grpc.UsersServiceServicer):
-    async def GetUser(self, request, context):  # noqa: N802 - the generated method's name
+    async def GetUser(self, request, context):
         user = users_pb2.User(name="echo", email="echo@example.com")
         user.meta.id = request.identity_id
         return users_pb2.GetUserResponse(user=user)

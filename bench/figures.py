@@ -50,7 +50,7 @@ def row(label: str, figures: Figures) -> str:
     )
 
 
-def on_a_local_platform(measure: Callable[[LocalPlatform], Awaitable[None]]) -> int:
+def on_a_local_platform(measure: Callable[[LocalPlatform], Awaitable[object]]) -> int:
     """Start the local platform in a temporary directory (every service its own process, as
     in `make up`, on free ports), run `measure` against it, stop it; the exit code."""
     started = time.perf_counter()

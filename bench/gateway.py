@@ -34,7 +34,7 @@ async def timed(call) -> float:
     return time.perf_counter() - started
 
 
-async def measure(addresses: dict[str, str], token: str, admin: str) -> None:
+async def measure(addresses: dict[str, str], token: str, admin: str) -> dict[int, dict[str, Figures]]:
     gateway_channels = [grpc.aio.insecure_channel(addresses["gateway"]) for _ in range(CLIENTS)]
     direct_channels = [grpc.aio.insecure_channel(addresses["users"]) for _ in range(CLIENTS)]
     through_gateway = [users_gateway.UsersGatewayStub(channel) for channel in gateway_channels]
@@ -62,6 +62,7 @@ async def measure(addresses: dict[str, str], token: str, admin: str) -> None:
             return await timed(direct[worker % CLIENTS].GetMe(request, metadata=as_gateway))
 
         await over_grpc(0)  # the token's resolution is cached from here on
+        levels: dict[int, dict[str, Figures]] = {}
         print(f"{'GetMe':<34}{'rate':>12}{'p50 ms':>10}{'p99 ms':>10}")
         for concurrency in LEVELS:
             figures: dict[str, Figures] = {}
@@ -71,6 +72,7 @@ async def measure(addresses: dict[str, str], token: str, admin: str) -> None:
                 ("through the Gateway (Connect JSON)", over_connect),
             ]:
                 figures[label] = await run_for(concurrency, SECONDS_PER_LEVEL, one)
+            levels[concurrency] = figures
             print(f"-- {concurrency} concurrent caller(s)")
             for label, measured in figures.items():
                 print(row(label, measured))
@@ -87,12 +89,13 @@ async def measure(addresses: dict[str, str], token: str, admin: str) -> None:
             )
     for channel in [*gateway_channels, *direct_channels]:
         await channel.close()
+    return levels
 
 
-async def measure_platform(platform: LocalPlatform) -> None:
+async def measure_platform(platform: LocalPlatform) -> dict[int, dict[str, Figures]]:
     token = platform.admin_token_path.read_text().strip()
     admin = platform.admin_identity_path.read_text().strip()
-    await measure(platform.addresses, token, admin)
+    return await measure(platform.addresses, token, admin)
 
 
 def main() -> int:

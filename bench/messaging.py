@@ -209,7 +209,8 @@ async def measure(platform: LocalPlatform) -> dict[int, Level]:
             f"throughput = {sending.throughput / insert.throughput:.2f}x insert"
         )
         print(
-            f"{'CPU per SendMessage':<34}Threads {threads_cpu:.2f} ms, Notifications {notifications_cpu:.2f} ms"
+            f"{'CPU per SendMessage':<34}"
+            f"Threads {threads_cpu:.2f} ms, Notifications {notifications_cpu:.2f} ms"
         )
         if delivery.count < sending.count:
             print(f"{'':<34}(only {delivery.count} of {sending.count} envelopes arrived within 10 s)")

@@ -56,6 +56,7 @@ def create_outbox_table(op: Any) -> None:
     outbox_table(sa.MetaData()).create(op.get_bind())
 
 
+_UUIDS = postgresql.ARRAY(postgresql.UUID(as_uuid=True))
 # Rows queued together (an envelope's copies, one per room) go in one statement.
 _INSERT_ROWS = Query(
     sa.text(
@@ -63,12 +64,23 @@ _INSERT_ROWS = Query(
         " SELECT id, subject, payload, :headers"
         " FROM unnest(:ids, :subjects, :payloads) AS queued(id, subject, payload)"
     ).bindparams(
-        sa.bindparam("ids", type_=postgresql.ARRAY(postgresql.UUID(as_uuid=True))),
+        sa.bindparam("ids", type_=_UUIDS),
         sa.bindparam("subjects", type_=postgresql.ARRAY(sa.Text)),
         sa.bindparam("payloads", type_=postgresql.ARRAY(sa.LargeBinary)),
         sa.bindparam("headers", type_=postgresql.JSONB),
     )
 )
+
+
+_QUEUED = outbox_table(sa.MetaData())
+# The relay's batch: the oldest rows no other replica is relaying, locked until published.
+_NEXT_ROWS = Query(
+    sa.select(_QUEUED.c.id, _QUEUED.c.subject, _QUEUED.c.payload, _QUEUED.c.headers)
+    .order_by(_QUEUED.c.seq)
+    .limit(sa.bindparam("limit", type_=sa.Integer))
+    .with_for_update(skip_locked=True)
+)
+_DELETE_ROWS = Query(_QUEUED.delete().where(_QUEUED.c.id == sa.func.any(sa.bindparam("ids", type_=_UUIDS))))
 
 
 def event_subject(service: str, event: str) -> str:
@@ -80,7 +92,7 @@ class Outbox:
         self, db: Database, metadata: sa.MetaData, *, batch_size: int = 200, poll_seconds: float = 2.0
     ) -> None:
         self._db = db
-        self._table = outbox_table(metadata)
+        outbox_table(metadata)  # part of the service's schema (its migrations create it)
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
@@ -195,16 +207,7 @@ class Outbox:
             raise ConnectionError("nats not connected")
         js = bus.jetstream
         async with self._db.transaction() as connection:
-            rows = (
-                await connection.execute(
-                    sa.select(
-                        self._table.c.id, self._table.c.subject, self._table.c.payload, self._table.c.headers
-                    )
-                    .order_by(self._table.c.seq)
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = await _NEXT_ROWS.all(connection, limit=self._batch_size)
             if not rows:
                 return 0
             # Pipelined: every message is sent before any acknowledgement is awaited.
@@ -222,7 +225,7 @@ class Outbox:
                 if not isinstance(result, BaseException)
             ]
             if acknowledged:
-                await connection.execute(self._table.delete().where(self._table.c.id.in_(acknowledged)))
+                await _DELETE_ROWS.run(connection, ids=acknowledged)
         if len(acknowledged) < len(rows):
             raise ConnectionError(f"{len(rows) - len(acknowledged)} publishes were not acknowledged")
         return len(acknowledged)

@@ -83,12 +83,9 @@ class Query:
     async def _cursor(self, connection: AsyncConnection, values: dict[str, Any]) -> psycopg.AsyncCursor[Any]:
         driver: psycopg.AsyncConnection[Any] = connection.sync_connection.connection.driver_connection  # type: ignore[union-attr,assignment]
         cursor = driver.cursor(row_factory=self._row_factory) if self._row_factory else driver.cursor()
-        try:
-            await cursor.execute(self.sql, self._bind(values))
-        except psycopg.OperationalError:
-            if driver.broken or driver.closed:
-                await connection.invalidate()  # the pool must not hand it out again
-            raise
+        # A connection the database dropped fails here with psycopg's OperationalError (the
+        # pipeline's UNAVAILABLE); SQLAlchemy's pool, failing to reset it, then discards it.
+        await cursor.execute(self.sql, self._bind(values))
         return cursor
 
     async def all(self, connection: AsyncConnection, **values: Any) -> Sequence[Any]:

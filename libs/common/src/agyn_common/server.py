@@ -32,10 +32,10 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import grpc
 import sqlalchemy as sa
@@ -364,5 +364,15 @@ def main(definition: ServiceDefinition[SettingsT], argv: Sequence[str] | None = 
         return 0
     if own is not None and arguments is not None:
         return own.run(settings, arguments)
-    asyncio.run(serve_until_signalled(definition, settings))
+    run_on(settings.event_loop, serve_until_signalled(definition, settings))
     return 0
+
+
+def run_on(event_loop: str, main: Coroutine[Any, Any, None]) -> None:
+    """Run `main` on the event loop the settings name (EVENT_LOOP)."""
+    if event_loop == "uvloop":
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)

@@ -39,6 +39,8 @@ class ServiceSettings(BaseSettings):
     # How long an answer about another service's relations (organization, agent) is kept;
     # the owner's change events drop it sooner.
     access_cache_seconds: float = Field(default=5.0, ge=0)
+    # The event loop the service runs on: uvloop wakes and switches for less CPU per call.
+    event_loop: Literal["asyncio", "uvloop"] = "uvloop"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # auto: text when stderr is a terminal, JSON otherwise (files, pipes, log collectors).
     log_format: LogFormat = "auto"

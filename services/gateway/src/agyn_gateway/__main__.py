@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from agyn_common.commandline import parse_command
 from agyn_common.logs import configure_logging
+from agyn_common.server import run_on
 from agyn_common.settings import load_settings
 from agyn_common.telemetry import configure_tracing
 
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings(GatewaySettings, "agyn-gateway")
     configure_logging("gateway", settings.log_level, settings.log_format)
     if options.command == "serve":  # `migrate` is a no-op: the Gateway has no database
-        asyncio.run(serve_until_signalled(settings))
+        run_on(settings.event_loop, serve_until_signalled(settings))
     return 0
 
 

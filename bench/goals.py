@@ -1,0 +1,107 @@
+"""Every benchmark on one local platform, then the goals of issue 23 next to what was measured.
+
+    make bench        (or: .venv/bin/python bench/goals.py)
+
+Runs `messaging.py` (SendMessage and its delivery at 1, 10 and 100 senders, next to raw
+PostgreSQL and NATS), `gateway.py` (GetMe through the Gateway and straight to Users) and
+`calls.py` (GetUser next to a bare grpc.aio echo server, with each server's CPU per call),
+each printing its own table, and ends with one row per goal. Every ratio compares two figures
+taken in this run on this machine. A benchmark, not a test: it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import calls
+import gateway
+import messaging
+from agyn_local.platform import LocalPlatform
+from figures import on_a_local_platform
+
+
+@dataclass
+class Goal:
+    measure: str
+    measured: float
+    shown: str  # the figure as printed, with its baseline
+    goal: str
+    met: Callable[[float], bool]
+
+
+async def measure(platform: LocalPlatform) -> None:
+    print("== SendMessage and its delivery")
+    levels = await messaging.measure(platform)
+    print("\n== GetMe through the Gateway")
+    through_gateway = await gateway.measure_platform(platform)
+    print("\n== The cost of one call")
+    cost = await calls.measure(platform)
+
+    at_100, at_10 = levels[100], levels[10]
+    send_ratio = at_100.sending.throughput / at_100.insert.throughput
+    delivery_p99 = at_10.delivery.percentile(0.99)
+    get_user_ratio = cost.get_user.figures.throughput / cost.echo.figures.throughput
+    cpu_ratio = cost.get_user.cpu_ms / cost.echo.cpu_ms
+    gateway_10 = through_gateway[10]
+    direct, connect = gateway_10["straight to Users (gRPC)"], gateway_10["through the Gateway (Connect JSON)"]
+    connect_ratio = connect.throughput / direct.throughput
+    goals = [
+        Goal(
+            "SendMessage at 100 senders / raw insert+commit",
+            send_ratio,
+            f"{send_ratio:.2f}x ({at_100.sending.throughput:.0f}/s vs {at_100.insert.throughput:.0f}/s)",
+            ">= 0.40x",
+            lambda value: value >= 0.40,
+        ),
+        Goal(
+            "SendMessage -> Subscribe p99, 10 senders",
+            delivery_p99,
+            f"{delivery_p99:.1f} ms (p50 {at_10.delivery.percentile(0.5):.1f} ms)",
+            "<= 20 ms",
+            lambda value: value <= 20,
+        ),
+        Goal(
+            "GetUser, 10 callers / bare grpc.aio echo",
+            get_user_ratio,
+            f"{get_user_ratio:.2f}x ({cost.get_user.figures.throughput:.0f}/s "
+            f"vs {cost.echo.figures.throughput:.0f}/s)",
+            ">= 0.6x",
+            lambda value: value >= 0.6,
+        ),
+        Goal(
+            "CPU per GetUser in Users / echo's",
+            cpu_ratio,
+            f"{cpu_ratio:.1f}x ({cost.get_user.cpu_ms:.3f} ms vs {cost.echo.cpu_ms:.3f} ms)",
+            "<= 3x",
+            lambda value: value <= 3,
+        ),
+        Goal(
+            "CPU per SendMessage in Threads, 100 senders",
+            at_100.threads_cpu_ms,
+            f"{at_100.threads_cpu_ms:.2f} ms (10 senders: {at_10.threads_cpu_ms:.2f} ms)",
+            "<= 1 ms",
+            lambda value: value <= 1,
+        ),
+        Goal(
+            "GetMe via Gateway Connect JSON / direct, 10",
+            connect_ratio,
+            f"{connect_ratio:.2f}x, p99/p50 {connect.percentile(0.99) / connect.percentile(0.5):.1f}",
+            ">= 0.9x",
+            lambda value: value >= 0.9,
+        ),
+    ]
+    print("\n== Goals (issue 23)")
+    print(f"{'measure':<48}{'measured':<40}{'goal':<10}")
+    for goal in goals:
+        verdict = "met" if goal.met(goal.measured) else "NOT met"
+        print(f"{goal.measure:<48}{goal.shown:<40}{goal.goal:<10}{verdict}")
+
+
+def main() -> int:
+    return on_a_local_platform(measure)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
