@@ -47,3 +47,4 @@ async def test_create_send_read_and_ack(threads, nats):
     )
     assert stored.event == "message.created" and list(stored.rooms) == [f"thread_participant:{friend}"]
     assert dict(stored.payload) == {"thread_id": thread.id, "message_id": message.id}
+    assert stored.ts == message.created_at  # stamped with the message's own time

@@ -13,6 +13,7 @@ declared callers' pods).
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -118,7 +119,11 @@ def _is_loopback_peer(peer: str) -> bool:
     # grpc peers look like "ipv4:127.0.0.1:5555", "ipv6:[::1]:5555" or "unix:/path".
     if peer.startswith("unix:"):
         return True
-    host = peer.partition(":")[2].rsplit(":", 1)[0].strip("[]")
+    return _is_loopback_host(peer.partition(":")[2].rsplit(":", 1)[0].strip("[]"))
+
+
+@functools.lru_cache(maxsize=1024)  # asked on every call; callers come from a few addresses
+def _is_loopback_host(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

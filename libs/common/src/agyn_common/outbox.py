@@ -57,22 +57,30 @@ def create_outbox_table(op: Any) -> None:
 
 
 _UUIDS = postgresql.ARRAY(postgresql.UUID(as_uuid=True))
-# Rows queued together (an envelope's copies, one per room) go in one statement.
-_INSERT_ROWS = Query(
-    sa.text(
-        f"INSERT INTO {OUTBOX_TABLE} (id, subject, payload, headers)"
-        " SELECT id, subject, payload, :headers"
-        " FROM unnest(:ids, :subjects, :payloads) AS queued(id, subject, payload)"
-    ).bindparams(
-        sa.bindparam("ids", type_=_UUIDS),
-        sa.bindparam("subjects", type_=postgresql.ARRAY(sa.Text)),
-        sa.bindparam("payloads", type_=postgresql.ARRAY(sa.LargeBinary)),
-        sa.bindparam("headers", type_=postgresql.JSONB),
-    )
-)
-
-
 _QUEUED = outbox_table(sa.MetaData())
+_queued = (
+    sa.func.unnest(
+        sa.bindparam("outbox_ids", type_=_UUIDS),
+        sa.bindparam("outbox_subjects", type_=postgresql.ARRAY(sa.Text)),
+        sa.bindparam("outbox_payloads", type_=postgresql.ARRAY(sa.LargeBinary)),
+    )
+    .table_valued("id", "subject", "payload")
+    .render_derived(name="queued")
+)
+# Rows queued together (an envelope's copies, one per room) in one statement, with the
+# parameters `Outbox.rows` gives. A service may make it a CTE of its own statement
+# (`QUEUE_ROWS.cte()`), so that its change and its events are written in one round trip.
+QUEUE_ROWS = _QUEUED.insert().from_select(
+    ["id", "subject", "payload", "headers"],
+    sa.select(
+        _queued.c.id,
+        _queued.c.subject,
+        _queued.c.payload,
+        sa.bindparam("outbox_headers", type_=postgresql.JSONB),
+    ),
+)
+_QUEUE_ROWS = Query(QUEUE_ROWS)
+
 # The relay's batch: the oldest rows no other replica is relaying, locked until published.
 _NEXT_ROWS = Query(
     sa.select(_QUEUED.c.id, _QUEUED.c.subject, _QUEUED.c.payload, _QUEUED.c.headers)
@@ -112,23 +120,31 @@ class Outbox:
         subject NATS would refuse: a row the relay can never publish is never written.
         """
         message_id = message_id or uuid.uuid4()
-        await self._emit_all(connection, [(message_id, subject, payload)], headers)
+        await _QUEUE_ROWS.run(connection, **self._rows(connection, [(message_id, subject, payload)], headers))
         return message_id
 
-    async def _emit_all(
+    def _rows(
         self,
         connection: AsyncConnection,
         rows: list[tuple[uuid.UUID, str, bytes]],
         headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Queue (id, subject, payload) rows that share `headers`, in one statement."""
+    ) -> dict[str, Any]:
+        """The parameters of `QUEUE_ROWS` for (id, subject, payload) rows that share `headers`;
+        the relay wakes once `connection`'s transaction commits."""
         for _, subject, _ in rows:
             checked_subject(subject)
         carried = dict(headers or {})
         propagate.inject(carried)  # traceparent of the emitting span, when there is one
-        ids, subjects, payloads = (list(column) for column in zip(*rows, strict=True))
-        await _INSERT_ROWS.run(connection, ids=ids, subjects=subjects, payloads=payloads, headers=carried)
+        ids, subjects, payloads = (
+            (list(column) for column in zip(*rows, strict=True)) if rows else ([], [], [])
+        )
         after_commit(connection, self._wake.set)
+        return {
+            "outbox_ids": ids,
+            "outbox_subjects": subjects,
+            "outbox_payloads": payloads,
+            "outbox_headers": carried,
+        }
 
     async def emit_event(
         self, connection: AsyncConnection, service: str, event: str, data: Mapping[str, Any]
@@ -160,14 +176,33 @@ class Outbox:
     ) -> None:
         """A notification envelope for `rooms`, queued once per room on the room's subject
         (DESIGN §5); stamped `at`, or now."""
+        rows = self.rooms_rows(connection, source=source, event=event, rooms=rooms, payload=payload, at=at)
+        if rows["outbox_ids"]:
+            await _QUEUE_ROWS.run(connection, **rows)
+
+    def rooms_rows(
+        self,
+        connection: AsyncConnection,
+        *,
+        source: str,
+        event: str,
+        rooms: Iterable[str],
+        payload: Mapping[str, str],
+        at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """What `emit_to_rooms` queues, as the parameters of `QUEUE_ROWS` for a statement of
+        the caller's own that includes it; no rooms, no rows."""
+        rooms = list(rooms)
+        if not rooms:
+            return self._rows(connection, [])
         data = struct_pb2.Struct()
         data.update(payload)
         envelope = notifications_pb2.NotificationEnvelope(
-            id=str(uuid.uuid4()), source=source, event=event, rooms=list(rooms), payload=data
+            id=str(uuid.uuid4()), source=source, event=event, rooms=rooms, payload=data
         )
         envelope.ts.FromDatetime(at or datetime.now(UTC))
         copies = [(copy.message_id, copy.subject, copy.body) for copy in room_messages(envelope)]
-        await self._emit_all(connection, copies)
+        return self._rows(connection, copies)
 
     def wake(self) -> None:
         self._wake.set()

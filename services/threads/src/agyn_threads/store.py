@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from agyn_common.db import one_or_not_found
 from agyn_common.errors import not_found
+from agyn_common.outbox import QUEUE_ROWS
 from agyn_common.pagination import KeysetPage
 from agyn_common.query import Query
 from agynio.api.threads.v1 import threads_pb2 as pb
@@ -190,6 +191,7 @@ _THREAD_FOR_MESSAGE = Query(
         threads,
         _sender_participates.label("sender_participates"),
         _other_participants.label("recipients"),
+        sa.func.now().label("now"),  # the transaction's time: the new message's created_at
     )
     .where(threads.c.id == _THREAD, threads.c.organization_id.is_not(None))
     .with_for_update(of=threads),
@@ -216,9 +218,13 @@ _counted = (
     .where(threads.c.id == _THREAD)
     .values(updated_at=sa.func.now(), message_count=threads.c.message_count + 1)
 )
-# The second: the message, unread for each recipient, and the thread's counter, together.
+# The second: the message, unread for each recipient, the thread's counter and the envelope
+# that announces it (`Outbox.rooms_rows`), together.
 _ADD_MESSAGE = Query(
-    sa.select(_stored_message).add_cte(_unread.cte("unread"), _counted.cte("counted")), name="Message"
+    sa.select(_stored_message).add_cte(
+        _unread.cte("unread"), _counted.cte("counted"), QUEUE_ROWS.cte("announced")
+    ),
+    name="Message",
 )
 
 
@@ -233,21 +239,24 @@ async def thread_for_message(connection: AsyncConnection, thread_id: uuid.UUID, 
 
 async def add_message(
     connection: AsyncConnection,
-    thread_id: uuid.UUID,
+    message_id: uuid.UUID,
+    thread: Any,
     sender: uuid.UUID,
     body: str,
     file_ids: Sequence[uuid.UUID],
-    recipients: Sequence[uuid.UUID],
+    announcement: dict[str, Any],
 ) -> Any:
-    """Stores the message, unread for `recipients` (from `thread_for_message`); returns it."""
+    """Stores the message, unread for the thread's recipients (`thread` from
+    `thread_for_message`), with the outbox rows of `announcement`; returns it."""
     return await _ADD_MESSAGE.first(
         connection,
-        message_id=uuid.uuid4(),
-        thread_id=thread_id,
+        message_id=message_id,
+        thread_id=thread.id,
         sender=sender,
         body=body,
         file_ids=list(file_ids),
-        recipients=list(recipients),
+        recipients=thread.recipients or [],
+        **announcement,
     )
 
 

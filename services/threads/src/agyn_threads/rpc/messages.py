@@ -8,8 +8,6 @@ the bus, so a bus outage never fails, loses or duplicates a stored message (DESI
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import Any
 
 from agyn_common.caller import current_caller
 from agyn_common.db import Database
@@ -18,7 +16,6 @@ from agyn_common.outbox import Outbox
 from agyn_common.pagination import KeysetPage
 from agyn_common.validation import parse_uuid
 from agynio.api.threads.v1 import threads_pb2 as pb
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_threads import convert, store
 from agyn_threads.models import messages
@@ -58,26 +55,19 @@ class MessageHandlers:
             refuse_archived(row)
             if row.status == store.DEGRADED:
                 raise failed_precondition("thread is degraded", "THREAD_DEGRADED")
-            recipients = row.recipients or []
-            stored = await store.add_message(
-                connection, thread_id, caller, request.body, file_ids, recipients
+            message_id = uuid.uuid4()
+            announcement = self._outbox.rooms_rows(
+                connection,
+                source="threads",
+                event="message.created",
+                rooms=[f"thread_participant:{recipient}" for recipient in row.recipients or ()],
+                payload={"thread_id": str(thread_id), "message_id": str(message_id)},
+                at=row.now,
             )
-            if recipients:
-                await self._announce(connection, stored, recipients)
+            stored = await store.add_message(
+                connection, message_id, row, caller, request.body, file_ids, announcement
+            )
         return pb.SendMessageResponse(message=convert.message_message(stored))
-
-    async def _announce(
-        self, connection: AsyncConnection, message: Any, recipients: Sequence[uuid.UUID]
-    ) -> None:
-        """The `message.created` envelope, committed with the message."""
-        await self._outbox.emit_to_rooms(
-            connection,
-            source="threads",
-            event="message.created",
-            rooms=[f"thread_participant:{recipient}" for recipient in recipients],
-            payload={"thread_id": str(message.thread_id), "message_id": str(message.id)},
-            at=message.created_at,
-        )
 
     async def of_thread(self, request: pb.GetMessagesRequest) -> pb.GetMessagesResponse:
         thread_id = parse_uuid(request.thread_id.strip(), "thread_id")
