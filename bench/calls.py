@@ -5,8 +5,8 @@
 Calls UsersService.GetUser as the local cluster admin at 10 concurrent callers, straight to
 Users over gRPC with the identity metadata the Gateway would send, and the same call on a bare
 grpc.aio server in its own process (`echo_server.py`) that answers with the requested id. Both
-are timed from the same client, in the same run, and each server process's CPU time per call
-is read from /proc. A benchmark, not a test: it asserts nothing and prints its table.
+are timed from the same client, in turns within the same run, and each server process's CPU
+time per call is read from /proc. A benchmark, not a test: it asserts nothing and prints its table.
 """
 
 from __future__ import annotations
@@ -23,10 +23,11 @@ import grpc
 from agyn_common.embedded import free_port
 from agyn_local.platform import LocalPlatform
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
-from figures import CpuClock, Figures, cpu_per_call, on_a_local_platform, row, run_for
+from figures import CpuClock, Figures, on_a_local_platform, row, run_for
 
 CALLERS = 10
-SECONDS = 6.0
+SECONDS = 9.0  # for each server, in ROUNDS turns
+ROUNDS = 3
 
 
 @dataclass
@@ -56,33 +57,56 @@ def echo_server() -> Iterator[tuple[str, int]]:
         process.wait()
 
 
-async def get_user_at(address: str, pid: int, admin: str, metadata: tuple[tuple[str, str], ...]) -> CallCost:
-    channels = [grpc.aio.insecure_channel(address) for _ in range(CALLERS)]
-    stubs = [users_pb2_grpc.UsersServiceStub(channel) for channel in channels]
-    request = users_pb2.GetUserRequest(identity_id=admin)
+class Caller:
+    """GetUser from CALLERS concurrent callers, one channel each, at one server process."""
 
-    async def call(worker: int) -> float:
+    def __init__(self, address: str, pid: int, admin: str, metadata: tuple[tuple[str, str], ...]) -> None:
+        self.channels = [grpc.aio.insecure_channel(address) for _ in range(CALLERS)]
+        self.stubs = [users_pb2_grpc.UsersServiceStub(channel) for channel in self.channels]
+        self.clock = CpuClock(pid)
+        self.request = users_pb2.GetUserRequest(identity_id=admin)
+        self.metadata = metadata
+        self.figures = Figures(0, 0.0, [])
+        self.cpu_seconds = 0.0
+
+    async def call(self, worker: int) -> float:
         started = time.perf_counter()
-        await stubs[worker].GetUser(request, metadata=metadata)
+        await self.stubs[worker].GetUser(self.request, metadata=self.metadata)
         return time.perf_counter() - started
 
-    await run_for(CALLERS, 1.0, call)  # warm: connections, caches
-    figures, cpu_ms = await cpu_per_call(CpuClock(pid), run_for(CALLERS, SECONDS, call))
-    for channel in channels:
-        await channel.close()
-    return CallCost(figures, cpu_ms)
+    async def run(self, seconds: float) -> None:
+        before = self.clock.seconds()
+        figures = await run_for(CALLERS, seconds, self.call)
+        self.cpu_seconds += self.clock.seconds() - before
+        self.figures = Figures(
+            self.figures.count + figures.count,
+            self.figures.seconds + figures.seconds,
+            self.figures.latencies + figures.latencies,
+        )
+
+    async def close(self) -> CallCost:
+        for channel in self.channels:
+            await channel.close()
+        return CallCost(self.figures, self.cpu_seconds * 1000 / max(1, self.figures.count))
 
 
 async def measure(platform: LocalPlatform) -> CallFigures:
     admin = platform.admin_identity_path.read_text().strip()
     as_admin = (("x-agyn-caller", "gateway"), ("x-identity-id", admin), ("x-identity-type", "user"))
     with echo_server() as (address, pid):
-        echo = await get_user_at(address, pid, admin, ())
-    get_user = await get_user_at(platform.addresses["users"], platform.pid("users"), admin, as_admin)
+        echo = Caller(address, pid, admin, ())
+        users = Caller(platform.addresses["users"], platform.pid("users"), admin, as_admin)
+        for caller in (echo, users):  # warm: connections, caches
+            await run_for(CALLERS, 1.0, caller.call)
+        # Taken in turns, so that what else the machine does weighs on both alike.
+        for _ in range(ROUNDS):
+            await echo.run(SECONDS / ROUNDS)
+            await users.run(SECONDS / ROUNDS)
+        figures = CallFigures(await echo.close(), await users.close())
     print(f"{f'GetUser, {CALLERS} callers':<34}{'rate':>12}{'p50 ms':>10}{'p99 ms':>10}{'CPU ms/call':>13}")
-    print(f"{row('bare grpc.aio echo', echo.figures)}{echo.cpu_ms:>13.3f}")
-    print(f"{row('Users', get_user.figures)}{get_user.cpu_ms:>13.3f}")
-    return CallFigures(echo, get_user)
+    print(f"{row('bare grpc.aio echo', figures.echo.figures)}{figures.echo.cpu_ms:>13.3f}")
+    print(f"{row('Users', figures.get_user.figures)}{figures.get_user.cpu_ms:>13.3f}")
+    return figures
 
 
 def main() -> int:

@@ -77,10 +77,3 @@ class CpuClock:
     def seconds(self) -> float:
         fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / self.TICKS
-
-
-async def cpu_per_call(clock: CpuClock, measured: Awaitable[Figures]) -> tuple[Figures, float]:
-    """Run `measured` and return its figures with the process's CPU milliseconds per call."""
-    before = clock.seconds()
-    figures = await measured
-    return figures, (clock.seconds() - before) * 1000 / max(1, figures.count)
