@@ -136,6 +136,29 @@ async def test_many_events_in_batches_keep_their_order(database, bus, nats):
     assert [event["n"] for event in events] == list(range(count))
 
 
+async def test_a_commit_while_the_relay_publishes_is_relayed_without_waiting_for_the_poll(
+    database, bus, nats
+):
+    """Commits keep landing while the relay publishes earlier ones; each wakes the next pass.
+    With the poll an hour away, an event whose wake-up got lost would never arrive."""
+    outbox, service = Outbox(database, sa.MetaData(), poll_seconds=3600), fresh_service()
+    writers, each = 8, 40
+
+    async def write(writer: int) -> None:
+        for n in range(each):
+            async with database.transaction() as connection:
+                await outbox.emit(
+                    connection, f"agyn.events.{service}.w{writer}", json.dumps({"n": n}).encode()
+                )
+
+    async with relaying(outbox, bus):
+        await asyncio.gather(*(write(writer) for writer in range(writers)))
+        events = await read_events(
+            nats.url, f"agyn.events.{service}.>", lambda found: len(found) >= writers * each, timeout=20
+        )
+    assert len(events) == writers * each
+
+
 async def test_a_subject_nats_would_refuse_is_never_queued(database):
     """Such a row could never be relayed: publishing it would make NATS close the connection."""
     outbox = Outbox(database, sa.MetaData())

@@ -221,19 +221,22 @@ class Outbox:
         """Relay until `stop`."""
         delay = 0.1
         while not self._stopped:
+            # Cleared before the batch is read: a commit that lands while this pass publishes
+            # wakes the next one at once (cleared after the pass, its wake-up was lost and its
+            # rows waited for the poll).
+            self._wake.clear()
             try:
                 relayed = await self.relay_once(bus)
             except Exception as error:  # NATS away or DB hiccup: keep the rows, retry
                 log.warning("outbox relay failed, retrying in %.1fs: %s", delay, error)
-                self._wake.clear()
+                self._wake.clear()  # the backoff is cut short by a new commit, not an old one
                 await self._wait_for_wake(delay)
                 delay = min(delay * 2, 5.0)
                 continue
             delay = 0.1
             if relayed == self._batch_size:
                 continue  # more may be waiting
-            self._wake.clear()
-            # Also poll: rows may come from another replica, or a wake may have been missed.
+            # Also poll: rows may come from another replica.
             await self._wait_for_wake(self._poll_seconds)
 
     async def relay_once(self, bus: Bus) -> int:
