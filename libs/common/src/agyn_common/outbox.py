@@ -81,14 +81,23 @@ QUEUE_ROWS = _QUEUED.insert().from_select(
 )
 _QUEUE_ROWS = Query(QUEUE_ROWS)
 
-# The relay's batch: the oldest rows no other replica is relaying, locked until published.
-_NEXT_ROWS = Query(
-    sa.select(_QUEUED.c.id, _QUEUED.c.subject, _QUEUED.c.payload, _QUEUED.c.headers)
-    .order_by(_QUEUED.c.seq)
-    .limit(sa.bindparam("limit", type_=sa.Integer))
-    .with_for_update(skip_locked=True)
+# The relay's batch, taken out of the queue in one statement: the oldest rows no other replica
+# is relaying. They are gone only when the pass commits, once JetStream has acknowledged every
+# one; otherwise the rollback puts them all back, and JetStream drops the copies it already
+# has (by Nats-Msg-Id) when they are published again.
+_TAKE_ROWS = Query(
+    _QUEUED.delete()
+    .where(
+        _QUEUED.c.id.in_(
+            sa.select(_QUEUED.c.id)
+            .order_by(_QUEUED.c.seq)
+            .limit(sa.bindparam("limit", type_=sa.Integer))
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+    )
+    .returning(_QUEUED.c.seq, _QUEUED.c.id, _QUEUED.c.subject, _QUEUED.c.payload, _QUEUED.c.headers)
 )
-_DELETE_ROWS = Query(_QUEUED.delete().where(_QUEUED.c.id == sa.func.any(sa.bindparam("ids", type_=_UUIDS))))
 
 
 def event_subject(service: str, event: str) -> str:
@@ -240,12 +249,12 @@ class Outbox:
             await self._wait_for_wake(self._poll_seconds)
 
     async def relay_once(self, bus: Bus) -> int:
-        """Publish one batch of committed rows; return how many were acknowledged."""
+        """Publish one batch of committed rows; return how many (all were acknowledged)."""
         if not bus.connected:
             raise ConnectionError("nats not connected")
         js = bus.jetstream
         async with self._db.transaction() as connection:
-            rows = await _NEXT_ROWS.all(connection, limit=self._batch_size)
+            rows = sorted(await _TAKE_ROWS.all(connection, limit=self._batch_size))  # by seq
             if not rows:
                 return 0
             # Pipelined: every message is sent before any acknowledgement is awaited.
@@ -257,13 +266,7 @@ class Outbox:
             ]
             async with asyncio.timeout(5):
                 done = await asyncio.gather(*futures, return_exceptions=True)
-            acknowledged = [
-                row.id
-                for row, result in zip(rows, done, strict=True)
-                if not isinstance(result, BaseException)
-            ]
-            if acknowledged:
-                await _DELETE_ROWS.run(connection, ids=acknowledged)
-        if len(acknowledged) < len(rows):
-            raise ConnectionError(f"{len(rows) - len(acknowledged)} publishes were not acknowledged")
-        return len(acknowledged)
+            failed = sum(isinstance(result, BaseException) for result in done)
+            if failed:  # rolls the batch back: every row stays queued, in its order
+                raise ConnectionError(f"{failed} of {len(rows)} publishes were not acknowledged")
+        return len(rows)
