@@ -1,9 +1,10 @@
 """The transactional outbox and its relay to JetStream (DESIGN §5).
 
 A state change and the events it causes commit in one transaction: `Outbox.emit` inserts
-a row with the change. After the commit the relay wakes, publishes the rows in order with
-`Nats-Msg-Id` = row id (JetStream drops a duplicate inside the stream's window), and
-deletes what was acknowledged. While NATS is away rows wait and the relay retries with
+a row with the change (or `QUEUE_ROWS` is part of the change's own statement). After the
+commit the relay wakes, takes a batch of rows out, publishes them in order with
+`Nats-Msg-Id` = row id (JetStream drops a duplicate inside the stream's window), and commits
+once every one is acknowledged. While NATS is away the rows stay and the relay retries with
 backoff, so no event is lost and none is sent for a rolled-back change.
 """
 
