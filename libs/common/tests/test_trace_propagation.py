@@ -57,9 +57,9 @@ def recording() -> tuple[TracerProvider, InMemorySpanExporter]:
     return provider, spans
 
 
-async def publish(nats_url: str, subject: str, *, jetstream: bool) -> None:
+async def publish(nats_url: str, subject: str, *, jetstream: bool, traceparent: str = TRACEPARENT) -> None:
     connection = await nats_client.connect(nats_url)
-    headers = {"traceparent": TRACEPARENT}
+    headers = {"traceparent": traceparent}
     if jetstream:
         await connection.jetstream().publish(subject, b"{}", headers=headers)
     else:
@@ -95,3 +95,25 @@ async def test_bus_handlers_run_in_a_consumer_span_continuing_the_publishers_tra
         assert span.parent is not None and format(span.parent.span_id, "016x") == PUBLISHER_SPAN_ID
         assert span.attributes["messaging.system"] == "nats"
     assert {span.name for span in spans.get_finished_spans()} == {f"process {live}", f"process {durable}"}
+
+
+async def test_a_message_of_an_unsampled_trace_gets_no_span_and_is_handled_in_that_trace(nats):
+    provider, spans = recording()
+    subject = f"agyn.events.test{uuid.uuid4().hex}.cache.dropped"
+    seen: list[str] = []
+
+    async def record(message) -> None:
+        seen.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
+
+    bus = Bus(nats.url, name="trace-test", streams=(EVENTS,), tracer_provider=provider)
+    bus.subscribe(subject, record)
+    bus.start()
+    await bus.wait_ready(10)
+    try:
+        unsampled = TRACEPARENT.rsplit("-", 1)[0] + "-00"
+        await publish(nats.url, subject, jetstream=False, traceparent=unsampled)
+        await wait_until(lambda: bool(seen))
+    finally:
+        await bus.close()
+    assert seen == [TRACE_ID]
+    assert spans.get_finished_spans() == ()
