@@ -4,9 +4,11 @@
 
 Calls UsersService.GetUser as the local cluster admin at 10 concurrent callers, straight to
 Users over gRPC with the identity metadata the Gateway would send, and the same call on a bare
-grpc.aio server in its own process (`echo_server.py`) that answers with the requested id. Both
-are timed from the same client, in turns within the same run, and each server process's CPU
-time per call is read from /proc. A benchmark, not a test: it asserts nothing and prints its table.
+grpc.aio server in its own process (`echo_server.py`) that answers with the requested id; and
+on a second Users process on the same database with METRICS_PORT=0, which records no metrics
+(issue 24: what metrics cost). All are timed from the same client, in turns within the same
+run, and each server process's CPU time per call is read from /proc. A benchmark, not a test:
+it asserts nothing and prints its table.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import grpc
 from agyn_common.embedded import free_port
 from agyn_local.platform import LocalPlatform
+from agyn_local.services import SERVICES
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 from figures import CpuClock, Figures, on_a_local_platform, row, run_for
 
@@ -39,7 +42,8 @@ class CallCost:
 @dataclass
 class CallFigures:
     echo: CallCost
-    get_user: CallCost
+    get_user: CallCost  # with metrics, as every service runs
+    without_metrics: CallCost
 
 
 @contextlib.contextmanager
@@ -51,6 +55,27 @@ def echo_server() -> Iterator[tuple[str, int]]:
     try:
         assert process.stdout is not None
         process.stdout.readline()  # "serving"
+        yield f"127.0.0.1:{port}", process.pid
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@contextlib.contextmanager
+def users_without_metrics(platform: LocalPlatform) -> Iterator[tuple[str, int]]:
+    """Another Users process on the platform's database, recording no metrics."""
+    port = free_port()
+    (users,) = (service for service in SERVICES if service.name == "users")
+    environment = {**platform.service_environment(users, port, platform.addresses), "METRICS_PORT": "0"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", users.module, "serve"],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=60)
         yield f"127.0.0.1:{port}", process.pid
     finally:
         process.terminate()
@@ -93,19 +118,23 @@ class Caller:
 async def measure(platform: LocalPlatform) -> CallFigures:
     admin = platform.admin_identity_path.read_text().strip()
     as_admin = (("x-agyn-caller", "gateway"), ("x-identity-id", admin), ("x-identity-type", "user"))
-    with echo_server() as (address, pid):
+    with echo_server() as (address, pid), users_without_metrics(platform) as (plain_address, plain_pid):
         echo = Caller(address, pid, admin, ())
         users = Caller(platform.addresses["users"], platform.pid("users"), admin, as_admin)
-        for caller in (echo, users):  # warm: connections, caches
+        plain = Caller(plain_address, plain_pid, admin, as_admin)
+        for caller in (echo, users, plain):  # warm: connections, caches
             await run_for(CALLERS, 1.0, caller.call)
-        # Taken in turns, so that what else the machine does weighs on both alike.
+        # Taken in turns, so that what else the machine does weighs on all alike.
         for _ in range(ROUNDS):
-            await echo.run(SECONDS / ROUNDS)
-            await users.run(SECONDS / ROUNDS)
-        figures = CallFigures(await echo.close(), await users.close())
+            for caller in (echo, users, plain):
+                await caller.run(SECONDS / ROUNDS)
+        figures = CallFigures(await echo.close(), await users.close(), await plain.close())
     print(f"{f'GetUser, {CALLERS} callers':<34}{'rate':>12}{'p50 ms':>10}{'p99 ms':>10}{'CPU ms/call':>13}")
     print(f"{row('bare grpc.aio echo', figures.echo.figures)}{figures.echo.cpu_ms:>13.3f}")
     print(f"{row('Users', figures.get_user.figures)}{figures.get_user.cpu_ms:>13.3f}")
+    print(
+        f"{row('Users, no metrics', figures.without_metrics.figures)}{figures.without_metrics.cpu_ms:>13.3f}"
+    )
     return figures
 
 

@@ -47,6 +47,7 @@ async def measure(platform: LocalPlatform) -> None:
     gateway_10 = through_gateway[10]
     direct, connect = gateway_10["straight to Users (gRPC)"], gateway_10["through the Gateway (Connect JSON)"]
     connect_ratio = connect.throughput / direct.throughput
+    metrics_ratio = cost.get_user.cpu_ms / cost.without_metrics.cpu_ms
     goals = [
         Goal(
             "SendMessage at 100 senders / raw insert+commit",
@@ -91,8 +92,15 @@ async def measure(platform: LocalPlatform) -> None:
             ">= 0.9x",
             lambda value: value >= 0.9,
         ),
+        Goal(
+            "CPU per GetUser, metrics on / off (issue 24)",
+            metrics_ratio,
+            f"{metrics_ratio:.3f}x ({cost.get_user.cpu_ms:.3f} ms vs {cost.without_metrics.cpu_ms:.3f} ms)",
+            "<= 1.05x",
+            lambda value: value <= 1.05,
+        ),
     ]
-    print("\n== Goals (issue 23)")
+    print("\n== Goals (issues 23 and 24)")
     print(f"{'measure':<48}{'measured':<40}{'goal':<10}")
     for goal in goals:
         verdict = "met" if goal.met(goal.measured) else "NOT met"

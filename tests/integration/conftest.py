@@ -181,6 +181,7 @@ class Processes:
     addresses: dict[str, str]
     logs: Path
     databases: dict[str, str] = field(default_factory=dict)  # URL by service, for fault scenarios
+    metrics: dict[str, str] = field(default_factory=dict)  # each service's /metrics URL
 
     def log_tail(self, name: str, lines: int = 30) -> str:
         return "\n".join((self.logs / f"{name}.log").read_text().splitlines()[-lines:])
@@ -225,7 +226,11 @@ async def running_processes(
                 running.databases[service.name] = create_database(service.name)
             database_url = running.databases.get(service.name)
             port = int(addresses[service.name].rsplit(":", 1)[1])
-            environment = service_environment(nats_url_of(service.name), port, addresses, database_url)
+            metrics_port = free_port()
+            running.metrics[service.name] = f"http://127.0.0.1:{metrics_port}/metrics"
+            environment = service_environment(
+                nats_url_of(service.name), port, addresses, database_url, metrics_port
+            )
             children.append(spawn(service.module, environment, logs / f"{service.name}.log"))
         for service in SERVICES:
             async with grpc.aio.insecure_channel(addresses[service.name]) as channel:

@@ -143,6 +143,7 @@ async def probe_process(database_url: str, nats_url: str, log: Path, **settings:
             "NATS_URL": nats_url,
             "GRPC_HOST": "127.0.0.1",
             "GRPC_PORT": str(port),
+            "METRICS_PORT": "0",
             "AGYN_ACCESS_MODE": "local",
             "SHUTDOWN_GRACE_SECONDS": "30",
             **settings,

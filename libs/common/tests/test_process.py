@@ -124,6 +124,7 @@ def serving_environment(database_url: str, nats_url: str, port: int, **extra: st
         "NATS_URL": nats_url,
         "GRPC_HOST": "127.0.0.1",
         "GRPC_PORT": str(port),
+        "METRICS_PORT": "0",
         "AGYN_ACCESS_MODE": "local",
         **extra,
     }

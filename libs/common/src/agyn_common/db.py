@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
+from prometheus_client import Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from agyn_common.errors import not_found
+from agyn_common.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,8 @@ def sqlalchemy_url(database_url: str) -> str:
 
 class Database:
     def __init__(self, database_url: str, *, pool_size: int = 10) -> None:
+        self._pool_size = pool_size
+        self._wait_time: Histogram | None = None  # set by `measure_with`
         # No ping on checkout: it was a round trip on every call. A connection the database
         # dropped fails its first statement instead, which the pipeline answers UNAVAILABLE
         # (retryable), and SQLAlchemy then replaces every pooled connection older than it.
@@ -87,7 +94,7 @@ class Database:
                 await _undo(enclosing_undos, mark)
                 raise
             return
-        connection = await self.engine.connect()
+        connection = await self._connect(self.engine)
         callbacks: list[Callable[[], None]] = []
         undos: list[tuple[str, Undo]] = []
         # Kept here, not read back from the connection when it fails: after a cancel in the
@@ -121,11 +128,27 @@ class Database:
         if enclosing is not None:
             yield enclosing
             return
-        connection = await self._autocommit.connect()
+        connection = await self._connect(self._autocommit)
         try:
             yield connection
         finally:
             await asyncio.shield(connection.close())
+
+    async def _connect(self, engine: AsyncEngine) -> AsyncConnection:
+        if self._wait_time is None:
+            return await engine.connect()
+        started = time.perf_counter()
+        connection = await engine.connect()
+        self._wait_time.observe(time.perf_counter() - started)
+        return connection
+
+    def measure_with(self, metrics: Metrics) -> None:
+        """Report the pool in `metrics`: its connections by state, the most it opens, and how
+        long calls wait for one."""
+        metrics.collect_with(_PoolCollector(self.engine.sync_engine.pool, 2 * self._pool_size))
+        self._wait_time = metrics.histogram(
+            "db_client_connection_wait_time_seconds", "Time a call waited for a connection of the pool."
+        )
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -133,6 +156,25 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+class _PoolCollector(Collector):
+    """The pool's connections, read at each scrape (from the metrics thread: counters only)."""
+
+    def __init__(self, pool: Any, most: int) -> None:
+        self._pool = pool
+        self._most = most
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        count = GaugeMetricFamily(
+            "db_client_connection_count", "Connections of the pool, by state.", labels=["state"]
+        )
+        count.add_metric(["used"], self._pool.checkedout())
+        count.add_metric(["idle"], self._pool.checkedin())
+        yield count
+        yield GaugeMetricFamily(
+            "db_client_connection_max", "The most connections the pool opens.", value=self._most
+        )
 
 
 def after_commit(connection: AsyncConnection, callback: Callable[[], None]) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus, checked_subject
 from agyn_common.db import Database, after_commit
+from agyn_common.metrics import Metrics
 from agyn_common.query import Query
 from agyn_common.rooms import room_messages
 
@@ -97,8 +98,46 @@ _TAKE_ROWS = Query(
             .scalar_subquery()
         )
     )
-    .returning(_QUEUED.c.seq, _QUEUED.c.id, _QUEUED.c.subject, _QUEUED.c.payload, _QUEUED.c.headers)
+    .returning(
+        _QUEUED.c.seq,
+        _QUEUED.c.id,
+        _QUEUED.c.subject,
+        _QUEUED.c.payload,
+        _QUEUED.c.headers,
+        _QUEUED.c.created_at,
+    )
 )
+_BACKLOG = Query(
+    sa.select(
+        sa.func.count().label("pending"),
+        sa.cast(
+            sa.func.extract("epoch", sa.func.now() - sa.func.min(_QUEUED.c.created_at)) * 1000, sa.BigInteger
+        ).label("oldest_age_ms"),
+    ).select_from(_QUEUED)
+)
+# How often the backlog is measured, when the service has metrics.
+BACKLOG_SECONDS = 5.0
+
+
+class _OutboxMeasures:
+    def __init__(self, metrics: Metrics) -> None:
+        self.committed = metrics.counter(
+            "agyn_events_committed_total",
+            "Domain events committed, by type: what this service wrote.",
+            ["event"],
+        )
+        self.pending = metrics.gauge("agyn_outbox_pending_rows", "Outbox rows not yet published.")
+        self.oldest_age = metrics.gauge(
+            "agyn_outbox_oldest_age_seconds", "Age of the oldest outbox row not yet published (0: none)."
+        )
+        self.latency = metrics.histogram(
+            "agyn_outbox_publish_latency_seconds",
+            "From an event's transaction to its acknowledgement by JetStream.",
+        )
+        self.failures = metrics.counter(
+            "agyn_outbox_publish_failures_total",
+            "Publishes JetStream did not acknowledge (the rows stay queued).",
+        )
 
 
 def event_subject(service: str, event: str) -> str:
@@ -115,6 +154,25 @@ class Outbox:
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._stopped = False
+        self._measures: _OutboxMeasures | None = None  # set by `measure_with`
+
+    def measure_with(self, metrics: Metrics) -> None:
+        """Report the outbox in `metrics`: the domain events committed, the backlog (kept up to
+        date by `watch_backlog`), how long events take to reach the bus, failed publishes."""
+        self._measures = _OutboxMeasures(metrics)
+
+    async def watch_backlog(self, seconds: float = BACKLOG_SECONDS) -> None:
+        """Measure the rows not yet published, and the age of the oldest, every `seconds`."""
+        while not self._stopped and self._measures is not None:
+            try:
+                async with self._db.read() as connection:
+                    pending, oldest_ms = await _BACKLOG.first(connection)
+            except Exception as error:  # the database is away: the last figures stay
+                log.debug("outbox backlog not measured: %s", error)
+            else:
+                self._measures.pending.set(pending)
+                self._measures.oldest_age.set((oldest_ms or 0) / 1000)
+            await asyncio.sleep(seconds)  # the service's stop cancels it
 
     async def emit(
         self,
@@ -167,12 +225,15 @@ class Outbox:
             "occurred_at": datetime.now(UTC).isoformat(),
             "data": dict(data),
         }
-        return await self.emit(
+        emitted = await self.emit(
             connection,
             event_subject(service, event),
             json.dumps(body, separators=(",", ":")).encode(),
             message_id=event_id,
         )
+        if self._measures is not None:
+            after_commit(connection, self._measures.committed.labels(f"{service}.{event}").inc)
+        return emitted
 
     async def emit_to_rooms(
         self,
@@ -269,5 +330,11 @@ class Outbox:
                 done = await asyncio.gather(*futures, return_exceptions=True)
             failed = sum(isinstance(result, BaseException) for result in done)
             if failed:  # rolls the batch back: every row stays queued, in its order
+                if self._measures is not None:
+                    self._measures.failures.inc(failed)
                 raise ConnectionError(f"{failed} of {len(rows)} publishes were not acknowledged")
+        if self._measures is not None:
+            published = datetime.now(UTC)
+            for row in rows:
+                self._measures.latency.observe((published - row.created_at).total_seconds())
         return len(rows)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -38,6 +39,7 @@ from agyn_common.caller import current_caller, serve_as
 from agyn_common.errors import ServiceError, database_unavailable, invalid_argument
 from agyn_common.gate import CallGate
 from agyn_common.idempotency import Idempotency, idempotency_key
+from agyn_common.metrics import RpcOutcomes
 from agyn_common.request_checks import check_request
 
 log = logging.getLogger(__name__)
@@ -89,6 +91,16 @@ def _database_away(error: BaseException) -> bool:
     return False
 
 
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def _status_code(code: Any) -> grpc.StatusCode:
+    """The status a handler set with `context.abort` (grpcio keeps the enum or its number)."""
+    if isinstance(code, grpc.StatusCode):
+        return code
+    return _CODES.get(code, grpc.StatusCode.UNKNOWN)
+
+
 def _carrier(metadata: Any) -> dict[str, str]:
     return {key: value for key, value in metadata or () if isinstance(value, str)}
 
@@ -106,9 +118,16 @@ def _unary_response_type(method_path: str) -> type[Message]:
 
 
 class RpcPipeline(grpc.aio.ServerInterceptor):
-    def __init__(self, policy: AccessPolicy, tracer: Tracer, idempotency: Idempotency | None = None) -> None:
+    def __init__(
+        self,
+        policy: AccessPolicy,
+        tracer: Tracer,
+        idempotency: Idempotency | None = None,
+        outcomes: RpcOutcomes | None = None,
+    ) -> None:
         self._policy = policy
         self._tracer = tracer
+        self._outcomes = outcomes
         self._idempotency = idempotency
         self._response_types = {path: _unary_response_type(path) for path in policy.declaration.idempotent}
         if self._response_types and idempotency is None:
@@ -178,24 +197,26 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
 
     def _wrap_unary(self, method: str, behaviour: Callable[..., Any]) -> Callable[..., Any]:
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
             with self._start_span(method, context) as span:
                 try:
                     async with self.gate.call(counted=not is_open_method(method)):
                         self._admit(method, request, context)
                         response = await self._once_per_key(method, behaviour, request, context)
                 except asyncio.CancelledError:
-                    self._cancelled(span, method, context)
+                    self._ended(span, method, started, self._cancelled(method, context))
                     raise
                 except Exception as error:
-                    await self._fail(span, method, error, context)
+                    await self._fail(span, method, started, error, context)
                     raise  # unreachable: _fail aborts
-                span.set_attribute("rpc.grpc.status_code", grpc.StatusCode.OK.value[0])
+                self._ended(span, method, started, grpc.StatusCode.OK)
                 return response
 
         return unary
 
     def _wrap_server_stream(self, method: str, behaviour: Callable[..., Any]) -> Callable[..., Any]:
         async def server_stream(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
             with self._start_span(method, context) as span:
                 try:
                     async with self.gate.call(counted=not is_open_method(method)):
@@ -203,12 +224,12 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
                         async for response in behaviour(request, context):
                             yield response
                 except asyncio.CancelledError:
-                    self._cancelled(span, method, context)
+                    self._ended(span, method, started, self._cancelled(method, context))
                     raise
                 except Exception as error:
-                    await self._fail(span, method, error, context)
+                    await self._fail(span, method, started, error, context)
                     raise
-                span.set_attribute("rpc.grpc.status_code", grpc.StatusCode.OK.value[0])
+                self._ended(span, method, started, grpc.StatusCode.OK)
 
         return server_stream
 
@@ -240,10 +261,16 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
             work=lambda: behaviour(request, context),
         )
 
-    def _cancelled(self, span: Span, method: str, context: grpc.aio.ServicerContext) -> None:
+    def _ended(self, span: Span, method: str, started: float, code: grpc.StatusCode) -> None:
+        """The call's outcome, on its span and in the RPC metrics."""
+        span.set_attribute("rpc.grpc.status_code", code.value[0])
+        if self._outcomes is not None:
+            self._outcomes.observe(method, code.value[0], (time.perf_counter() - started) * 1000)
+
+    def _cancelled(self, method: str, context: grpc.aio.ServicerContext) -> grpc.StatusCode:
         """The call's task was cancelled: by its client (it cancelled, went away, or its deadline
         passed), or by the stop once the grace period is over. Nothing is answered; the
-        transactions it was in roll back."""
+        transactions it was in roll back. The code it ends with."""
         remaining = context.time_remaining()
         if self.grace_over:
             code = grpc.StatusCode.CANCELLED
@@ -254,12 +281,13 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
         else:
             code = grpc.StatusCode.CANCELLED
             log.info("%s cancelled by the client", method)
-        span.set_attribute("rpc.grpc.status_code", code.value[0])
+        return code
 
     async def _fail(
-        self, span: Span, method: str, error: Exception, context: grpc.aio.ServicerContext
+        self, span: Span, method: str, started: float, error: Exception, context: grpc.aio.ServicerContext
     ) -> None:
         if isinstance(error, grpc.aio.AbortError):
+            self._ended(span, method, started, _status_code(context.code()))
             raise error  # the handler already chose its status
         if not isinstance(error, ServiceError):
             span.record_exception(error)
@@ -272,7 +300,7 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
             else:
                 log.exception("unhandled error in %s", method)
                 error = ServiceError(grpc.StatusCode.INTERNAL, "internal error")
-        span.set_attribute("rpc.grpc.status_code", error.code.value[0])
+        self._ended(span, method, started, error.code)
         if error.code in (
             grpc.StatusCode.INTERNAL,
             grpc.StatusCode.UNKNOWN,

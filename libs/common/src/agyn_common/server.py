@@ -52,6 +52,7 @@ from agyn_common.commandline import parse_command
 from agyn_common.db import Database
 from agyn_common.idempotency import Idempotency
 from agyn_common.logs import configure_logging
+from agyn_common.metrics import Metrics, RpcOutcomes
 from agyn_common.migrations import migrate
 from agyn_common.outbox import Outbox
 from agyn_common.pipeline import RpcPipeline, current_tracer
@@ -81,6 +82,7 @@ class Runtime(Generic[SettingsT]):
     database: Database | None  # None for a stateless service
     outbox_or_none: Outbox | None
     idempotency: Idempotency | None
+    metrics: Metrics  # the service adds its own numbers here (served when METRICS_PORT is set)
     stopping_callbacks: list[Callable[[], None]] = field(default_factory=list)
 
     def on_stopping(self, callback: Callable[[], None]) -> None:
@@ -148,6 +150,7 @@ class RunningService(Generic[SettingsT]):
         self._stopping = asyncio.Event()
         self._hurry = asyncio.Event()  # the lame duck ends now
         self._stopped = False  # stop() was called: a second call has nothing to do
+        self.metrics_port: int | None = None  # where /metrics is served, when it is
 
     @property
     def address(self) -> str:
@@ -161,6 +164,10 @@ class RunningService(Generic[SettingsT]):
                 asyncio.create_task(self.runtime.outbox.run(self.runtime.bus), name="outbox-relay"),
                 asyncio.create_task(self._housekeeping(), name="housekeeping"),
             ]
+            if self.metrics_port is not None:
+                self._tasks.append(
+                    asyncio.create_task(self.runtime.outbox.watch_backlog(), name="outbox-backlog")
+                )
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once when the service stops."""
@@ -257,6 +264,7 @@ class RunningService(Generic[SettingsT]):
                 await self.runtime.outbox_or_none.relay_once(self.runtime.bus)  # best effort; rows persist
         await self.runtime.channels.close()
         await self.runtime.bus.close()
+        self.runtime.metrics.close()
         if self.runtime.database is not None:
             await self.runtime.database.close()
 
@@ -299,9 +307,24 @@ async def start_service(
         database=db,
         outbox_or_none=None if db is None or metadata is None else Outbox(db, metadata),
         idempotency=None if db is None or metadata is None else Idempotency(db, metadata),
+        metrics=Metrics(),
     )
+    measured = settings.metrics_port != 0
+    if measured:
+        runtime.metrics.reading(
+            "agyn_bus_connected", "1 while the NATS connection is up.", lambda: float(bus.connected)
+        )
+        if db is not None:
+            db.measure_with(runtime.metrics)
+        if runtime.outbox_or_none is not None:
+            runtime.outbox_or_none.measure_with(runtime.metrics)
     policy = AccessPolicy(definition.access, settings.agyn_access_mode, settings.agyn_mesh_namespace)
-    pipeline = RpcPipeline(policy, current_tracer(tracer_provider), runtime.idempotency)
+    pipeline = RpcPipeline(
+        policy,
+        current_tracer(tracer_provider),
+        runtime.idempotency,
+        RpcOutcomes(runtime.metrics.rpc_duration) if measured else None,
+    )
     # No SO_REUSEPORT (grpc's default): a second server on a taken port fails to start
     # instead of silently sharing the port and answering the other's calls.
     server = grpc.aio.server(interceptors=[pipeline], options=[("grpc.so_reuseport", 0)])
@@ -316,6 +339,8 @@ async def start_service(
     running = RunningService(definition, runtime, server, health_servicer, pipeline, port)
     await running._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+    if measured:
+        running.metrics_port = runtime.metrics.serve(settings.grpc_host, settings.metrics_port)
     running.start_background()
     log.info("%s listening on %s:%d", definition.name, settings.grpc_host, port)
     return running

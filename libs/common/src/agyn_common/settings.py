@@ -39,6 +39,9 @@ class ServiceSettings(BaseSettings):
     # How long an answer about another service's relations (organization, agent) is kept;
     # the owner's change events drop it sooner.
     access_cache_seconds: float = Field(default=5.0, ge=0)
+    # Prometheus metrics on http://<grpc_host>:<port>/metrics, a port of its own (0: none are
+    # served or recorded).
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
     # The event loop the service runs on: uvloop wakes and switches for less CPU per call.
     event_loop: Literal["asyncio", "uvloop"] = "uvloop"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

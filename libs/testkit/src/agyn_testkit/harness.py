@@ -28,6 +28,7 @@ def in_process_settings(
         "nats_url": nats_url,
         "grpc_host": "127.0.0.1",
         "grpc_port": 0,
+        "metrics_port": 0,  # none: a test that reads metrics gives a port
         "agyn_access_mode": AccessMode.LOCAL,
         **overrides,
     }

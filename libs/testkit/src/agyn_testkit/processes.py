@@ -65,6 +65,7 @@ async def service_process(
         **os.environ,
         "GRPC_HOST": "127.0.0.1",
         "GRPC_PORT": str(port),
+        "METRICS_PORT": "0",
         "AGYN_ACCESS_MODE": "local",
         "LOG_FORMAT": "json",
         **settings,

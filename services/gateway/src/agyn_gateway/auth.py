@@ -29,6 +29,7 @@ from agyn_common.errors import ServiceError, internal, resource_exhausted, unaut
 from agyn_common.ratelimit import RateLimiter
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 from nats.aio.msg import Msg
+from prometheus_client import Counter
 
 from agyn_gateway.oidc import OidcProvider, VerifiedToken
 
@@ -74,7 +75,9 @@ class Authenticator:
         bootstrap: tuple[str, uuid.UUID] | None,
         cache_seconds: float,
         anonymous_limiter: RateLimiter,
+        refused: Counter | None = None,  # by credential kind (agyn_gateway.measures)
     ) -> None:
+        self._refused = refused
         self._users = users_pb2_grpc.UsersServiceStub(users)
         self._oidc = oidc
         self._bootstrap = bootstrap
@@ -100,6 +103,7 @@ class Authenticator:
             return Principal(self._bootstrap[1], "platform")
         if not _TOKEN_SYNTAX.fullmatch(token):
             # Refused without asking anyone, so it spends nothing from the client's budget.
+            self._count_refused("malformed")
             raise unauthenticated("malformed bearer token")
         key = hashlib.sha256(token.encode()).hexdigest()  # also what Users stores for API tokens
         known = self._known.get(key)
@@ -115,10 +119,15 @@ class Authenticator:
         except ServiceError as error:
             if error.code is grpc.StatusCode.UNAUTHENTICATED:
                 self._anonymous.allow(client)
+                self._count_refused("api_token" if token.startswith(API_TOKEN_PREFIX) else "jwt")
             raise
         if self._cache_seconds > 0:
             self._known.put(key, principal, generation)
         return principal
+
+    def _count_refused(self, credential: str) -> None:
+        if self._refused is not None:
+            self._refused.labels(credential).inc()
 
     def admit_anonymous(self, client: str) -> None:
         """A call to a method open to anonymous callers: RESOURCE_EXHAUSTED past the client's rate."""

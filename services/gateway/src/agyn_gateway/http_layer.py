@@ -31,6 +31,7 @@ from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 
 from agyn_gateway.auth import Authenticator
+from agyn_gateway.measures import GatewayMeasures, protocol_of
 from agyn_gateway.requests import RequestInfo, set_current_request
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class GatewayHttp:
         path_prefix: str,
         client_address_header: str | None,
         max_request_bytes: int,
+        measures: GatewayMeasures | None = None,
     ) -> None:
         self._rpc = rpc
         self._served = frozenset(served_paths)  # /<service>/<method> of every endpoint
@@ -102,6 +104,7 @@ class GatewayHttp:
         self._authenticator = authenticator
         self._prefix = path_prefix
         self._client_header = client_address_header.lower().encode() if client_address_header else None
+        self._measures = measures
         self.open_calls = 0  # requests being served: a vanished client's must not stay counted
         self.gate = CallGate()  # the door requests pass; hypercorn waits for the running ones
 
@@ -173,6 +176,9 @@ class GatewayHttp:
                 await self._rpc(scope, body, send_with_headers)
         finally:
             self.open_calls -= 1
+            if self._measures is not None:
+                protocol = protocol_of(scope["method"], header(scope, b"content-type"))
+                self._measures.requests.labels(protocol, str(status)).inc()
             log.info(
                 "%s %s %d %.1fms request_id=%s",
                 scope["method"],

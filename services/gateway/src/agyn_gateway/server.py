@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 from agyn_common.bus import Bus
 from agyn_common.clients import ServiceChannels
+from agyn_common.metrics import Metrics
 from agyn_common.ratelimit import RateLimiter
 from agyn_common.server import LIVENESS_SERVICE
 from connectrpc.code import Code
@@ -53,6 +54,7 @@ from agyn_gateway.auth import Authenticator
 from agyn_gateway.connections import close_connections_promptly, close_idle_connections, refuse_new_streams
 from agyn_gateway.forwarding import Forwarder
 from agyn_gateway.http_layer import GatewayHttp
+from agyn_gateway.measures import GatewayMeasures
 from agyn_gateway.oidc import ClaimNames, OidcProvider
 from agyn_gateway.reflection import reflection_endpoints
 from agyn_gateway.requests import current_request
@@ -99,8 +101,13 @@ class _Rpc(ConnectASGIApplication[None]):
     """The RPC surface: the endpoints built from the routes, plus health."""
 
     def __init__(
-        self, endpoints: dict[str, Any], tracer_provider: TracerProvider | None, max_message_bytes: int
+        self,
+        endpoints: dict[str, Any],
+        tracer_provider: TracerProvider | None,
+        max_message_bytes: int,
+        measures: GatewayMeasures | None,
     ) -> None:
+        self._measures = measures
         # endpoints: path -> Endpoint
         super().__init__(
             service=None,
@@ -137,9 +144,15 @@ class _Rpc(ConnectASGIApplication[None]):
                 await stream.send_headers(send, ctx)
 
         current_request().send_stream_headers = send_headers
-        await super()._stream_responses(
-            endpoint, request_stream, stream, metadata_run, disconnected, send, loop, ctx
-        )
+        if self._measures is not None:
+            self._measures.open_streams.inc()
+        try:
+            await super()._stream_responses(
+                endpoint, request_stream, stream, metadata_run, disconnected, send, loop, ctx
+            )
+        finally:
+            if self._measures is not None:
+                self._measures.open_streams.dec()
 
 
 def served_backends(settings: GatewaySettings) -> list[Backend]:
@@ -170,6 +183,8 @@ class RunningGateway:
     lame_duck: float
     app: GatewayHttp
     config: Config
+    metrics: Metrics
+    metrics_port: int | None  # where /metrics is served, when it is
     _hurry: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     _stopped: asyncio.Future[None] | None = None
 
@@ -218,6 +233,7 @@ class RunningGateway:
         await self.channels.close()
         await self.http.aclose()
         await self.bus.close()
+        self.metrics.close()
 
 
 def _health_endpoint(not_serving: asyncio.Event, services: set[str]) -> Endpoint[Any, Any]:
@@ -290,12 +306,15 @@ async def start_gateway(
     bootstrap: tuple[str, uuid.UUID] | None = None
     if settings.cluster_admin_token is not None and settings.cluster_admin_identity_id is not None:
         bootstrap = (settings.cluster_admin_token, settings.cluster_admin_identity_id)
+    metrics = Metrics()
+    measures = GatewayMeasures(metrics) if settings.metrics_port else None
     authenticator = Authenticator(
         channels.channel(settings.users_address),
         oidc=oidc,
         bootstrap=bootstrap,
         cache_seconds=settings.credential_cache_seconds,
         anonymous_limiter=RateLimiter(settings.anonymous_rate_per_second, settings.anonymous_burst),
+        refused=measures.authentication_failures if measures is not None else None,
     )
     authenticator.attach(bus)
     bus.start()
@@ -311,13 +330,20 @@ async def start_gateway(
     endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(not_serving, gateway_services)
     endpoints.update(reflection_endpoints(served_backends(settings)))
     app = GatewayHttp(
-        _Rpc(endpoints, tracer_provider, settings.max_request_bytes),
+        _Rpc(endpoints, tracer_provider, settings.max_request_bytes, measures),
         authenticator,
         served_paths=endpoints.keys(),
         path_prefix=settings.path_prefix,
         client_address_header=settings.client_address_header,
         max_request_bytes=settings.max_request_bytes,
+        measures=measures,
     )
+    metrics_port = None
+    if measures is not None:
+        metrics.reading(
+            "agyn_bus_connected", "1 while the NATS connection is up.", lambda: float(bus.connected)
+        )
+        metrics_port = metrics.serve(settings.grpc_host, settings.metrics_port)
 
     close_connections_promptly()
     listener = _listen(settings.grpc_host, settings.grpc_port)
@@ -358,4 +384,6 @@ async def start_gateway(
         lame_duck=settings.shutdown_lame_duck_seconds,
         app=app,
         config=config,
+        metrics=metrics,
+        metrics_port=metrics_port,
     )

@@ -30,7 +30,7 @@ def register(server: grpc.aio.Server, runtime: Runtime[NotificationsSettings]) -
         runtime.channels.channel(settings.agents_address), ttl=runtime.settings.access_cache_seconds
     )
     agents.attach(runtime.bus)
-    streams = Streams(runtime.bus, settings.max_streams_per_identity)
+    streams = Streams(runtime.bus, settings.max_streams_per_identity, runtime.metrics)
     # Streams never end on their own: once the server takes no new calls (after the lame duck,
     # during which they still deliver), end them, not after the whole grace period.
     runtime.on_stopping(lambda: streams.close("the server is stopping; resume with the last cursor"))

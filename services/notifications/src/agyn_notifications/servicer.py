@@ -95,7 +95,7 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
         rooms = requested_rooms(request.rooms, identity)
         cursor = decode_cursor(request.resume_after, "resume_after") if request.resume_after.strip() else None
         await self._rooms.authorize(identity, rooms)
-        stream = Stream(identity, rooms, self._buffer_size, self._bus.tracer)
+        stream = Stream(identity, rooms, self._buffer_size, self._bus.tracer, self._streams.overflowed)
         self._streams.add(stream)  # RESOURCE_EXHAUSTED past the per-identity limit
         try:
             js = self._jetstream()
@@ -110,7 +110,9 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
             # Only now: a client that pulls state once headers arrive cannot miss an event.
             await context.send_initial_metadata(())
             while True:
-                yield await stream.next()
+                response = await stream.next()
+                self._streams.delivered.inc()
+                yield response
         finally:
             self._streams.remove(stream)
             await stream.close()

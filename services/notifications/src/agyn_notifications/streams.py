@@ -26,6 +26,7 @@ from collections.abc import Sequence
 import grpc
 from agyn_common.bus import Bus, consumer_span
 from agyn_common.errors import ServiceError, resource_exhausted
+from agyn_common.metrics import Metrics
 from agyn_common.rooms import ROOMS, room_subject
 from agynio.api.notifications.v1 import notifications_pb2
 from google.protobuf.message import DecodeError
@@ -34,6 +35,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from opentelemetry import trace
 from opentelemetry.trace import Link, Tracer
+from prometheus_client import Counter
 
 from agyn_notifications.cursor import Cursor
 
@@ -56,8 +58,11 @@ def unavailable(message: str) -> ServiceError:
 class Stream:
     """One Subscribe: the rooms it holds, its consumers, and what waits to be sent."""
 
-    def __init__(self, identity: uuid.UUID, rooms: Sequence[str], buffer_size: int, tracer: Tracer) -> None:
+    def __init__(
+        self, identity: uuid.UUID, rooms: Sequence[str], buffer_size: int, tracer: Tracer, overflowed: Counter
+    ) -> None:
         self.identity = identity
+        self._overflowed = overflowed
         self._tracer = tracer
         # Made inside Subscribe's span: each delivery links back to it.
         self._subscribe = (Link(trace.get_current_span().get_span_context()),)
@@ -166,6 +171,7 @@ class Stream:
         try:
             self._queue.put_nowait(response)
         except asyncio.QueueFull:
+            self._overflowed.inc()
             self.fail(
                 unavailable("slow consumer: the stream fell too far behind; resume with the last cursor")
             )
@@ -224,8 +230,21 @@ class Stream:
 class Streams:
     """Every open stream of this replica, counted per identity."""
 
-    def __init__(self, bus: Bus, max_per_identity: int) -> None:
+    def __init__(self, bus: Bus, max_per_identity: int, metrics: Metrics) -> None:
         self._max_per_identity = max_per_identity
+        # This service's own numbers (its README lists them).
+        metrics.reading(
+            "agyn_notifications_open_streams",
+            "Subscribe streams open on this replica.",
+            lambda: float(len(self)),
+        )
+        self.delivered = metrics.counter(
+            "agyn_notifications_envelopes_delivered_total", "Envelopes sent on Subscribe streams."
+        )
+        self.overflowed = metrics.counter(
+            "agyn_notifications_streams_overflowed_total",
+            "Streams ended because their client fell too far behind (it resumes with its cursor).",
+        )
         self._open: set[Stream] = set()
         self._per_identity: dict[uuid.UUID, int] = {}
         self._closed: str | None = None  # why no stream is taken any more (the server stops)

@@ -33,7 +33,8 @@ def register(server: grpc.aio.Server, runtime: Runtime[ThreadsSettings]) -> None
     agents.attach(runtime.bus)
     identities = Identities(runtime.channels.channel(runtime.settings.users_address))
     threads_pb2_grpc.add_ThreadsServiceServicer_to_server(
-        ThreadsServicer(runtime.db, runtime.outbox, organizations, agents, identities), server
+        ThreadsServicer(runtime.db, runtime.outbox, organizations, agents, identities, runtime.metrics),
+        server,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from agyn_common.agent_access import AgentAccess
 from agyn_common.db import Database
+from agyn_common.metrics import Metrics
 from agyn_common.org_access import OrganizationAccess
 from agyn_common.outbox import Outbox
 from agynio.api.threads.v1 import threads_pb2 as pb
@@ -25,11 +26,12 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
         organizations: OrganizationAccess,
         agents: AgentAccess,
         identities: Identities,
+        metrics: Metrics,
     ) -> None:
         permissions = ThreadPermissions(organizations)
         self._threads = ThreadHandlers(database, organizations, agents, identities, permissions)
         self._listings = ThreadListings(database, organizations, identities)
-        self._messages = MessageHandlers(database, outbox, permissions)
+        self._messages = MessageHandlers(database, outbox, permissions, metrics)
 
     async def CreateThread(
         self, request: pb.CreateThreadRequest, context: grpc.aio.ServicerContext

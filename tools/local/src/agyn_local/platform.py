@@ -30,6 +30,8 @@ from agyn_local.services import ADMIN_SERVICE, SERVICES, LocalService
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 90.0
+# Metrics ports of `make up`, one per service in SERVICES order (9464: the usual Prometheus exporter port).
+METRICS_BASE_PORT = 9464
 # No load balancer to leave locally: a service stops taking calls as soon as it is told.
 LAME_DUCK_SECONDS = "0"
 # A service's own grace period is 20 s (SHUTDOWN_GRACE_SECONDS); give it a little more.
@@ -91,6 +93,18 @@ def assign_ports(options: Options) -> dict[str, int]:
     return ports
 
 
+def assign_metrics_ports(options: Options) -> dict[str, int]:
+    """Each service's metrics port: METRICS_BASE_PORT and the next ones, or any free ones when
+    the services themselves take any free port."""
+    if options.base_port == 0:
+        return {service.name: free_port() for service in SERVICES}
+    ports = {service.name: METRICS_BASE_PORT + index for index, service in enumerate(SERVICES)}
+    for name, port in ports.items():
+        if not port_is_free(port):
+            raise StartupFailed(f"port {port} for the metrics of {name} is in use")
+    return ports
+
+
 def write_json_atomically(path: Path, content: object) -> None:
     partial = path.with_suffix(".partial")
     partial.write_text(json.dumps(content, indent=2) + "\n")
@@ -110,7 +124,7 @@ def exclusive(state_dir: Path) -> Iterator[None]:
 
 
 def service_environment(
-    nats_url: str, port: int, addresses: dict[str, str], database_url: str | None
+    nats_url: str, port: int, addresses: dict[str, str], database_url: str | None, metrics_port: int = 0
 ) -> dict[str, str]:
     """A local service's settings: loopback, local access mode, every other service's address."""
     environment = {
@@ -118,6 +132,7 @@ def service_environment(
         "NATS_URL": nats_url,
         "GRPC_HOST": HOST,
         "GRPC_PORT": str(port),
+        "METRICS_PORT": str(metrics_port),
         "AGYN_ACCESS_MODE": "local",
         "MIGRATE_ON_START": "true",
         "SHUTDOWN_LAME_DUCK_SECONDS": LAME_DUCK_SECONDS,
@@ -168,6 +183,7 @@ class LocalPlatform:
         self._postgres: EmbeddedPostgres | None = None
         self._nats: EmbeddedNats | None = None
         self._processes: list[RunningProcess] = []
+        self._metrics_ports: dict[str, int] = {}
         self._log_handles: list[IO[bytes]] = []
 
     # --- start -------------------------------------------------------------------------
@@ -175,6 +191,7 @@ class LocalPlatform:
     def start(self) -> None:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         ports = assign_ports(self.options)
+        self._metrics_ports = assign_metrics_ports(self.options)
         if not port_is_free(self.options.nats_port):
             raise StartupFailed(
                 f"port {self.options.nats_port} for NATS is in use; choose another with --nats-port"
@@ -195,7 +212,13 @@ class LocalPlatform:
         with self._step("creating the local admin", done="done"):
             self._bootstrap_admin(addresses)
         write_json_atomically(
-            self.endpoints_path, {**addresses, "nats": self._nats.url, "postgres": self._postgres.url()}
+            self.endpoints_path,
+            {
+                **addresses,
+                "nats": self._nats.url,
+                "postgres": self._postgres.url(),
+                "metrics": self.metrics_urls,
+            },
         )
 
     @contextlib.contextmanager
@@ -217,7 +240,8 @@ class LocalPlatform:
     ) -> dict[str, str]:
         assert self._nats is not None and self._postgres is not None
         database_url = self._postgres.ensure_database(service.name) if service.database else None
-        return service_environment(self._nats.url, port, addresses, database_url)
+        metrics_port = self._metrics_ports[service.name] if port else 0  # port 0: a command, not a server
+        return service_environment(self._nats.url, port, addresses, database_url, metrics_port)
 
     def _spawn(self, service: LocalService, port: int, addresses: dict[str, str]) -> RunningProcess:
         log_path = self.logs_dir / f"{service.name}.log"
@@ -282,6 +306,11 @@ class LocalPlatform:
     @property
     def addresses(self) -> dict[str, str]:
         return {running.service.name: running.address for running in self._processes}
+
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """Each service's Prometheus metrics."""
+        return {name: f"http://{HOST}:{port}/metrics" for name, port in self._metrics_ports.items()}
 
     def pid(self, service: str) -> int:
         """The process id of a running service (the benchmark reads its CPU time)."""

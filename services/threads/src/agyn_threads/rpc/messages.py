@@ -12,6 +12,7 @@ import uuid
 from agyn_common.caller import current_caller
 from agyn_common.db import Database
 from agyn_common.errors import failed_precondition, invalid_argument, permission_denied
+from agyn_common.metrics import Metrics
 from agyn_common.outbox import Outbox
 from agyn_common.pagination import KeysetPage
 from agyn_common.validation import parse_uuid
@@ -29,10 +30,13 @@ MAX_ACKS = 1000
 
 
 class MessageHandlers:
-    def __init__(self, database: Database, outbox: Outbox, permissions: ThreadPermissions) -> None:
+    def __init__(
+        self, database: Database, outbox: Outbox, permissions: ThreadPermissions, metrics: Metrics
+    ) -> None:
         self._db = database
         self._outbox = outbox
         self._permissions = permissions
+        self._sent = metrics.counter("agyn_threads_messages_sent_total", "Messages stored (SendMessage).")
 
     async def send(self, request: pb.SendMessageRequest) -> pb.SendMessageResponse:
         thread_id = parse_uuid(request.thread_id.strip(), "thread_id")
@@ -67,6 +71,7 @@ class MessageHandlers:
             stored = await store.add_message(
                 connection, message_id, row, caller, request.body, file_ids, announcement
             )
+        self._sent.inc()
         return pb.SendMessageResponse(message=convert.message_message(stored))
 
     async def of_thread(self, request: pb.GetMessagesRequest) -> pb.GetMessagesResponse:
