@@ -108,7 +108,8 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
 
     with running_up(state_dir, nats_port) as up:
         endpoints = up.wait_until_up()
-        assert set(endpoints) == {service.name for service in SERVICES} | {"nats", "postgres"}
+        assert set(endpoints) == {service.name for service in SERVICES} | {"nats", "postgres", "metrics"}
+        assert set(endpoints["metrics"]) == {service.name for service in SERVICES}
         assert endpoints["nats"] == f"nats://127.0.0.1:{nats_port}"
         token = (state_dir / "admin-token").read_text().strip()
         admin_id = (state_dir / "admin-identity-id").read_text().strip()
@@ -136,6 +137,10 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         )
         with urllib.request.urlopen(request, timeout=10) as reply:
             assert json.loads(reply.read())["user"]["meta"]["id"] == admin_id
+        # Users counted that GetMe, as the README's curl of its metrics shows.
+        with urllib.request.urlopen(endpoints["metrics"]["users"], timeout=10) as reply:
+            metrics = reply.read().decode()
+        assert 'rpc_method="GetMe"' in metrics and 'rpc_grpc_status_code="0"' in metrics
         # A second account gets its own token with one command, as the README's Ada does.
         issued = subprocess.run(
             [sys.executable, "-m", "agyn_local", "issue-token", "--dir", str(state_dir),
