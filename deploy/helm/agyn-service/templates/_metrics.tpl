@@ -1,7 +1,8 @@
 {{/* The metrics port's own objects and checks; the port itself is in the Deployment and the
 Service, its NetworkPolicy and AuthorizationPolicy rules with the others (_policies.tpl). */}}
 
-{{/* Values that would render a pod nobody can scrape, or a rule that admits nobody. */}}
+{{/* Refused: metrics on the RPC port; principals with plain text, which carries none; pod
+labels without namespaces, which the NetworkPolicy rule would silently leave out. */}}
 {{- define "agyn-service.metricsChecks" -}}
 {{- $metrics := .Values.metrics -}}
 {{- if $metrics.enabled -}}
@@ -23,7 +24,8 @@ prometheus.io/port: {{ .Values.metrics.port | toString | quote }}
 prometheus.io/path: /metrics
 {{- end -}}
 
-{{/* For the Prometheus Operator: the job is the Service's name, the service's name. */}}
+{{/* For the Prometheus Operator, which names the job after the Service: the service's name,
+as the dashboard's `service` variable lists it. */}}
 {{- define "agyn-service.serviceMonitor" -}}
 {{- $labels := mergeOverwrite (include "agyn-service.labels" . | fromYaml) .Values.metrics.serviceMonitor.labels -}}
 apiVersion: monitoring.coreos.com/v1

@@ -61,8 +61,8 @@ spec:
 {{- end -}}
 
 {{/* Who may open connections to this service and where it may connect: its declared
-callers and the metrics scraper in, and out only DNS, the services it calls, NATS, PostgreSQL, the collector and
-(in the mesh) istiod. */}}
+callers and the metrics scraper in, and out only DNS, the services it calls, NATS,
+PostgreSQL, the collector and (in the mesh) istiod. */}}
 {{- define "agyn-service.networkPolicy" -}}
 {{- $access := include "agyn-service.access" . | fromYaml -}}
 {{- $callers := list -}}

@@ -2,9 +2,9 @@
 
 Each service's chart (Chart.yaml, values.yaml, values.schema.json, its one template and
 access.yaml), its Dockerfile, the umbrella's dependency list and schema, and the Grafana
-dashboard (agyn_deploy.dashboard). `make generate`
-writes them; a test fails when the committed files differ from what this produces, so the
-Istio policies can never drift from the declarations the services enforce in process.
+dashboard (agyn_deploy.dashboard). `make generate` writes them; a test fails when the
+committed files differ from what this produces, so the Istio policies can never drift from
+the declarations the services enforce in process.
 """
 
 from __future__ import annotations
