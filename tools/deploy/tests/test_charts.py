@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[3]
 NAMESPACE = "agyn"
 SERVICES = [deployable.name for deployable in DEPLOYABLES]
 
+METRICS_PORT = 9464  # the charts' default
+SCRAPER = {"namespaces": ["monitoring"], "podLabels": {"app.kubernetes.io/name": "prometheus"}}
 ALL_OPTIONAL_ON: dict[str, Any] = {
     **{
         name: {
@@ -26,6 +28,11 @@ ALL_OPTIONAL_ON: dict[str, Any] = {
             "autoscaling": {"enabled": True},
             "networkPolicy": {"enabled": True},
             "migrations": {"job": {"enabled": True}},
+            "metrics": {
+                "serviceMonitor": {"enabled": True, "labels": {"release": "prometheus"}},
+                "scrapeAnnotations": True,
+                "scraper": SCRAPER,
+            },
         }
         for name in SERVICES
     },
@@ -40,8 +47,38 @@ MESH_OFF: dict[str, Any] = {
     "nats": {"enabled": True},
     "postgresql": {"enabled": True},
 }
+# A scraper in the mesh (mTLS), known by its principal.
+MESH_SCRAPER: dict[str, Any] = {
+    name: {
+        "networkPolicy": {"enabled": True},
+        "metrics": {
+            "serviceMonitor": {"enabled": True},
+            "scraper": {
+                "namespaces": ["monitoring"],
+                "principals": ["cluster.local/ns/monitoring/sa/prometheus"],
+                "plaintext": False,
+            },
+        },
+    }
+    for name in SERVICES
+}
+# Metrics off, with every metrics switch still on: none of them may render anything.
+METRICS_OFF: dict[str, Any] = {
+    **ALL_OPTIONAL_ON,
+    **{
+        name: {**ALL_OPTIONAL_ON[name], "metrics": {**ALL_OPTIONAL_ON[name]["metrics"], "enabled": False}}
+        for name in SERVICES
+    },
+}
 KIND = yaml.safe_load((ROOT / "deploy/kind/values.yaml").read_text())  # skaffold's kind profile
-SCENARIOS = {"defaults": {}, "all-optional-on": ALL_OPTIONAL_ON, "mesh-off": MESH_OFF, "kind": KIND}
+SCENARIOS = {
+    "defaults": {},
+    "all-optional-on": ALL_OPTIONAL_ON,
+    "mesh-off": MESH_OFF,
+    "mesh-scraper": MESH_SCRAPER,
+    "metrics-off": METRICS_OFF,
+    "kind": KIND,
+}
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +149,8 @@ def test_the_umbrella_renders_each_service_with_its_identity_and_policy(helm_dir
             "terminationDrainDuration": "30s",  # the sidecar outlives the service's stop
         }
         assert container["ports"] == [
-            {"name": deployable.port_name, "containerPort": deployable.port, "protocol": "TCP"}
+            {"name": deployable.port_name, "containerPort": deployable.port, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
         ]
         assert container["readinessProbe"]["grpc"] == {"port": deployable.port}
         assert container["livenessProbe"]["grpc"] == {"port": deployable.port, "service": "liveness"}
@@ -279,3 +317,179 @@ def test_the_umbrella_states_the_same_global_defaults_as_every_service_chart():
     for name in SERVICES:
         service = yaml.safe_load((ROOT / generate.HELM / name / "values.yaml").read_text())
         assert umbrella["global"] == service["global"], name
+
+
+def port_names(ports: list[dict[str, Any]]) -> list[str]:
+    return [port["name"] for port in ports]
+
+
+def metrics_rules(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    """The AuthorizationPolicy rules that name a port: the metrics port's."""
+    return [
+        rule for rule in policy["spec"]["rules"] if "ports" in rule.get("to", [{}])[0].get("operation", {})
+    ]
+
+
+def metrics_ingress(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    """The NetworkPolicy ingress rules that open the metrics port."""
+    return [
+        rule
+        for rule in policy["spec"].get("ingress") or []
+        if {"port": METRICS_PORT, "protocol": "TCP"} in rule.get("ports", [])
+    ]
+
+
+def test_every_workload_serves_metrics_on_a_port_of_its_own(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, {}, NAMESPACE)
+    deployments, services = by_kind(objects, "Deployment"), by_kind(objects, "Service")
+    policies = by_kind(objects, "AuthorizationPolicy")
+    peer_authentications = by_kind(objects, "PeerAuthentication")
+    for name in SERVICES:
+        assert env_of(deployments[name])["METRICS_PORT"] == str(METRICS_PORT), name
+        assert {
+            "name": "metrics",
+            "port": METRICS_PORT,
+            "targetPort": "metrics",
+            "appProtocol": "http",
+            "protocol": "TCP",
+        } in services[name]["spec"]["ports"], name
+        annotations = deployments[name]["spec"]["template"]["metadata"]["annotations"]
+        assert not [key for key in annotations if key.startswith("prometheus.io/")], name
+        # The mesh admits the port from any source (an out-of-mesh scraper has no principal),
+        # in plain text there and nowhere else.
+        (rule,) = metrics_rules(policies[name])
+        assert rule == {"to": [{"operation": {"ports": [str(METRICS_PORT)]}}]}, name
+        assert peer_authentications[f"{name}-metrics"]["spec"] == {
+            "selector": {
+                "matchLabels": {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": "agyn"}
+            },
+            "portLevelMtls": {str(METRICS_PORT): {"mode": "PERMISSIVE"}},
+        }
+    assert not by_kind(objects, "ServiceMonitor")
+
+
+def test_a_service_monitor_per_service_on_its_metrics_port(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, ALL_OPTIONAL_ON, NAMESPACE)
+    monitors, services = by_kind(objects, "ServiceMonitor"), by_kind(objects, "Service")
+    assert set(monitors) == set(SERVICES)
+    for name, monitor in monitors.items():
+        assert monitor["metadata"]["labels"]["release"] == "prometheus"
+        selector = monitor["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= services[name]["metadata"]["labels"].items()
+        assert [s for s in services.values() if selector.items() <= s["metadata"]["labels"].items()] == [
+            services[name]
+        ]
+        assert monitor["spec"]["endpoints"] == [
+            {"port": "metrics", "path": "/metrics", "scheme": "http", "interval": "30s"}
+        ]
+        assert "metrics" in port_names(services[name]["spec"]["ports"])
+    users = charts.render(
+        helm_dir / "users", {"metrics": {"serviceMonitor": {"enabled": True, "interval": ""}}}, NAMESPACE
+    )
+    assert by_kind(users, "ServiceMonitor")["users"]["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "scheme": "http"}
+    ]
+
+
+def test_scrape_annotations_on_the_pod(helm_dir):
+    values = {"metrics": {"scrapeAnnotations": True}, "podAnnotations": {"prometheus.io/path": "/other"}}
+    for mesh in (True, False):
+        objects = charts.render(
+            helm_dir / "gateway", {"global": {"mesh": {"enabled": mesh}}, **values}, NAMESPACE
+        )
+        annotations = by_kind(objects, "Deployment")["gateway"]["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/port"] == str(METRICS_PORT)
+        assert annotations["prometheus.io/path"] == "/other"  # podAnnotations have the last word
+        assert ("proxy.istio.io/config" in annotations) is mesh
+
+
+def test_the_network_policy_admits_the_scraper_from_its_namespaces_only(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, ALL_OPTIONAL_ON, NAMESPACE)
+    for name, policy in by_kind(objects, "NetworkPolicy").items():
+        (rule,) = metrics_ingress(policy)
+        assert rule["from"] == [
+            {
+                "namespaceSelector": {
+                    "matchExpressions": [
+                        {"key": "kubernetes.io/metadata.name", "operator": "In", "values": ["monitoring"]}
+                    ]
+                },
+                "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+            }
+        ], name
+        # The annotations send the scraper to Istio's agent, which serves the merged metrics.
+        assert rule["ports"] == [
+            {"port": METRICS_PORT, "protocol": "TCP"},
+            {"port": 15020, "protocol": "TCP"},
+        ], name
+    # Without the mesh or the annotations: the metrics port alone.
+    users = {"networkPolicy": {"enabled": True}, "metrics": {"scraper": {"namespaces": ["monitoring"]}}}
+    for values in ({"global": {"mesh": {"enabled": False}}, **users}, users):
+        (rule,) = metrics_ingress(
+            by_kind(charts.render(helm_dir / "users", values, NAMESPACE), "NetworkPolicy")["users"]
+        )
+        assert rule["ports"] == [{"port": METRICS_PORT, "protocol": "TCP"}]
+        assert "podSelector" not in rule["from"][0]
+    # No namespaces: no scraper gets through.
+    objects = charts.render(helm_dir / "users", {"networkPolicy": {"enabled": True}}, NAMESPACE)
+    assert metrics_ingress(by_kind(objects, "NetworkPolicy")["users"]) == []
+
+
+def test_a_scraper_in_the_mesh_is_admitted_by_principal_over_mtls_only(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, MESH_SCRAPER, NAMESPACE)
+    policies = by_kind(objects, "AuthorizationPolicy")
+    for name in SERVICES:
+        assert metrics_rules(policies[name]) == [
+            {
+                "to": [{"operation": {"ports": [str(METRICS_PORT)]}}],
+                "from": [{"source": {"principals": ["cluster.local/ns/monitoring/sa/prometheus"]}}],
+            }
+        ], name
+    assert set(by_kind(objects, "PeerAuthentication")) == {"default"}  # STRICT everywhere
+    assert set(by_kind(objects, "ServiceMonitor")) == set(SERVICES)
+
+
+def test_with_metrics_off_nothing_of_them_is_rendered(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, METRICS_OFF, NAMESPACE)
+    assert not by_kind(objects, "ServiceMonitor")
+    assert set(by_kind(objects, "PeerAuthentication")) == {"default"}
+    for name in SERVICES:
+        deployment = by_kind(objects, "Deployment")[name]
+        assert env_of(deployment)["METRICS_PORT"] == "0"
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert "metrics" not in port_names(container["ports"])
+        assert "metrics" not in port_names(by_kind(objects, "Service")[name]["spec"]["ports"])
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert not [key for key in annotations if key.startswith("prometheus.io/")]
+        assert metrics_rules(by_kind(objects, "AuthorizationPolicy")[name]) == []
+        assert metrics_ingress(by_kind(objects, "NetworkPolicy")[name]) == []
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"metrics": {"port": 50051}}, "must differ from port"),
+        (
+            {"metrics": {"scraper": {"principals": ["cluster.local/ns/monitoring/sa/prometheus"]}}},
+            "plaintext",
+        ),
+        ({"metrics": {"scraper": {"podLabels": {"app": "prometheus"}}}}, "list the scraper's namespaces"),
+    ],
+)
+def test_contradictory_metrics_values_are_refused(helm_dir, values, message):
+    with pytest.raises(helm.HelmError, match=message):
+        charts.render(helm_dir / "users", values, NAMESPACE)
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"metrics": {"scraper": {"principals": ["*"]}}}, "principals"),
+        ({"metrics": {"serviceMonitor": {"interval": "30 seconds"}}}, "interval"),
+        ({"metrics": {"port": 0}}, "port"),
+    ],
+)
+def test_metrics_values_are_checked_against_the_schema(helm_dir, values, field):
+    with pytest.raises(helm.HelmValuesError, match=field):
+        charts.render(helm_dir / "users", values, NAMESPACE)

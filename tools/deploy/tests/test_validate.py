@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 from agyn_deploy.validate import (
+    CUSTOM_SCHEMAS,
     KUBERNETES_VERSION,
     authorization_policy_problems,
     object_problems,
@@ -106,6 +107,18 @@ def peer_authentication(mode: str) -> dict[str, Any]:
     }
 
 
+def service_monitor() -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": {"name": "users", "labels": {"release": "prometheus"}},
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "users"}},
+            "endpoints": [{"port": "metrics", "path": "/metrics", "scheme": "http", "interval": "30s"}],
+        },
+    }
+
+
 def gateway() -> dict[str, Any]:
     return {
         "apiVersion": "networking.istio.io/v1",
@@ -159,11 +172,9 @@ def test_the_kubernetes_schemas_for_the_supported_version_are_shipped() -> None:
     assert (schemas / f"v{KUBERNETES_VERSION}-local-strict" / "deployment-apps-v1.json").is_file()
 
 
-@pytest.mark.parametrize(
-    "schema_file", ["authorizationpolicy", "peerauthentication", "gateway", "virtualservice"]
-)
-def test_istio_schema_files_are_valid_schemas(schema_file: str) -> None:
-    path = resources.files("agyn_deploy") / "schemas" / "istio" / f"{schema_file}.json"
+@pytest.mark.parametrize("schema_file", sorted(CUSTOM_SCHEMAS.values()))
+def test_custom_schema_files_are_valid_schemas(schema_file: str) -> None:
+    path = resources.files("agyn_deploy") / "schemas" / schema_file
     jsonschema.Draft202012Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -419,3 +430,26 @@ def test_problems_in_applies_the_policy_rules() -> None:
     operation(policy)["methods"] = ["GetMe"]
     (problem,) = problems_in([policy])
     assert "'GetMe' is not POST" in problem
+
+
+def test_a_service_monitor_passes() -> None:
+    assert problems_in([service_monitor()]) == []
+
+
+def test_a_service_monitor_needs_a_selector() -> None:
+    obj = service_monitor()
+    del obj["spec"]["selector"]
+    assert object_problems(obj) == ["ServiceMonitor/users: $.spec: 'selector' is a required property"]
+
+
+def test_a_service_monitor_endpoint_is_strict() -> None:
+    obj = service_monitor()
+    endpoint = obj["spec"]["endpoints"][0]
+    endpoint["interval"] = "30 seconds"
+    endpoint["portName"] = "metrics"
+    problems = object_problems(obj)
+    assert [problem.split(": ")[1] for problem in problems] == [
+        "$.spec.endpoints[0]",  # portName was unexpected
+        "$.spec.endpoints[0].interval",
+    ]
+    assert "'portName' was unexpected" in problems[0]

@@ -44,6 +44,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   value: "0.0.0.0"
 - name: GRPC_PORT
   value: {{ .Values.port | quote }}
+- name: METRICS_PORT
+  value: {{ ternary .Values.metrics.port 0 .Values.metrics.enabled | quote }}
 - name: NATS_URL
   value: {{ .Values.global.natsUrl | quote }}
 - name: SHUTDOWN_LAME_DUCK_SECONDS

@@ -42,6 +42,18 @@ spec:
           values: ["*"]
       {{- end }}
     {{- end }}
+    {{- if .Values.metrics.enabled }}
+    # Metrics, by port: a scraper outside the mesh has no principal (values: metrics.scraper).
+    - to:
+        - operation:
+            ports: [{{ .Values.metrics.port | toString | quote }}]
+      {{- with .Values.metrics.scraper.principals }}
+      from:
+        - source:
+            principals:
+              {{- toYaml . | nindent 14 }}
+      {{- end }}
+    {{- end }}
     {{- with .Values.authorizationPolicy.extraRules }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -49,8 +61,8 @@ spec:
 {{- end -}}
 
 {{/* Who may open connections to this service and where it may connect: its declared
-callers in, and out only DNS, the services it calls, NATS, PostgreSQL, the collector and
-(in the mesh) istiod. */}}
+callers and the metrics scraper in, and out only DNS, the services it calls, NATS,
+PostgreSQL, the collector and (in the mesh) istiod. */}}
 {{- define "agyn-service.networkPolicy" -}}
 {{- $access := include "agyn-service.access" . | fromYaml -}}
 {{- $callers := list -}}
@@ -78,6 +90,29 @@ spec:
       ports:
         - port: {{ .Values.port }}
           protocol: TCP
+    {{- end }}
+    {{- if and .Values.metrics.enabled .Values.metrics.scraper.namespaces }}
+    # The scraper (values: metrics.scraper), on the metrics port only.
+    - from:
+        - namespaceSelector:
+            matchExpressions:
+              - key: kubernetes.io/metadata.name
+                operator: In
+                values:
+                  {{- toYaml .Values.metrics.scraper.namespaces | nindent 18 }}
+          {{- with .Values.metrics.scraper.podLabels }}
+          podSelector:
+            matchLabels:
+              {{- toYaml . | nindent 14 }}
+          {{- end }}
+      ports:
+        - port: {{ .Values.metrics.port }}
+          protocol: TCP
+        {{- if and .Values.global.mesh.enabled .Values.metrics.scrapeAnnotations }}
+        # Istio's agent, where the rewritten annotations send the scraper.
+        - port: 15020
+          protocol: TCP
+        {{- end }}
     {{- end }}
     {{- with .Values.networkPolicy.extraIngress }}
     {{- toYaml . | nindent 4 }}

@@ -1,6 +1,7 @@
 {{/* Everything one service needs, each object behind its own switch. A service chart's only
 template is `{{ include "agyn-service.workload" . }}`. */}}
 {{- define "agyn-service.workload" -}}
+{{- include "agyn-service.metricsChecks" . }}
 {{- include "agyn-service.serviceAccount" . }}
 {{ include "agyn-service.deployment" . }}
 {{ include "agyn-service.service" . }}
@@ -15,6 +16,12 @@ template is `{{ include "agyn-service.workload" . }}`. */}}
 {{- end }}
 {{- if and .Values.global.mesh.enabled .Values.authorizationPolicy.enabled }}
 {{ include "agyn-service.authorizationPolicy" . }}
+{{- end }}
+{{- if and .Values.metrics.enabled .Values.metrics.serviceMonitor.enabled }}
+{{ include "agyn-service.serviceMonitor" . }}
+{{- end }}
+{{- if and .Values.metrics.enabled .Values.metrics.scraper.plaintext .Values.global.mesh.enabled }}
+{{ include "agyn-service.metricsPeerAuthentication" . }}
 {{- end }}
 {{- if and .Values.database.enabled .Values.migrations.job.enabled }}
 {{ include "agyn-service.migrationJob" . }}
@@ -66,6 +73,9 @@ spec:
       {{- $proxy := printf "holdApplicationUntilProxyStarts: true\nterminationDrainDuration: %ss" (include "agyn-service.terminationGracePeriodSeconds" .) }}
       {{- $annotations = mergeOverwrite (dict "proxy.istio.io/config" $proxy) $annotations }}
       {{- end }}
+      {{- if and .Values.metrics.enabled .Values.metrics.scrapeAnnotations }}
+      {{- $annotations = mergeOverwrite (include "agyn-service.scrapeAnnotations" . | fromYaml) $annotations }}
+      {{- end }}
       {{- with $annotations }}
       annotations:
         {{- toYaml . | nindent 8 }}
@@ -85,6 +95,11 @@ spec:
             - name: {{ .Values.portName }}
               containerPort: {{ .Values.port }}
               protocol: TCP
+            {{- if .Values.metrics.enabled }}
+            - name: metrics
+              containerPort: {{ .Values.metrics.port }}
+              protocol: TCP
+            {{- end }}
           # Native gRPC probes on the standard health service: readiness follows the
           # database and NATS, and is NOT_SERVING from the start of the stop; liveness asks for
           # the `liveness` entry, which follows neither.
@@ -160,6 +175,14 @@ spec:
       targetPort: {{ .Values.portName }}
       appProtocol: {{ .Values.portName }}
       protocol: TCP
+    {{- if .Values.metrics.enabled }}
+    # Prometheus's plain HTTP/1.1, on a port of its own.
+    - name: metrics
+      port: {{ .Values.metrics.port }}
+      targetPort: metrics
+      appProtocol: http
+      protocol: TCP
+    {{- end }}
 ---
 {{- end -}}
 

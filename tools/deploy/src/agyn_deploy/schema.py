@@ -20,6 +20,13 @@ OBJECT_LIST: Schema = {"type": "array", "items": OPEN_OBJECT}
 # Kubernetes names: DNS labels.
 NAME: Schema = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
 ENV_NAME: Schema = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+# A Prometheus duration such as 30s or 1m30s (empty matches too).
+DURATION: Schema = {
+    "type": "string",
+    "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
+}
+# An Istio principal, <trust domain>/ns/<namespace>/sa/<service account>, without wildcards.
+PRINCIPAL: Schema = {"type": "string", "pattern": "^[^/*]+/ns/[^/*]+/sa/[^/*]+$"}
 
 
 def strict(properties: dict[str, Schema], **extra: Any) -> Schema:
@@ -159,6 +166,24 @@ def service_values() -> Schema:
                     }
                 ),
                 "authorizationPolicy": strict({"enabled": BOOLEAN, "extraRules": OBJECT_LIST}),
+                "metrics": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "port": PORT,
+                        "serviceMonitor": strict(
+                            {"enabled": BOOLEAN, "interval": DURATION, "labels": STRING_MAP}
+                        ),
+                        "scrapeAnnotations": BOOLEAN,
+                        "scraper": strict(
+                            {
+                                "namespaces": {"type": "array", "items": NAME},
+                                "podLabels": STRING_MAP,
+                                "principals": {"type": "array", "items": PRINCIPAL},
+                                "plaintext": BOOLEAN,
+                            }
+                        ),
+                    }
+                ),
             }
         ),
     }

@@ -4,8 +4,9 @@
 misspelt field only at install time, and some mistakes are accepted and then enforced: an
 AuthorizationPolicy with gRPC method names in `methods` denies every call (istio/istio#20479).
 These checks need no cluster. Core kinds are checked against the Kubernetes schemas that
-kubernetes-validate ships, Istio kinds against our own strict schemas (schemas/istio), and
-AuthorizationPolicies also against the shape our gRPC services need.
+kubernetes-validate ships, the custom kinds (Istio's, the Prometheus Operator's ServiceMonitor)
+against our own strict schemas (schemas/), and AuthorizationPolicies also against the shape
+our gRPC services need.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from referencing import Registry, Resource
 # The oldest Kubernetes we support: a chart that validates here uses no newer field.
 KUBERNETES_VERSION = "1.30.0"
 
-# Istio's CRDs are not among the Kubernetes schemas, so we keep our own.
-_ISTIO_SCHEMAS: dict[tuple[str, str], str] = {
-    ("security.istio.io/v1", "AuthorizationPolicy"): "authorizationpolicy.json",
-    ("security.istio.io/v1", "PeerAuthentication"): "peerauthentication.json",
-    ("networking.istio.io/v1", "Gateway"): "gateway.json",
-    ("networking.istio.io/v1", "VirtualService"): "virtualservice.json",
+# Custom resources are not among the Kubernetes schemas, so we keep our own (under schemas/).
+CUSTOM_SCHEMAS: dict[tuple[str, str], str] = {
+    ("security.istio.io/v1", "AuthorizationPolicy"): "istio/authorizationpolicy.json",
+    ("security.istio.io/v1", "PeerAuthentication"): "istio/peerauthentication.json",
+    ("networking.istio.io/v1", "Gateway"): "istio/gateway.json",
+    ("networking.istio.io/v1", "VirtualService"): "istio/virtualservice.json",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): "prometheus-operator/servicemonitor.json",
 }
 
 # Long enough for a field name and a short value; jsonschema's messages can quote whole objects.
@@ -106,9 +108,9 @@ def _metadata_problems(metadata: dict[str, Any]) -> Iterator[str]:
 
 
 def _schema_problems(obj: dict[str, Any], api_version: str, kind: str) -> list[str]:
-    schema_file = _ISTIO_SCHEMAS.get((api_version, kind))
+    schema_file = CUSTOM_SCHEMAS.get((api_version, kind))
     if schema_file is not None:
-        errors = _istio_validator(schema_file).iter_errors(obj)
+        errors = _custom_validator(schema_file).iter_errors(obj)
         return [_error_text(error) for error in sorted(errors, key=lambda error: error.json_path)]
     try:
         kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
@@ -121,16 +123,16 @@ def _schema_problems(obj: dict[str, Any], api_version: str, kind: str) -> list[s
 
 
 @cache
-def _istio_validator(schema_file: str) -> Any:
+def _custom_validator(schema_file: str) -> Any:
     schema = json.loads(
-        resources.files("agyn_deploy").joinpath("schemas", "istio", schema_file).read_text(encoding="utf-8")
+        resources.files("agyn_deploy").joinpath("schemas", schema_file).read_text(encoding="utf-8")
     )
     return jsonschema.Draft202012Validator(schema, registry=_kubernetes_definitions())
 
 
 @cache
 def _kubernetes_definitions() -> Registry[Any]:
-    """The Kubernetes definitions, so that Istio objects' metadata is checked as for any other object."""
+    """The Kubernetes definitions, so that custom objects' metadata is checked as for any other object."""
     definitions = (
         resources.files("kubernetes_validate")
         / "kubernetes-json-schema"
