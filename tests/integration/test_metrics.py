@@ -6,8 +6,10 @@ it refuses. They stop NATS and read internal ports, which only the local platfor
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 import httpx
@@ -19,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 pytestmark = pytest.mark.local_platform
 
 THREADS = "agynio.api.threads.v1.ThreadsService"
+DASHBOARD = Path(__file__).parents[2] / "deploy" / "grafana" / "agyn-platform.json"
 
 
 async def scrape(url: str) -> tuple[str, dict[tuple[str, frozenset[tuple[str, str]]], float]]:
@@ -128,6 +131,7 @@ async def test_a_subscribe_is_counted_while_open_and_its_deliveries_too(processe
 
 
 async def test_the_gateway_counts_requests_by_protocol_and_status_and_refused_credentials(processes):
+    """And every metric the Grafana dashboard charts is one some service exports."""
     url = processes.metrics["gateway"]
     async with httpx.AsyncClient(base_url=f"http://{processes.addresses['gateway']}", timeout=10) as http:
         refused = await http.post(
@@ -150,3 +154,18 @@ async def test_the_gateway_counts_requests_by_protocol_and_status_and_refused_cr
     )
     assert value(samples, "agyn_gateway_authentication_failures_total", credential="malformed") >= 1
     assert value(samples, "agyn_gateway_open_streams") == 0
+
+    exported: set[str] = set()
+    async with httpx.AsyncClient(timeout=5) as http:
+        for url in processes.metrics.values():
+            text = (await http.get(url)).text
+            exported |= {family.name for family in text_string_to_metric_families(text)}
+    # Every query selects by job (`{job=~"$service"}`): a metric name is what precedes a `{`.
+    charted = set(re.findall(r"\b((?:agyn|rpc|db|process)_[a-z_]+)\{", DASHBOARD.read_text()))
+    assert len(charted) >= 15  # the dashboard's queries were read
+    suffixes = ("", "_bucket", "_count", "_sum", "_total")
+    assert {
+        name
+        for name in charted
+        if not any(name.removesuffix(s) in exported for s in suffixes if name.endswith(s))
+    } == set()
