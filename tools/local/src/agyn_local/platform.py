@@ -339,6 +339,8 @@ class LocalPlatform:
                 *rows,
                 f"  admin identity {self.admin_identity_path.read_text().strip()}",
                 f"  admin token    {self.admin_token_path}",
+                f"  metrics        http://{HOST}:<port>/metrics, ports {min(self._metrics_ports.values())} "
+                f"to {max(self._metrics_ports.values())} (under `metrics` in the endpoints)",
                 f"Endpoints in {self.endpoints_path}, logs in {self.logs_dir}. Ctrl-C stops.",
             ]
         )
