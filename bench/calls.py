@@ -5,10 +5,10 @@
 Calls UsersService.GetUser as the local cluster admin at 10 concurrent callers, straight to
 Users over gRPC with the identity metadata the Gateway would send, and the same call on a bare
 grpc.aio server in its own process (`echo_server.py`) that answers with the requested id; and
-on a second Users process on the same database with METRICS_PORT=0, which records no metrics
-(issue 24: what metrics cost). All are timed from the same client, in turns within the same
-run, and each server process's CPU time per call is read from /proc. A benchmark, not a test:
-it asserts nothing and prints its table.
+on two more Users processes on the same database, started alike, one of them with
+METRICS_PORT=0, recording no metrics (issue 24: what metrics cost). All are timed from the
+same client, in turns within the same run, and each server process's CPU time per call is read
+from /proc. A benchmark, not a test: it asserts nothing and prints its table.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ class CallCost:
 @dataclass
 class CallFigures:
     echo: CallCost
-    get_user: CallCost  # with metrics, as every service runs
+    get_user: CallCost  # the platform's Users
+    with_metrics: CallCost  # two more Users processes, started alike
     without_metrics: CallCost
 
 
@@ -62,11 +63,14 @@ def echo_server() -> Iterator[tuple[str, int]]:
 
 
 @contextlib.contextmanager
-def users_without_metrics(platform: LocalPlatform) -> Iterator[tuple[str, int]]:
-    """Another Users process on the platform's database, recording no metrics."""
+def another_users(platform: LocalPlatform, metrics_port: int) -> Iterator[tuple[str, int]]:
+    """Another Users process on the platform's database; METRICS_PORT=0 records no metrics."""
     port = free_port()
     (users,) = (service for service in SERVICES if service.name == "users")
-    environment = {**platform.service_environment(users, port, platform.addresses), "METRICS_PORT": "0"}
+    environment = {
+        **platform.service_environment(users, port, platform.addresses),
+        "METRICS_PORT": str(metrics_port),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", users.module, "serve"],
         env=environment,
@@ -118,23 +122,33 @@ class Caller:
 async def measure(platform: LocalPlatform) -> CallFigures:
     admin = platform.admin_identity_path.read_text().strip()
     as_admin = (("x-agyn-caller", "gateway"), ("x-identity-id", admin), ("x-identity-type", "user"))
-    with echo_server() as (address, pid), users_without_metrics(platform) as (plain_address, plain_pid):
+    with (
+        echo_server() as (address, pid),
+        another_users(platform, free_port()) as (measured_address, measured_pid),
+        another_users(platform, 0) as (plain_address, plain_pid),
+    ):
         echo = Caller(address, pid, admin, ())
         users = Caller(platform.addresses["users"], platform.pid("users"), admin, as_admin)
+        # Two Users started alike, one recording metrics and one not: their difference is the
+        # metrics' cost, not the age or history of a process.
+        measured = Caller(measured_address, measured_pid, admin, as_admin)
         plain = Caller(plain_address, plain_pid, admin, as_admin)
-        for caller in (echo, users, plain):  # warm: connections, caches
+        callers = (echo, users, measured, plain)
+        for caller in callers:  # warm: connections, caches
             await run_for(CALLERS, 1.0, caller.call)
         # Taken in turns, so that what else the machine does weighs on all alike.
         for _ in range(ROUNDS):
-            for caller in (echo, users, plain):
+            for caller in callers:
                 await caller.run(SECONDS / ROUNDS)
-        figures = CallFigures(await echo.close(), await users.close(), await plain.close())
+        figures = CallFigures(*[await caller.close() for caller in callers])
     print(f"{f'GetUser, {CALLERS} callers':<34}{'rate':>12}{'p50 ms':>10}{'p99 ms':>10}{'CPU ms/call':>13}")
     print(f"{row('bare grpc.aio echo', figures.echo.figures)}{figures.echo.cpu_ms:>13.3f}")
     print(f"{row('Users', figures.get_user.figures)}{figures.get_user.cpu_ms:>13.3f}")
-    print(
-        f"{row('Users, no metrics', figures.without_metrics.figures)}{figures.without_metrics.cpu_ms:>13.3f}"
-    )
+    for label, cost in (
+        ("another Users, metrics", figures.with_metrics),
+        ("another Users, no metrics", figures.without_metrics),
+    ):
+        print(f"{row(label, cost.figures)}{cost.cpu_ms:>13.3f}")
     return figures
 
 
