@@ -56,10 +56,17 @@ class Up:
         stdout, stderr = self.process.communicate(timeout=timeout)
         return self.process.returncode, stdout, stderr
 
-    def kill(self) -> None:
+    def end(self) -> None:
+        """Stop `up` if it still runs: SIGTERM first, so that it stops its services (they run
+        in sessions of their own: a SIGKILL of `up` alone left them running after a failed
+        test, using the machine for the rest of the suite), SIGKILL if it hangs."""
         if self.process.poll() is None:
-            self.process.kill()
-            self.process.communicate()
+            self.process.terminate()
+            try:
+                self.process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.communicate()
 
 
 @contextmanager
@@ -68,7 +75,7 @@ def running_up(state_dir: Path, nats_port: int) -> Iterator[Up]:
     try:
         yield up
     finally:
-        up.kill()
+        up.end()
 
 
 @contextmanager
