@@ -134,6 +134,7 @@ class Bus:
         self._interests: list[tuple[str, MessageHandler]] = []
         self._consumers: list[tuple[str, str, MessageHandler]] = []
         self._gap_callbacks: list[Callable[[], None]] = []
+        self._disconnect_callbacks: list[Callable[[], None]] = []
         self._closing = False
 
     def start(self) -> None:
@@ -156,6 +157,7 @@ class Bus:
                     # Annotated int by nats-py, but only ever slept on: half a second is fine.
                     reconnect_time_wait=0.5,  # type: ignore[arg-type]
                     connect_timeout=2,
+                    disconnected_cb=self._disconnected,
                     reconnected_cb=self._reconnected,
                     closed_cb=closed,
                 )
@@ -185,6 +187,10 @@ class Bus:
             self._signal_gap()  # anything cached before the first connection went unwatched
             log.info("connected to nats")
             return
+
+    async def _disconnected(self) -> None:
+        for callback in self._disconnect_callbacks:
+            callback()
 
     async def _reconnected(self) -> None:
         # Core subscriptions are restored by the client, but what was published meanwhile is gone.
@@ -235,6 +241,12 @@ class Bus:
     def on_gap(self, callback: Callable[[], None]) -> None:
         """Call `callback` whenever live messages may have been missed (first connect, reconnect)."""
         self._gap_callbacks.append(callback)
+
+    def on_disconnect(self, callback: Callable[[], None]) -> None:
+        """Call `callback` as soon as the connection drops: messages go unheard from then on.
+        What was kept on the strength of them is stale before `on_gap` says so, since the
+        client reports itself connected again a round trip before it signals the gap."""
+        self._disconnect_callbacks.append(callback)
 
     @property
     def connected(self) -> bool:

@@ -7,7 +7,7 @@ anything was dropped in between.
 
 A cache kept true by the bus (`needs_bus=True`, then `follow(bus)`) serves and stores only
 while the bus is connected, since changes announced meanwhile would go unheard, and forgets
-everything when the bus reports a gap.
+everything when the connection drops and when the bus reports a gap.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class TtlCache(Generic[K, V]):
 
     def follow(self, bus: Bus) -> None:
         self._bus = bus
+        bus.on_disconnect(self.clear)  # nothing from before an outage is served after it
         bus.on_gap(self.clear)
 
     @property
