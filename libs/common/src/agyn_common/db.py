@@ -43,7 +43,8 @@ def sqlalchemy_url(database_url: str) -> str:
 
 class Database:
     def __init__(self, database_url: str, *, pool_size: int = 10) -> None:
-        self._pool_size = pool_size
+        # pool_size connections kept open, and as many more opened while all of them are busy.
+        self._most_connections = 2 * pool_size
         self._wait_time: Histogram | None = None  # set by `measure_with`
         # No ping on checkout: it was a round trip on every call. A connection the database
         # dropped fails its first statement instead, which the pipeline answers UNAVAILABLE
@@ -145,7 +146,7 @@ class Database:
     def measure_with(self, metrics: Metrics) -> None:
         """Report the pool in `metrics`: its connections by state, the most it opens, and how
         long calls wait for one."""
-        metrics.collect_with(_PoolCollector(self.engine.sync_engine.pool, 2 * self._pool_size))
+        metrics.collect_with(_PoolCollector(self.engine.sync_engine.pool, self._most_connections))
         self._wait_time = metrics.histogram(
             "db_client_connection_wait_time_seconds", "Time a call waited for a connection of the pool."
         )

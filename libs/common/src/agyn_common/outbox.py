@@ -58,11 +58,10 @@ def create_outbox_table(op: Any) -> None:
     outbox_table(sa.MetaData()).create(op.get_bind())
 
 
-_UUIDS = postgresql.ARRAY(postgresql.UUID(as_uuid=True))
 _QUEUED = outbox_table(sa.MetaData())
 _queued = (
     sa.func.unnest(
-        sa.bindparam("outbox_ids", type_=_UUIDS),
+        sa.bindparam("outbox_ids", type_=postgresql.ARRAY(postgresql.UUID(as_uuid=True))),
         sa.bindparam("outbox_subjects", type_=postgresql.ARRAY(sa.Text)),
         sa.bindparam("outbox_payloads", type_=postgresql.ARRAY(sa.LargeBinary)),
     )
@@ -70,7 +69,7 @@ _queued = (
     .render_derived(name="queued")
 )
 # Rows queued together (an envelope's copies, one per room) in one statement, with the
-# parameters `Outbox.rows` gives. A service may make it a CTE of its own statement
+# parameters `Outbox.rooms_rows` gives. A service may make it a CTE of its own statement
 # (`QUEUE_ROWS.cte()`), so that its change and its events are written in one round trip.
 QUEUE_ROWS = _QUEUED.insert().from_select(
     ["id", "subject", "payload", "headers"],
