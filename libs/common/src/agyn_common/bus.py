@@ -28,6 +28,8 @@ from nats.js.errors import NotFoundError
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer, TracerProvider
 
+from agyn_common.metrics import Metrics
+
 log = logging.getLogger(__name__)
 
 EVENTS_STREAM = "AGYN_EVENTS"
@@ -247,6 +249,12 @@ class Bus:
         What was kept on the strength of them is stale before `on_gap` says so, since the
         client reports itself connected again a round trip before it signals the gap."""
         self._disconnect_callbacks.append(callback)
+
+    def measure_with(self, metrics: Metrics) -> None:
+        """Report the connection's state in `metrics` (`agyn_bus_connected`, read at each scrape)."""
+        metrics.reading(
+            "agyn_bus_connected", "1 while the NATS connection is up.", lambda: float(self.connected)
+        )
 
     @property
     def connected(self) -> bool:

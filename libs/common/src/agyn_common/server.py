@@ -311,9 +311,7 @@ async def start_service(
     )
     measured = settings.metrics_port != 0
     if measured:
-        runtime.metrics.reading(
-            "agyn_bus_connected", "1 while the NATS connection is up.", lambda: float(bus.connected)
-        )
+        bus.measure_with(runtime.metrics)
         if db is not None:
             db.measure_with(runtime.metrics)
         if runtime.outbox_or_none is not None:

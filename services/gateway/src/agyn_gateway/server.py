@@ -340,9 +340,7 @@ async def start_gateway(
     )
     metrics_port = None
     if measures is not None:
-        metrics.reading(
-            "agyn_bus_connected", "1 while the NATS connection is up.", lambda: float(bus.connected)
-        )
+        bus.measure_with(metrics)
         metrics_port = metrics.serve(settings.grpc_host, settings.metrics_port)
 
     close_connections_promptly()
