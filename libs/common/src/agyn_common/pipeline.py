@@ -1,7 +1,7 @@
 """What happens around every RPC: a span, the method table, request checks, error mapping.
 
 One interceptor wraps each handler so that the same steps run, in the same order, for
-unary and server-streaming methods alike:
+every kind of method alike:
   1. a SERVER span named after the method, continuing the caller's trace;
   2. the call passes the server's door (`agyn_common.gate`): it is counted, so that the stop
      can wait for it, and while the stop sends the GOAWAY it waits at the door instead of
@@ -9,7 +9,8 @@ unary and server-streaming methods alike:
   3. the method table's access rule (`AccessPolicy.check`), then the caller is made current
      (`agyn_common.caller.current_caller`);
   4. the request's checks (`agyn_common.request_checks`): bytes that do not decode, a NUL in
-     a string or a timestamp out of range are INVALID_ARGUMENT naming the field;
+     a string or a timestamp out of range are INVALID_ARGUMENT naming the field (a client
+     stream's messages each, as the handler reads them);
   5. the handler, once per `idempotency-key` where the table marks the method idempotent;
      a `ServiceError` becomes its status with google.rpc details, a database that cannot be
      reached becomes UNAVAILABLE "database unavailable" (retryable), anything else is logged
@@ -77,6 +78,20 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
             return UNDECODABLE
 
     return deserialize
+
+
+def _checking_each(behaviour: Callable[..., Any]) -> Callable[..., Any]:
+    """A client-streaming handler that reads its messages through step 4's checks: a message
+    that fails them ends the call with INVALID_ARGUMENT where the handler reads it."""
+
+    async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request in requests:
+            if request is UNDECODABLE:
+                raise invalid_argument("request", "cannot be decoded")
+            check_request(request)
+            yield request
+
+    return lambda requests, context: behaviour(checked(requests), context)
 
 
 def _database_away(error: BaseException) -> bool:
@@ -169,16 +184,16 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
-        # Client streams (no service has one) get each message as it comes, unchecked.
+        # Client streams get each message checked as the handler reads it.
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(method, handler.stream_unary),
-                request_deserializer=handler.request_deserializer,
+                self._wrap_unary(method, _checking_each(handler.stream_unary)),
+                request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_server_stream(method, handler.stream_stream),
-            request_deserializer=handler.request_deserializer,
+            self._wrap_server_stream(method, _checking_each(handler.stream_stream)),
+            request_deserializer=_tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 

@@ -33,7 +33,7 @@ import gc
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -127,6 +127,8 @@ class ServiceDefinition(Generic[SettingsT]):
     streams: tuple[StreamSpec, ...] = (EVENTS,)
     # Extra commands: `python -m agyn_<name> <command> [arguments]`.
     commands: dict[str, Command[SettingsT]] = field(default_factory=dict)
+    # Run once at start, before the server takes calls (what a local run must create first).
+    prepare: Callable[[Runtime[SettingsT]], Awaitable[None]] | None = None
 
 
 class RunningService(Generic[SettingsT]):
@@ -326,6 +328,8 @@ async def start_service(
     # No SO_REUSEPORT (grpc's default): a second server on a taken port fails to start
     # instead of silently sharing the port and answering the other's calls.
     server = grpc.aio.server(interceptors=[pipeline], options=[("grpc.so_reuseport", 0)])
+    if definition.prepare is not None:
+        await definition.prepare(runtime)
     definition.register(server, runtime)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

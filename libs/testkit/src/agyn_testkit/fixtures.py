@@ -1,4 +1,4 @@
-"""pytest fixtures: a real PostgreSQL and a real NATS for the whole session.
+"""pytest fixtures: a real PostgreSQL, NATS and S3 store (SeaweedFS) for the whole session.
 
 Enable with `pytest_plugins = ["agyn_testkit.fixtures"]` in a conftest.
 Databases are cloned from a migrated template, so they never hold another test's rows:
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from agyn_common.embedded import PORT_SHARE_VARIABLE, EmbeddedNats, EmbeddedPostgres
+from agyn_common.embedded import PORT_SHARE_VARIABLE, EmbeddedNats, EmbeddedPostgres, EmbeddedS3
 from agyn_common.migrations import migrate
 
 DatabaseFactory = Callable[[str, Path | None], str]
@@ -48,6 +48,23 @@ def nats(nats_server: EmbeddedNats) -> Iterator[EmbeddedNats]:
     yield nats_server
     if not nats_server.running:
         nats_server.start()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedS3]:
+    """Started on first use only: most test files never touch an object store."""
+    server = EmbeddedS3(tmp_path_factory.mktemp("s3"))
+    server.start()
+    yield server
+    server.stop(grace=0)
+
+
+@pytest.fixture
+def s3(s3_server: EmbeddedS3) -> Iterator[EmbeddedS3]:
+    """The session's S3 store, restarted after the test if the test stopped it."""
+    yield s3_server
+    if not s3_server.running:
+        s3_server.start()
 
 
 class Databases:

@@ -103,6 +103,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         "Agent definitions, their roles, volumes and the sub-resources agent pods are built from.",
         calls=("organizations", "users"),
     ),
+    Deployable(_local("files"), "The Files service.", calls=()),
 )
 
 _missing = {service.name for service in SERVICES} - {deployable.name for deployable in DEPLOYABLES}

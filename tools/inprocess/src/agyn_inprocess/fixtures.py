@@ -1,6 +1,6 @@
 """pytest fixtures: the platform in-process, started once per test module.
 
-`platform` (Users and Organizations), `agents`, `threads`, `notifications` and `gateway` are
+`platform` (Users and Organizations), `agents`, `files`, `threads`, `notifications` and `gateway` are
 started the first time a test of a module asks for them, on databases of that module, and
 stopped after its last test: the tests of a module share them, so each test makes its own
 organizations, users and names and never counts what others wrote. A test that stops,
@@ -19,10 +19,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pytest
-from agyn_common.embedded import EmbeddedNats
+from agyn_common.embedded import EmbeddedNats, EmbeddedS3
 from agyn_testkit.fixtures import DatabaseFactory
 
 from agyn_inprocess.agents import Agents, in_process_agents
+from agyn_inprocess.files import Files, in_process_files
 from agyn_inprocess.gateway import Gateway, OidcIssuer, in_process_gateway, start_issuer
 from agyn_inprocess.notifications import Notifications, in_process_notifications
 from agyn_inprocess.organizations import Platform, in_process_platform
@@ -115,11 +116,22 @@ async def agents(services: Scope, platform: Platform, nats: EmbeddedNats) -> Asy
 
 
 @pytest.fixture
+async def files(services: Scope, nats: EmbeddedNats, s3: EmbeddedS3) -> AsyncIterator[Files]:
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Files]:
+        return in_process_files(databases, nats.url, s3)
+
+    async with services.service("files", start) as running:
+        yield running
+
+
+@pytest.fixture
 async def threads(
-    services: Scope, platform: Platform, agents: Agents, nats: EmbeddedNats
+    services: Scope, platform: Platform, agents: Agents, files: Files, nats: EmbeddedNats
 ) -> AsyncIterator[Threads]:
     def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Threads]:
-        return in_process_threads(platform, databases, nats.url, agents.service.address)
+        return in_process_threads(
+            platform, databases, nats.url, agents.service.address, files_address=files.address
+        )
 
     async with services.service("threads", start) as running:
         yield running

@@ -23,6 +23,7 @@ SERVICES: tuple[LocalService, ...] = (
     LocalService(name="notifications", module="agyn_notifications", database=False),
     LocalService(name="gateway", module="agyn_gateway", database=False, port=8080),
     LocalService(name="agents", module="agyn_agents"),
+    LocalService(name="files", module="agyn_files"),
 )
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.
