@@ -33,7 +33,7 @@ from typing import Any
 import grpc
 import pytest
 import pytest_asyncio
-from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedS3, free_port
 from agyn_local.platform import service_environment
 from agyn_local.services import SERVICES
 from agyn_testkit.adversarial import TALLIES
@@ -212,10 +212,14 @@ def nats_url_of(nats) -> Callable[[str], str]:
 
 @asynccontextmanager
 async def running_processes(
-    create_database: Callable[[str], str], nats_url_of: Callable[[str], str], logs: Path
+    create_database: Callable[[str], str],
+    nats_url_of: Callable[[str], str],
+    logs: Path,
+    s3: EmbeddedS3,
 ) -> AsyncIterator[Processes]:
     """Every service of the table as a process, each on an empty database of its own made by
-    `create_database(name)` and on NATS at `nats_url_of(name)`; stopped on exit."""
+    `create_database(name)`, on NATS at `nats_url_of(name)` and, when it keeps bytes, on the S3
+    store `s3`; stopped on exit."""
     addresses = {service.name: f"127.0.0.1:{free_port()}" for service in SERVICES}
     running = Processes(addresses=addresses, logs=logs)
     children: list[subprocess.Popen[bytes]] = []
@@ -229,7 +233,12 @@ async def running_processes(
             metrics_port = free_port()
             running.metrics[service.name] = f"http://127.0.0.1:{metrics_port}/metrics"
             environment = service_environment(
-                nats_url_of(service.name), port, addresses, database_url, metrics_port
+                nats_url_of(service.name),
+                port,
+                addresses,
+                database_url,
+                metrics_port,
+                s3.endpoint if service.object_store else None,
             )
             children.append(spawn(service.module, environment, logs / f"{service.name}.log"))
         for service in SERVICES:
@@ -245,17 +254,22 @@ async def running_processes(
 
 @pytest.fixture
 async def processes(
-    request: pytest.FixtureRequest, database_factory, nats_url_of, tmp_path: Path
+    request: pytest.FixtureRequest, database_factory, nats_url_of, tmp_path: Path, s3: EmbeddedS3
 ) -> AsyncIterator[Processes]:
     if target() != "local":
         pytest.fail(f"{request.node.name} needs the local platform's processes: mark it `{LOCAL_ONLY}`")
-    async with running_processes(lambda name: database_factory(name, None), nats_url_of, tmp_path) as running:
+    async with running_processes(
+        lambda name: database_factory(name, None), nats_url_of, tmp_path, s3
+    ) as running:
         yield running
 
 
 @pytest_asyncio.fixture(scope="module")
 async def module_processes(
-    postgres: EmbeddedPostgres, nats_server: EmbeddedNats, tmp_path_factory: pytest.TempPathFactory
+    postgres: EmbeddedPostgres,
+    nats_server: EmbeddedNats,
+    s3_server: EmbeddedS3,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Processes]:
     """The processes once for a whole module, for the scenarios that stop nothing: each makes
     its own users and organizations. On databases dropped afterwards."""
@@ -269,7 +283,7 @@ async def module_processes(
 
     try:
         async with running_processes(
-            create_database, lambda name: nats_server.url, tmp_path_factory.mktemp("processes")
+            create_database, lambda name: nats_server.url, tmp_path_factory.mktemp("processes"), s3_server
         ) as running:
             yield running
     finally:

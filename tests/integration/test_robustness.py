@@ -193,6 +193,11 @@ async def call_grpc(
     response_type = message_factory.GetMessageClass(method.output_type)
     serialize = type(request).SerializeToString
     try:
+        if method.client_streaming:  # one message, as most clients' requests would be
+            await channel.stream_unary(
+                path, request_serializer=serialize, response_deserializer=response_type.FromString
+            )(iter([request]), metadata=metadata, timeout=DEADLINE_SECONDS)
+            return "OK"
         if not method.server_streaming:
             await channel.unary_unary(
                 path, request_serializer=serialize, response_deserializer=response_type.FromString

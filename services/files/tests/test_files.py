@@ -86,6 +86,10 @@ async def test_a_download_link_is_refused_once_it_expired(files):
         (Duration(seconds=0), "expiry: must be positive"),
         (Duration(seconds=-5), "expiry: must be positive"),
         (Duration(seconds=24 * 3600 + 1), "expiry exceeds maximum"),
+        (Duration(seconds=24 * 3600, nanos=1), "expiry exceeds maximum"),
+        (Duration(seconds=2**62), "expiry exceeds maximum"),
+        (Duration(seconds=1, nanos=-5), "expiry: is not a valid duration"),
+        (Duration(seconds=0, nanos=2_000_000_000), "expiry: is not a valid duration"),
     ],
 )
 async def test_a_download_link_expiry_is_checked_before_the_file(files, expiry, fragment):

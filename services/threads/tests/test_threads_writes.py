@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import grpc
 import sqlalchemy as sa
-from agyn_inprocess.threads import pb
+from agyn_inprocess.threads import in_process_threads, pb
 from agyn_testkit.calls import expect_error, metadata
 from agyn_threads.models import threads as threads_table
 from agynio.api.identity.v1 import identity_pb2
@@ -444,26 +445,28 @@ async def test_add_participant_nickname_resolves_in_the_thread_organization(thre
 # --- SendMessage -----------------------------------------------------------------------------
 
 
-async def test_send_message_fields_limits_and_counters(threads):
+async def test_send_message_fields_limits_and_counters(threads, files):
     platform = threads.platform
     owner, fred, mia = await platform.user("olga"), await platform.user("fred"), await platform.user("mia")
     org = await platform.create_org(owner)
     await platform.join(owner, org, fred)
     await platform.join(owner, org, mia)
     thread = await threads.create(owner, org, fred)
-    files = [str(uuid.uuid4()) for _ in range(32)]
+    uploaded = [files.upload(owner, f"file {i}".encode()) for i in range(32)]
+    file_ids = [stored.id for stored in await asyncio.gather(*uploaded)]
+    unknown_file = str(uuid.uuid4())
 
     def send(caller=owner, thread_id=thread.id, **fields):
         return threads.stub.SendMessage(
             pb.SendMessageRequest(thread_id=thread_id, **fields), metadata=metadata(caller)
         )
 
-    sent = (await send(body="hello", file_ids=files, sender_id=str(owner))).message
+    sent = (await send(body="hello", file_ids=file_ids, sender_id=str(owner))).message
     uuid.UUID(sent.id)
     assert (sent.thread_id, sent.sender_id, sent.body) == (thread.id, str(owner), "hello")
-    assert list(sent.file_ids) == files and sent.HasField("created_at")
-    files_only = (await send(caller=fred, file_ids=[files[0].upper()])).message
-    assert files_only.body == "" and list(files_only.file_ids) == [files[0]]  # canonical lowercase
+    assert list(sent.file_ids) == file_ids and sent.HasField("created_at")
+    files_only = (await send(caller=fred, file_ids=[file_ids[0].upper()])).message
+    assert files_only.body == "" and list(files_only.file_ids) == [file_ids[0]]  # canonical lowercase
     largest = (await send(body="é" * (128 * 1024))).message  # exactly 256 KiB of UTF-8
     assert len(largest.body.encode()) == 256 * 1024
 
@@ -476,8 +479,9 @@ async def test_send_message_fields_limits_and_counters(threads):
     cases = [
         (send(), INVALID, "body:", "body or file_ids"),
         (send(body="é" * (128 * 1024) + "x"), INVALID, "body:"),
-        (send(file_ids=[*files, str(uuid.uuid4())]), INVALID, "file_ids:"),
-        (send(file_ids=[files[0], "nope"]), INVALID, "file_ids[1]:"),
+        (send(file_ids=[*file_ids, str(uuid.uuid4())]), INVALID, "file_ids:"),
+        (send(file_ids=[file_ids[0], "nope"]), INVALID, "file_ids[1]:"),
+        (send(file_ids=[file_ids[0], unknown_file]), NOT_FOUND, f"file {unknown_file} not found"),
         (send(thread_id="x", body="hi"), INVALID, "thread_id:"),
         (send(body="hi", sender_id="x"), INVALID, "sender_id:"),
         (send(body="hi", sender_id=str(fred)), DENIED, "sender_id"),
@@ -490,6 +494,29 @@ async def test_send_message_fields_limits_and_counters(threads):
         await threads.stub.GetThread(pb.GetThreadRequest(thread_id=thread.id), metadata=metadata(owner))
     ).thread
     assert after.message_count == 3
+
+
+async def test_files_away_refuses_messages_naming_files_and_stores_none(platform, database_factory, nats):
+    owner, fred = await platform.user("olga"), await platform.user("fred")
+    org = await platform.create_org(owner)
+    await platform.join(owner, org, fred)
+    async with in_process_threads(platform, database_factory, nats.url) as threads:
+        thread = await threads.create(owner, org, fred)
+        refused = await expect_error(
+            threads.stub.SendMessage(
+                pb.SendMessageRequest(thread_id=thread.id, body="see", file_ids=[str(uuid.uuid4())]),
+                metadata=metadata(owner),
+            ),
+            grpc.StatusCode.UNAVAILABLE,
+            "files",
+        )
+        assert b"DEPENDENCY_UNAVAILABLE" in dict(refused.trailing_metadata())["grpc-status-details-bin"]
+        # A message without files needs no answer from Files.
+        await threads.send(owner, thread.id, "plain")
+        stored = await threads.stub.GetThread(
+            pb.GetThreadRequest(thread_id=thread.id), metadata=metadata(owner)
+        )
+        assert stored.thread.message_count == 1
 
 
 async def test_app_grants_write_without_participation_and_add_participants(threads):

@@ -115,7 +115,12 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
 
     with running_up(state_dir, nats_port) as up:
         endpoints = up.wait_until_up()
-        assert set(endpoints) == {service.name for service in SERVICES} | {"nats", "postgres", "metrics"}
+        assert set(endpoints) == {service.name for service in SERVICES} | {
+            "nats",
+            "postgres",
+            "s3",
+            "metrics",
+        }
         assert set(endpoints["metrics"]) == {service.name for service in SERVICES}
         assert endpoints["nats"] == f"nats://127.0.0.1:{nats_port}"
         token = (state_dir / "admin-token").read_text().strip()
@@ -194,6 +199,7 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         assert waits == [
             "waiting for postgres… ready",
             "waiting for nats… ready",
+            "waiting for s3… ready",
             *(f"waiting for {service.name} (SERVING)… ready" for service in SERVICES),
             "creating the local admin… done",
         ]
@@ -228,8 +234,10 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         assert returncode == 1
         assert "users exited" in stderr
         assert not up.endpoints_path.exists()
-    with socket.socket() as probe:
-        assert probe.connect_ex(("127.0.0.1", nats_port)) != 0  # NATS stopped with it
+    s3_port = int(endpoints["s3"].rsplit(":", 1)[1])
+    for port in (nats_port, s3_port):  # NATS and the S3 store stopped with it
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 def test_up_refuses_a_busy_port_with_one_line(tmp_path):

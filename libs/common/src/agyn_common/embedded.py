@@ -255,6 +255,11 @@ class EmbeddedS3:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def ports(self) -> list[int]:
+        """Every port it listens on."""
+        return [self.port, *self._ports.values()]
+
     def _arguments(self) -> list[str]:
         identities = {
             "identities": [

@@ -14,6 +14,7 @@ from agyn_common.timestamps import timestamp
 from agyn_common.validation import parse_uuid
 from agynio.api.files.v1 import files_pb2 as pb
 from agynio.api.files.v1 import files_pb2_grpc
+from google.protobuf.duration_pb2 import Duration
 
 from agyn_files import store
 from agyn_files.convert import file_info
@@ -29,6 +30,19 @@ def _file_id(value: str) -> uuid.UUID:
     if not value.strip():
         raise invalid_argument("file_id", "file_id is required")
     return parse_uuid(value.strip(), "file_id")
+
+
+def _expiry(value: Duration) -> timedelta:
+    """A link's requested life: positive, at most a day (checked on the numbers: a Duration far
+    out of range would overflow a timedelta)."""
+    seconds, nanos = value.seconds, value.nanos
+    if abs(nanos) > 999_999_999 or seconds * nanos < 0:
+        raise invalid_argument("expiry", "is not a valid duration")
+    if seconds < 0 or (seconds, nanos) <= (0, 0):
+        raise invalid_argument("expiry", "must be positive")
+    if (seconds, nanos) > (MAX_URL_EXPIRY // timedelta(seconds=1), 0):
+        raise invalid_argument("expiry", "expiry exceeds maximum of 24h")
+    return timedelta(seconds=seconds, microseconds=nanos // 1000)
 
 
 class FilesServicer(files_pb2_grpc.FilesServiceServicer):
@@ -77,13 +91,7 @@ class FilesServicer(files_pb2_grpc.FilesServiceServicer):
         self, request: pb.GetDownloadUrlRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetDownloadUrlResponse:
         file_id = _file_id(request.file_id)
-        expiry = self._settings.url_expiry
-        if request.HasField("expiry"):
-            expiry = request.expiry.ToTimedelta()
-            if expiry <= timedelta(0):
-                raise invalid_argument("expiry", "must be positive")
-            if expiry > MAX_URL_EXPIRY:
-                raise invalid_argument("expiry", "expiry exceeds maximum of 24h")
+        expiry = _expiry(request.expiry) if request.HasField("expiry") else self._settings.url_expiry
         await store.get_file(self._db, file_id)
         url = await self._objects.download_url(file_id, expiry)
         return pb.GetDownloadUrlResponse(url=url, expires_at=timestamp(datetime.now(UTC) + expiry))

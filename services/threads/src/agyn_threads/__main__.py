@@ -15,6 +15,7 @@ from agyn_common.server import main as serve_main
 from agynio.api.threads.v1 import threads_pb2_grpc
 
 from agyn_threads.access import ACCESS, THREADS
+from agyn_threads.attachments import Attachments
 from agyn_threads.identities import Identities
 from agyn_threads.models import metadata
 from agyn_threads.servicer import ThreadsServicer
@@ -32,8 +33,11 @@ def register(server: grpc.aio.Server, runtime: Runtime[ThreadsSettings]) -> None
     )
     agents.attach(runtime.bus)
     identities = Identities(runtime.channels.channel(runtime.settings.users_address))
+    attachments = Attachments(runtime.channels.channel(runtime.settings.files_address))
     threads_pb2_grpc.add_ThreadsServiceServicer_to_server(
-        ThreadsServicer(runtime.db, runtime.outbox, organizations, agents, identities, runtime.metrics),
+        ThreadsServicer(
+            runtime.db, runtime.outbox, organizations, agents, identities, attachments, runtime.metrics
+        ),
         server,
     )
 

@@ -11,6 +11,7 @@ from agyn_common.outbox import Outbox
 from agynio.api.threads.v1 import threads_pb2 as pb
 from agynio.api.threads.v1 import threads_pb2_grpc
 
+from agyn_threads.attachments import Attachments
 from agyn_threads.identities import Identities
 from agyn_threads.rpc.listings import ThreadListings
 from agyn_threads.rpc.messages import MessageHandlers
@@ -26,12 +27,13 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
         organizations: OrganizationAccess,
         agents: AgentAccess,
         identities: Identities,
+        attachments: Attachments,
         metrics: Metrics,
     ) -> None:
         permissions = ThreadPermissions(organizations)
         self._threads = ThreadHandlers(database, organizations, agents, identities, permissions)
         self._listings = ThreadListings(database, organizations, identities)
-        self._messages = MessageHandlers(database, outbox, permissions, metrics)
+        self._messages = MessageHandlers(database, outbox, permissions, attachments, metrics)
 
     async def CreateThread(
         self, request: pb.CreateThreadRequest, context: grpc.aio.ServicerContext

@@ -9,3 +9,5 @@ class ThreadsSettings(ServiceSettings):
     users_address: str = Field(description="host:port of the users service")
     # Agents answers `can_initiate` on an agent and an agent caller's organization.
     agents_address: str = Field(description="host:port of the agents service")
+    # Files says whether the files a message names exist.
+    files_address: str = Field(description="host:port of the files service")

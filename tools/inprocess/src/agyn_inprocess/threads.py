@@ -52,9 +52,11 @@ async def in_process_threads(
     database_factory: DatabaseFactory,
     nats_url: str,
     agents_address: str | None = None,
+    files_address: str | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Threads]:
-    """Threads; without `agents_address` Agents is away (agent participants are UNAVAILABLE)."""
+    """Threads; without `agents_address` Agents is away (agent participants are UNAVAILABLE),
+    without `files_address` Files is (messages naming files are)."""
     running = await start_service(
         THREADS,
         in_process_settings(
@@ -64,6 +66,7 @@ async def in_process_threads(
             organizations_address=platform.organizations_service.address,
             users_address=platform.users.running.address,
             agents_address=agents_address or f"127.0.0.1:{free_port()}",
+            files_address=files_address or f"127.0.0.1:{free_port()}",
             **overrides,
         ),
     )

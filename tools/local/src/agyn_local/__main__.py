@@ -42,6 +42,9 @@ def parse_command(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[
         )
     up_command.add_argument("--nats-port", type=int, default=4222)
     up_command.add_argument(
+        "--s3-port", type=int, default=8333, help="port of the S3 store; SeaweedFS takes the next seven too"
+    )
+    up_command.add_argument(
         "--base-port",
         type=int,
         default=50051,
@@ -95,7 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         except StartupFailed as failure:
             print(f"agyn-local: {failure}", file=sys.stderr)
             return 1
-    return up(Options(state_dir=state_dir, nats_port=options.nats_port, base_port=options.base_port))
+    return up(
+        Options(
+            state_dir=state_dir,
+            nats_port=options.nats_port,
+            base_port=options.base_port,
+            s3_port=options.s3_port,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""The local platform: embedded PostgreSQL and NATS, every service of `SERVICES` on loopback.
+"""The local platform: embedded PostgreSQL, NATS and S3 (SeaweedFS), every service of
+`SERVICES` on loopback.
 
 State lives in one directory (`.agyn/local` by default) and survives restarts: the
-PostgreSQL cluster (one database per service), the JetStream store, the logs and the local
-admin's API token. `endpoints.json` exists only while the platform is up.
+PostgreSQL cluster (one database per service), the JetStream store, the object store (`s3/`),
+the logs and the local admin's API token. `endpoints.json` exists only while the platform is up.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import IO
 from urllib.parse import urlsplit
 
 import grpc
-from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedS3, free_port
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from agyn_local.services import ADMIN_SERVICE, SERVICES, LocalService
@@ -39,6 +40,8 @@ STOP_TIMEOUT_SECONDS = 25.0
 # Stopped first, and waited for: the requests it accepted finish while the services behind it
 # still serve them.
 FRONT_DOOR = "gateway"
+# The bucket the files' bytes go to; Files creates it on its first start (local mode).
+FILES_BUCKET = "agyn-files"
 
 
 class StartupFailed(Exception):
@@ -54,6 +57,7 @@ class Options:
     state_dir: Path
     nats_port: int
     base_port: int  # 0: any free port for each service
+    s3_port: int = 8333  # SeaweedFS takes the seven ports after it too; any free ones with base_port 0
 
 
 @dataclass
@@ -123,10 +127,27 @@ def exclusive(state_dir: Path) -> Iterator[None]:
         yield
 
 
+def object_store_environment(endpoint: str) -> dict[str, str]:
+    """Settings of a service that keeps bytes in the embedded S3 store at `endpoint`."""
+    return {
+        "S3_ENDPOINT": endpoint,
+        "S3_BUCKET": FILES_BUCKET,
+        "S3_REGION": EmbeddedS3.REGION,
+        "S3_ACCESS_KEY": EmbeddedS3.ACCESS_KEY,
+        "S3_SECRET_KEY": EmbeddedS3.SECRET_KEY,
+    }
+
+
 def service_environment(
-    nats_url: str, port: int, addresses: dict[str, str], database_url: str | None, metrics_port: int = 0
+    nats_url: str,
+    port: int,
+    addresses: dict[str, str],
+    database_url: str | None,
+    metrics_port: int = 0,
+    s3_endpoint: str | None = None,
 ) -> dict[str, str]:
-    """A local service's settings: loopback, local access mode, every other service's address."""
+    """A local service's settings: loopback, local access mode, every other service's address
+    (and the object store, given its endpoint)."""
     environment = {
         **os.environ,
         "NATS_URL": nats_url,
@@ -140,6 +161,8 @@ def service_environment(
     }
     if database_url is not None:
         environment["DATABASE_URL"] = database_url
+    if s3_endpoint is not None:
+        environment.update(object_store_environment(s3_endpoint))
     return environment
 
 
@@ -161,6 +184,7 @@ def run_service_command(state_dir: Path, service: LocalService, args: Sequence[s
         0,
         addresses,
         database_url(endpoints["postgres"], service.name) if service.database else None,
+        s3_endpoint=endpoints["s3"] if service.object_store else None,
     )
     return subprocess.run(
         [sys.executable, "-m", service.module, *args], env=environment, check=False
@@ -182,6 +206,7 @@ class LocalPlatform:
         self.stop_requested = False
         self._postgres: EmbeddedPostgres | None = None
         self._nats: EmbeddedNats | None = None
+        self._s3: EmbeddedS3 | None = None
         self._processes: list[RunningProcess] = []
         self._metrics_ports: dict[str, int] = {}
         self._log_handles: list[IO[bytes]] = []
@@ -203,6 +228,9 @@ class LocalPlatform:
                 self.state_dir / "nats", port=self.options.nats_port, log_file=self.logs_dir / "nats.log"
             )
             self._nats.start()
+        with self._step("waiting for s3"):
+            self._s3 = self._object_store()
+            self._s3.start()
         addresses = {name: f"{HOST}:{port}" for name, port in ports.items()}
         for service in SERVICES:
             self._processes.append(self._spawn(service, ports[service.name], addresses))
@@ -217,9 +245,18 @@ class LocalPlatform:
                 **addresses,
                 "nats": self._nats.url,
                 "postgres": self._postgres.url(),
+                "s3": self._s3.endpoint,
                 "metrics": self.metrics_urls,
             },
         )
+
+    def _object_store(self) -> EmbeddedS3:
+        """SeaweedFS on --s3-port and the seven after it, or on free ports with --base-port 0."""
+        port = None if self.options.base_port == 0 else self.options.s3_port
+        store = EmbeddedS3(self.state_dir / "s3", port=port, log_file=self.logs_dir / "s3.log")
+        for taken in (p for p in store.ports if not port_is_free(p)):
+            raise StartupFailed(f"port {taken} for the S3 store is in use; choose another with --s3-port")
+        return store
 
     @contextlib.contextmanager
     def _step(self, what: str, done: str = "ready") -> Iterator[None]:
@@ -238,10 +275,11 @@ class LocalPlatform:
     def service_environment(
         self, service: LocalService, port: int, addresses: dict[str, str]
     ) -> dict[str, str]:
-        assert self._nats is not None and self._postgres is not None
+        assert self._nats is not None and self._postgres is not None and self._s3 is not None
         database_url = self._postgres.ensure_database(service.name) if service.database else None
         metrics_port = self._metrics_ports[service.name] if port else 0  # port 0: a command, not a server
-        return service_environment(self._nats.url, port, addresses, database_url, metrics_port)
+        s3_endpoint = self._s3.endpoint if service.object_store else None
+        return service_environment(self._nats.url, port, addresses, database_url, metrics_port, s3_endpoint)
 
     def _spawn(self, service: LocalService, port: int, addresses: dict[str, str]) -> RunningProcess:
         log_path = self.logs_dir / f"{service.name}.log"
@@ -331,8 +369,9 @@ class LocalPlatform:
         rows = [f"  {running.service.name:<14} {running.address}" for running in self._processes]
         assert self._nats is not None
         rows.append(f"  {'nats':<14} {self._nats.url}")
-        assert self._postgres is not None
+        assert self._postgres is not None and self._s3 is not None
         rows.append(f"  {'postgres':<14} {self._postgres.url()}")
+        rows.append(f"  {'s3':<14} {self._s3.endpoint}")
         return "\n".join(
             [
                 f"Agyn is up; state in {self.state_dir}",
@@ -377,6 +416,9 @@ class LocalPlatform:
         for handle in self._log_handles:
             handle.close()
         self._log_handles.clear()
+        if self._s3 is not None:
+            self._s3.stop()
+            self._s3 = None
         if self._nats is not None:
             self._nats.stop()
             self._nats = None

@@ -14,6 +14,8 @@ class LocalService:
     database: bool = True
     # Its own port instead of the next one after --base-port (the Gateway's front door).
     port: int | None = None
+    # Keeps bytes in the embedded S3 store (SeaweedFS): given its endpoint and credentials.
+    object_store: bool = False
 
 
 SERVICES: tuple[LocalService, ...] = (
@@ -23,7 +25,7 @@ SERVICES: tuple[LocalService, ...] = (
     LocalService(name="notifications", module="agyn_notifications", database=False),
     LocalService(name="gateway", module="agyn_gateway", database=False, port=8080),
     LocalService(name="agents", module="agyn_agents"),
-    LocalService(name="files", module="agyn_files"),
+    LocalService(name="files", module="agyn_files", object_store=True),
 )
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.

@@ -19,6 +19,7 @@ from agyn_common.validation import parse_uuid
 from agynio.api.threads.v1 import threads_pb2 as pb
 
 from agyn_threads import convert, store
+from agyn_threads.attachments import Attachments
 from agyn_threads.models import messages
 from agyn_threads.rpc.permissions import READ, WRITE, ThreadPermissions, own_participant
 from agyn_threads.rpc.threads import refuse_archived
@@ -31,11 +32,17 @@ MAX_ACKS = 1000
 
 class MessageHandlers:
     def __init__(
-        self, database: Database, outbox: Outbox, permissions: ThreadPermissions, metrics: Metrics
+        self,
+        database: Database,
+        outbox: Outbox,
+        permissions: ThreadPermissions,
+        attachments: Attachments,
+        metrics: Metrics,
     ) -> None:
         self._db = database
         self._outbox = outbox
         self._permissions = permissions
+        self._attachments = attachments
         self._sent = metrics.counter("agyn_threads_messages_sent_total", "Messages stored (SendMessage).")
 
     async def send(self, request: pb.SendMessageRequest) -> pb.SendMessageResponse:
@@ -50,6 +57,9 @@ class MessageHandlers:
         caller = current_caller().require_identity()
         if request.sender_id and parse_uuid(request.sender_id.strip(), "sender_id") != caller:
             raise permission_denied("sender_id must be the caller")
+        if file_ids:
+            # Before the thread is locked: no transaction waits on another service.
+            await self._attachments.require_existing(file_ids)
         async with self._db.transaction() as connection:
             row = await store.thread_for_message(connection, thread_id, caller)
             if not row.sender_participates and not await self._permissions.through_organization(
