@@ -3,8 +3,9 @@
     make bench        (or: .venv/bin/python bench/goals.py)
 
 Runs `messaging.py` (SendMessage and its delivery at 1, 10 and 100 senders, next to raw
-PostgreSQL and NATS), `gateway.py` (GetMe through the Gateway and straight to Users) and
-`calls.py` (GetUser next to a bare grpc.aio echo server, with each server's CPU per call),
+PostgreSQL and NATS), `gateway.py` (GetMe through the Gateway and straight to Users),
+`calls.py` (GetUser next to a bare grpc.aio echo server, with each server's CPU per call) and
+`files.py` (20 MiB through the Gateway next to the object store itself, and Files' memory),
 each printing its own table, and ends with one row per goal. Every ratio compares two figures
 taken in this run on this machine. A benchmark, not a test: it asserts nothing.
 """
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import calls
+import files
 import gateway
 import messaging
 from agyn_local.platform import LocalPlatform
@@ -38,6 +40,8 @@ async def measure(platform: LocalPlatform) -> None:
     through_gateway = await gateway.measure_platform(platform)
     print("\n== The cost of one call")
     cost = await calls.measure(platform)
+    print("\n== Files: 20 MiB through the Gateway and straight to the store")
+    stored = await files.measure(platform)
 
     at_100, at_10 = levels[100], levels[10]
     send_ratio = at_100.sending.throughput / at_100.insert.throughput
@@ -100,8 +104,15 @@ async def measure(platform: LocalPlatform) -> None:
             "<= 1.05x",
             lambda value: value <= 1.05,
         ),
+        Goal(
+            "Files' memory growth taking a 20 MiB upload",
+            stored.peak_rss_mib - stored.idle_rss_mib,
+            f"+{stored.peak_rss_mib - stored.idle_rss_mib:.1f} MiB ({stored.idle_rss_mib:.0f} MiB idle)",
+            "< 20 MiB",  # less than the file: it is never held whole
+            lambda value: value < 20,
+        ),
     ]
-    print("\n== Goals (issues 23 and 24)")
+    print("\n== Goals (issues 23, 24 and 25)")
     print(f"{'measure':<48}{'measured':<40}{'goal':<10}")
     for goal in goals:
         verdict = "met" if goal.met(goal.measured) else "NOT met"

@@ -262,3 +262,18 @@ def _bucket(files, s3) -> S3Store:
 async def _objects(files, s3) -> list[str]:
     listed = await obstore.list(_bucket(files, s3)).collect_async()
     return [entry["path"] for entry in listed]
+
+
+async def test_stored_and_served_bytes_are_counted(files):
+    registry = files.service.runtime.metrics.registry
+
+    def counted(name: str) -> float:
+        return registry.get_sample_value(name) or 0.0
+
+    before = {name: counted(name) for name in ("agyn_files_stored_total", "agyn_files_stored_bytes_total")}
+    served_before = counted("agyn_files_served_bytes_total")
+    stored = await files.upload(uuid.uuid4(), b"x" * 1000)
+    await files.content(uuid.uuid4(), stored.id)
+    assert counted("agyn_files_stored_total") == before["agyn_files_stored_total"] + 1
+    assert counted("agyn_files_stored_bytes_total") == before["agyn_files_stored_bytes_total"] + 1000
+    assert counted("agyn_files_served_bytes_total") == served_before + 1000

@@ -306,23 +306,31 @@ class EmbeddedS3:
         self._wait_answering(timeout)
 
     def _wait_answering(self, timeout: float) -> None:
-        """The S3 port opens before the filer behind it serves: wait for a real S3 answer."""
+        """The S3 port opens before the store can take writes: wait until S3 answers and the
+        master knows a volume server with room (after a restart that takes its heartbeat)."""
         import urllib.error
         import urllib.request
 
-        deadline = time.monotonic() + timeout
-        while True:
+        def ready() -> bool:
             try:
                 # Unsigned, so refused (403) once S3 answers; 5xx or a reset while it starts.
                 urllib.request.urlopen(self.endpoint + "/", timeout=2)
-                return
             except urllib.error.HTTPError as error:
-                if error.code < 500:
-                    return
+                if error.code >= 500:
+                    return False
             except OSError:
-                pass
+                return False
+            master = f"http://127.0.0.1:{self._ports['master.port']}/dir/status"
+            try:
+                with urllib.request.urlopen(master, timeout=2) as reply:
+                    return int(json.loads(reply.read())["Topology"]["Max"]) > 0
+            except (OSError, ValueError, KeyError, TypeError):
+                return False
+
+        deadline = time.monotonic() + timeout
+        while not ready():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"S3 on port {self.port} did not answer within {timeout}s")
+                raise TimeoutError(f"S3 on port {self.port} did not take writes within {timeout}s")
             time.sleep(0.1)
 
     def stop(self, grace: float = 5.0) -> None:

@@ -25,7 +25,7 @@ async def prepare(runtime: Runtime[FilesSettings]) -> None:
 
 
 def register(server: grpc.aio.Server, runtime: Runtime[FilesSettings]) -> None:
-    servicer = FilesServicer(runtime.db, ObjectStore(runtime.settings), runtime.settings)
+    servicer = FilesServicer(runtime.db, ObjectStore(runtime.settings), runtime.settings, runtime.metrics)
     files_pb2_grpc.add_FilesServiceServicer_to_server(servicer, server)
 
 

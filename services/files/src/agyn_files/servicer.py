@@ -10,6 +10,7 @@ import grpc
 from agyn_common.caller import current_caller
 from agyn_common.db import Database
 from agyn_common.errors import invalid_argument, not_found
+from agyn_common.metrics import Metrics
 from agyn_common.timestamps import timestamp
 from agyn_common.validation import parse_uuid
 from agynio.api.files.v1 import files_pb2 as pb
@@ -46,10 +47,15 @@ def _expiry(value: Duration) -> timedelta:
 
 
 class FilesServicer(files_pb2_grpc.FilesServiceServicer):
-    def __init__(self, db: Database, objects: ObjectStore, settings: FilesSettings) -> None:
+    def __init__(self, db: Database, objects: ObjectStore, settings: FilesSettings, metrics: Metrics) -> None:
         self._db = db
         self._objects = objects
         self._settings = settings
+        self._stored = metrics.counter("agyn_files_stored_total", "Files stored (UploadFile).")
+        self._stored_bytes = metrics.counter("agyn_files_stored_bytes_total", "Bytes of the files stored.")
+        self._served_bytes = metrics.counter(
+            "agyn_files_served_bytes_total", "Bytes streamed by GetFileContent."
+        )
 
     async def UploadFile(
         self, request_iterator: AsyncIterator[pb.UploadFileRequest], context: grpc.aio.ServicerContext
@@ -79,6 +85,8 @@ class FilesServicer(files_pb2_grpc.FilesServiceServicer):
             # No row points at it: an object nobody can name (files sheet A.8-6).
             await self._objects.delete(file_id)
             raise
+        self._stored.inc()
+        self._stored_bytes.inc(upload.size_bytes)
         return pb.UploadFileResponse(file=file_info(row))
 
     async def GetFileMetadata(
@@ -106,4 +114,5 @@ class FilesServicer(files_pb2_grpc.FilesServiceServicer):
         except FileNotFoundError:
             raise not_found("file not found: its content is missing from the object store") from None
         async for chunk in chunks:
+            self._served_bytes.inc(len(chunk))
             yield pb.GetFileContentResponse(chunk_data=chunk)

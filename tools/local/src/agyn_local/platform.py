@@ -360,6 +360,11 @@ class LocalPlatform:
         assert self._nats is not None, "not started"
         return self._nats.url
 
+    @property
+    def s3_endpoint(self) -> str:
+        assert self._s3 is not None, "not started"
+        return self._s3.endpoint
+
     def database_url(self, service: str) -> str:
         """The DSN of a service's database (the benchmark measures the same PostgreSQL)."""
         assert self._postgres is not None, "not started"
