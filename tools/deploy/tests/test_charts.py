@@ -14,6 +14,7 @@ from agyn_common.access import IdentityRule
 from agyn_deploy import charts, generate
 from agyn_deploy.deployables import DEPLOYABLES
 from agyn_deploy.validate import problems_in
+from agyn_files.settings import FilesSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 NAMESPACE = "agyn"
@@ -40,12 +41,28 @@ ALL_OPTIONAL_ON: dict[str, Any] = {
     "mesh": {"ingress": {"enabled": True, "apiPathHosts": ["chat.agyn.example.com"]}},
     "nats": {"enabled": True, "storage": "1Gi"},
     "postgresql": {"enabled": True, "storage": "2Gi"},
+    "seaweedfs": {"enabled": True, "storage": "1Gi"},
 }
 MESH_OFF: dict[str, Any] = {
     "global": {"mesh": {"enabled": False}},
     **{name: {"networkPolicy": {"enabled": True}} for name in SERVICES},
     "nats": {"enabled": True},
     "postgresql": {"enabled": True},
+    "seaweedfs": {"enabled": True},
+}
+# An object store outside the cluster, as production has it: another Secret, other keys.
+OBJECT_STORE = {
+    "endpoint": "https://s3.example.com:9000",
+    "publicEndpoint": "files.agyn.example.com",
+    "bucket": "agyn-prod-files",
+    "region": "eu-west-1",
+    "useSSL": True,
+    "virtualHostedStyle": True,
+    "credentials": {"existingSecret": "files-s3", "accessKeyKey": "AWS_ACCESS_KEY_ID", "secretKeyKey": "key"},
+}
+EXTERNAL_STORE: dict[str, Any] = {
+    "global": {"objectStore": OBJECT_STORE},
+    **{d.name: {"networkPolicy": {"enabled": True}} for d in DEPLOYABLES if d.object_store},
 }
 # A scraper in the mesh (mTLS), known by its principal.
 MESH_SCRAPER: dict[str, Any] = {
@@ -78,6 +95,7 @@ SCENARIOS = {
     "mesh-scraper": MESH_SCRAPER,
     "metrics-off": METRICS_OFF,
     "kind": KIND,
+    "external-object-store": EXTERNAL_STORE,
 }
 
 
@@ -112,6 +130,10 @@ def by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any
 def env_of(deployment: dict[str, Any]) -> dict[str, Any]:
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
+
+
+def secret_ref(name: str, key: str) -> dict[str, Any]:
+    return {"secretKeyRef": {"name": name, "key": key}}
 
 
 def test_generated_files_are_in_step_with_the_service_table_and_the_access_declarations():
@@ -163,9 +185,31 @@ def test_the_umbrella_renders_each_service_with_its_identity_and_policy(helm_dir
             assert environment["DATABASE_URL"] == {
                 "secretKeyRef": {"name": "agyn-database-urls", "key": deployable.name}
             }
+        for callee in deployable.calls:
+            port = next(d.port for d in DEPLOYABLES if d.name == callee)
+            assert environment[f"{callee.upper()}_ADDRESS"] == f"{callee}:{port}", deployable.name
+        if deployable.object_store:  # the development SeaweedFS by default, keys by reference
+            assert {name: value for name, value in environment.items() if name.startswith("S3_")} == {
+                "S3_ENDPOINT": "seaweedfs:8333",
+                "S3_PUBLIC_ENDPOINT": "",
+                "S3_BUCKET": "agyn-files",
+                "S3_REGION": "us-east-1",
+                "S3_USE_SSL": "false",
+                "S3_VIRTUAL_HOSTED_STYLE": "false",
+                "S3_ACCESS_KEY": secret_ref("agyn-object-store", "access-key"),
+                "S3_SECRET_KEY": secret_ref("agyn-object-store", "secret-key"),
+            }
+        else:
+            assert not [name for name in environment if name.startswith("S3_")], deployable.name
         service_port = by_kind(objects, "Service")[deployable.name]["spec"]["ports"][0]
         assert (service_port["name"], service_port["appProtocol"]) == (deployable.port_name,) * 2
     assert by_kind(objects, "Service")["gateway"]["spec"]["ports"][0]["name"] == "http2"
+    # Threads checks SendMessage's file ids with Files; the Gateway serves the Files API.
+    for caller in ("threads", "gateway"):
+        assert env_of(deployments[caller])["FILES_ADDRESS"] == "files:50051"
+    # No development dependency unless asked for.
+    assert not by_kind(objects, "StatefulSet")
+    assert not by_kind(objects, "Secret")
 
 
 def admitted(policy: dict[str, Any]) -> dict[tuple[str, str], bool]:
@@ -205,6 +249,9 @@ def test_the_rendered_policy_admits_exactly_what_the_declaration_does(helm_dir, 
     open_rule = policy["spec"]["rules"][0]
     assert "from" not in open_rule  # health and reflection: any caller (probes, tooling)
     assert "/grpc.health.v1.Health/*" in open_rule["to"][0]["operation"]["paths"]
+    # Whoever the service table says calls this service gets through its policy.
+    callers = {caller for caller, _ in admitted(policy)}
+    assert {d.name for d in DEPLOYABLES if deployable.name in d.calls} <= callers
 
 
 def test_optional_objects_when_switched_on(helm_dir):
@@ -233,10 +280,14 @@ def test_optional_objects_when_switched_on(helm_dir):
     ]
     # Dev dependencies outside the mesh, with one database per service.
     statefulsets = by_kind(objects, "StatefulSet")
-    assert set(statefulsets) == {"nats", "postgresql"}
+    assert set(statefulsets) == {"nats", "postgresql", "seaweedfs"}
     for statefulset in statefulsets.values():
         annotations = statefulset["spec"]["template"]["metadata"]["annotations"]
         assert annotations == {"sidecar.istio.io/inject": "false"}
+        pod = statefulset["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+        assert statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
     assert set(by_kind(objects, "Secret")["agyn-database-urls"]["stringData"]) == set(with_database)
 
 
@@ -493,3 +544,129 @@ def test_contradictory_metrics_values_are_refused(helm_dir, values, message):
 def test_metrics_values_are_checked_against_the_schema(helm_dir, values, field):
     with pytest.raises(helm.HelmValuesError, match=field):
         charts.render(helm_dir / "users", values, NAMESPACE)
+
+
+def test_the_development_seaweedfs_serves_s3_with_the_credentials_files_reads(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, {"seaweedfs": {"enabled": True}}, NAMESPACE)
+    assert by_kind(objects, "Secret")["agyn-object-store"]["stringData"] == {
+        "access-key": "agyn-dev",
+        "secret-key": "agyn-dev-secret",
+    }
+    service = by_kind(objects, "Service")["seaweedfs"]["spec"]
+    assert [(port["port"], port["targetPort"]) for port in service["ports"]] == [(8333, "s3")]
+    statefulset = by_kind(objects, "StatefulSet")["seaweedfs"]
+    assert service["selector"].items() <= statefulset["spec"]["template"]["metadata"]["labels"].items()
+    container = statefulset["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"].startswith("chrislusf/seaweedfs:")
+    assert container["args"][1] == "server"
+    # S3 on the pod's address; the bucket made on the first upload, for the admin identity.
+    assert {"-s3", "-s3.port=8333", "-s3.ip.bind=0.0.0.0", "-s3.autoCreateBucket=true"} <= set(
+        container["args"]
+    )
+    assert {port["name"]: port["containerPort"] for port in container["ports"]} == {"s3": 8333}
+    # Its admin identity is what the Files service is given, from the same Secret.
+    environment = env_of(statefulset)
+    files = env_of(by_kind(objects, "Deployment")["files"])
+    assert environment == {
+        "AWS_ACCESS_KEY_ID": files["S3_ACCESS_KEY"],
+        "AWS_SECRET_ACCESS_KEY": files["S3_SECRET_KEY"],
+    }
+    assert files["S3_ENDPOINT"] == f"seaweedfs:{service['ports'][0]['port']}"
+    # Other credentials keys: the Secret and both readers follow.
+    credentials = {"existingSecret": "s3-dev", "accessKeyKey": "id", "secretKeyKey": "secret"}
+    objects = charts.render(
+        helm_dir / generate.UMBRELLA,
+        {"seaweedfs": {"enabled": True}, "global": {"objectStore": {"credentials": credentials}}},
+        NAMESPACE,
+    )
+    assert set(by_kind(objects, "Secret")["s3-dev"]["stringData"]) == {"id", "secret"}
+    assert env_of(by_kind(objects, "StatefulSet")["seaweedfs"])["AWS_ACCESS_KEY_ID"] == secret_ref(
+        "s3-dev", "id"
+    )
+    assert env_of(by_kind(objects, "Deployment")["files"])["S3_SECRET_KEY"] == secret_ref("s3-dev", "secret")
+
+
+@pytest.mark.parametrize("chart", [generate.UMBRELLA, *[d.name for d in DEPLOYABLES if d.object_store]])
+def test_an_object_store_outside_the_cluster_is_read_from_global_values(helm_dir, chart):
+    objects = charts.render(helm_dir / chart, for_chart(chart, EXTERNAL_STORE), NAMESPACE)
+    assert not by_kind(objects, "StatefulSet")  # no development store
+    assert not [secret for secret in by_kind(objects, "Secret") if secret != "agyn-database-urls"]
+    for deployable in (d for d in DEPLOYABLES if d.object_store and chart in (d.name, generate.UMBRELLA)):
+        deployment = by_kind(objects, "Deployment")[deployable.name]
+        environment = env_of(deployment)
+        assert {name: value for name, value in environment.items() if name.startswith("S3_")} == {
+            "S3_ENDPOINT": "https://s3.example.com:9000",
+            "S3_PUBLIC_ENDPOINT": "files.agyn.example.com",
+            "S3_BUCKET": "agyn-prod-files",
+            "S3_REGION": "eu-west-1",
+            "S3_USE_SSL": "true",
+            "S3_VIRTUAL_HOSTED_STYLE": "true",
+            "S3_ACCESS_KEY": secret_ref("files-s3", "AWS_ACCESS_KEY_ID"),
+            "S3_SECRET_KEY": secret_ref("files-s3", "key"),
+        }
+        # The credentials never appear as a literal value anywhere in the container.
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        assert not [item for item in container["env"] if item["name"].endswith("_KEY") and "value" in item]
+        # The NetworkPolicy lets it reach the store's port.
+        egress = by_kind(objects, "NetworkPolicy")[deployable.name]["spec"]["egress"]
+        assert {"ports": [{"port": 9000, "protocol": "TCP"}]} in egress
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "use_ssl", "port"),
+    [
+        ("seaweedfs:8333", False, 8333),
+        ("", False, 443),  # AWS S3
+        ("s3.example.com", True, 443),
+        ("s3.example.com", False, 80),
+        ("https://s3.example.com", False, 443),
+        ("http://s3.example.com/", True, 80),  # the scheme wins over useSSL
+        ("http://minio.storage:9000/", False, 9000),
+    ],
+)
+def test_the_network_policy_opens_the_object_stores_port(helm_dir, endpoint, use_ssl, port):
+    values = {
+        "global": {"objectStore": {"endpoint": endpoint, "useSSL": use_ssl}},
+        "networkPolicy": {"enabled": True, "egressPorts": []},
+    }
+    (files,) = [d.name for d in DEPLOYABLES if d.object_store]
+    policy = by_kind(charts.render(helm_dir / files, values, NAMESPACE), "NetworkPolicy")[files]
+    assert [rule for rule in policy["spec"]["egress"] if "to" not in rule] == [
+        {"ports": [{"port": port, "protocol": "TCP"}]}
+    ]
+    # A service without an object store opens no such port.
+    users = by_kind(charts.render(helm_dir / "users", values, NAMESPACE), "NetworkPolicy")["users"]
+    assert [rule for rule in users["spec"]["egress"] if "to" not in rule] == []
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"global": {"objectStore": {"bucket": "Agyn_Files"}}}, "bucket"),
+        ({"global": {"objectStore": {"credentials": {"existingSecret": ""}}}}, "existingSecret"),
+        ({"global": {"objectStore": {"credentials": {"accessKeyKey": "a key"}}}}, "accessKeyKey"),
+        ({"global": {"objectStore": {"accessKey": "AKIA..."}}}, "accessKey"),  # no literal credentials
+        ({"objectStore": {"enabled": "yes"}}, "enabled"),
+    ],
+)
+def test_object_store_values_are_checked_against_the_schema(helm_dir, values, field):
+    with pytest.raises(helm.HelmValuesError, match=field):
+        charts.render(helm_dir / "files", values, NAMESPACE)
+
+
+def test_the_files_chart_states_the_services_own_defaults():
+    (files,) = [d for d in DEPLOYABLES if d.object_store]
+    settings = FilesSettings.model_validate(
+        {
+            "database_url": "postgresql://x@db/files",
+            "s3_bucket": "bucket",
+            "s3_access_key": "a",
+            "s3_secret_key": "b",
+        }
+        | {name.lower(): value for name, value in files.settings.items()}
+    )
+    defaults = FilesSettings.model_fields
+    assert settings.max_file_size == defaults["max_file_size"].default
+    assert settings.url_expiry == defaults["url_expiry"].default
+    umbrella = yaml.safe_load((ROOT / generate.HELM / generate.UMBRELLA / "values.yaml").read_text())
+    assert umbrella[files.name]["settings"] == files.settings

@@ -61,6 +61,32 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 - name: MIGRATE_ON_START
   value: {{ (not .Values.migrations.job.enabled) | quote }}
 {{- end }}
+{{- if .Values.objectStore.enabled }}
+{{- with .Values.global.objectStore }}
+- name: S3_ENDPOINT
+  value: {{ .endpoint | quote }}
+- name: S3_PUBLIC_ENDPOINT
+  value: {{ .publicEndpoint | quote }}
+- name: S3_BUCKET
+  value: {{ .bucket | quote }}
+- name: S3_REGION
+  value: {{ .region | quote }}
+- name: S3_USE_SSL
+  value: {{ .useSSL | quote }}
+- name: S3_VIRTUAL_HOSTED_STYLE
+  value: {{ .virtualHostedStyle | quote }}
+- name: S3_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .credentials.existingSecret }}
+      key: {{ .credentials.accessKeyKey }}
+- name: S3_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .credentials.existingSecret }}
+      key: {{ .credentials.secretKeyKey }}
+{{- end }}
+{{- end }}
 {{- range $name, $address := .Values.addresses }}
 - name: {{ printf "%s_ADDRESS" ($name | upper | replace "-" "_") }}
   value: {{ $address | quote }}
@@ -141,4 +167,19 @@ terminationGracePeriodSeconds: as set, or that plus 5 s; refused when it is not 
 {{- fail (printf "terminationGracePeriodSeconds (%d) must be longer than shutdown.lameDuckSeconds + shutdown.graceSeconds (%d): the pod would be killed before its stop ends" $termination $stop) -}}
 {{- end -}}
 {{- $termination -}}
+{{- end -}}
+
+{{/* The port of the object store (global.objectStore.endpoint, host[:port] or a URL) for the
+NetworkPolicy: the endpoint's own, else 443 over https (a https:// URL, useSSL without a
+scheme, or AWS S3 when the endpoint is empty), else 80. */}}
+{{- define "agyn-service.objectStorePort" -}}
+{{- $store := .Values.global.objectStore -}}
+{{- $endpoint := $store.endpoint -}}
+{{- $https := or (not $endpoint) (hasPrefix "https://" $endpoint) (and (not (contains "://" $endpoint)) $store.useSSL) -}}
+{{- $host := regexReplaceAll "/.*$" (regexReplaceAll "^[a-zA-Z][-a-zA-Z0-9+.]*://" $endpoint "") "" -}}
+{{- if regexMatch ":[0-9]+$" $host -}}
+{{- regexFind "[0-9]+$" $host -}}
+{{- else -}}
+{{- ternary 443 80 $https -}}
+{{- end -}}
 {{- end -}}

@@ -62,7 +62,7 @@ spec:
 
 {{/* Who may open connections to this service and where it may connect: its declared
 callers and the metrics scraper in, and out only DNS, the services it calls, NATS,
-PostgreSQL, the collector and (in the mesh) istiod. */}}
+PostgreSQL, the collector, the object store (if it uses one) and (in the mesh) istiod. */}}
 {{- define "agyn-service.networkPolicy" -}}
 {{- $access := include "agyn-service.access" . | fromYaml -}}
 {{- $callers := list -}}
@@ -144,6 +144,12 @@ spec:
         - port: {{ . }}
           protocol: TCP
         {{- end }}
+    {{- end }}
+    {{- if .Values.objectStore.enabled }}
+    # The object store, in the cluster or not: by port.
+    - ports:
+        - port: {{ include "agyn-service.objectStorePort" . }}
+          protocol: TCP
     {{- end }}
     {{- if .Values.global.mesh.enabled }}
     - to:

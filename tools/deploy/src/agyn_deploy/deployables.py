@@ -27,6 +27,8 @@ class Deployable:
     # The Service port's name tells Istio the protocol. The Gateway's is `http2` so native
     # gRPC clients coming through the ingress reach its h2c listener over HTTP/2.
     port_name: str = "grpc"
+    # Keeps bytes in the object store: its S3_* settings come from `global.objectStore`.
+    object_store: bool = False
     # Chart defaults beyond the common ones: settings (environment variables), rules added
     # to the generated AuthorizationPolicy, and NetworkPolicy ingress beyond the callers.
     settings: dict[str, str] = field(default_factory=dict)
@@ -80,7 +82,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("threads"),
         "Threads and messages between users and agents.",
-        calls=("organizations", "users", "agents"),
+        calls=("organizations", "users", "agents", "files"),
     ),
     Deployable(
         _local("notifications"),
@@ -90,7 +92,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("gateway"),
         "The external API: Connect, gRPC and gRPC-Web on one port, authenticated.",
-        calls=("users", "organizations", "threads", "notifications", "agents"),
+        calls=("users", "organizations", "threads", "notifications", "agents", "files"),
         port=8080,
         port_name="http2",
         # Istio's ingress names the real client; the per-client rate limits key on it.
@@ -103,7 +105,14 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         "Agent definitions, their roles, volumes and the sub-resources agent pods are built from.",
         calls=("organizations", "users"),
     ),
-    Deployable(_local("files"), "The Files service.", calls=()),
+    Deployable(
+        _local("files"),
+        "Files: uploads kept in an S3-compatible object store, their metadata, download links and content.",
+        calls=(),
+        object_store=True,
+        # The service's own defaults, written out so that the chart shows what can be tuned.
+        settings={"MAX_FILE_SIZE": "20971520", "URL_EXPIRY": "1h"},
+    ),
 )
 
 _missing = {service.name for service in SERVICES} - {deployable.name for deployable in DEPLOYABLES}

@@ -90,6 +90,7 @@ def service_values(deployable: Deployable) -> str:
         port=deployable.port,
         port_name=deployable.port_name,
         database=str(deployable.local.database).lower(),
+        object_store=str(deployable.object_store).lower(),
         addresses=_inline({name: _address(name) for name in deployable.calls}, 2),
         settings=_inline(deployable.settings, 2),
         extra_ingress=_inline(list(deployable.extra_ingress), 4),
@@ -107,7 +108,7 @@ def umbrella_chart() -> dict[str, Any]:
         "apiVersion": "v2",
         "name": UMBRELLA,
         "description": "The Agyn platform: every service, the mesh policies and ingress, and "
-        "optionally NATS and PostgreSQL for a development install.",
+        "optionally NATS, PostgreSQL and SeaweedFS (S3) for a development install.",
         "type": "application",
         "version": CHART_VERSION,
         "appVersion": APP_VERSION,

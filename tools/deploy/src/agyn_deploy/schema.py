@@ -25,6 +25,10 @@ DURATION: Schema = {
     "type": "string",
     "pattern": "^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$",
 }
+# An S3 bucket name (lower case letters, digits, dots and hyphens).
+BUCKET: Schema = {"type": "string", "pattern": "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"}
+# A key of a Secret's data.
+SECRET_KEY: Schema = {"type": "string", "pattern": "^[-._a-zA-Z0-9]+$"}
 # An Istio principal, <trust domain>/ns/<namespace>/sa/<service account>, without wildcards.
 PRINCIPAL: Schema = {"type": "string", "pattern": "^[^/*]+/ns/[^/*]+/sa/[^/*]+$"}
 
@@ -46,6 +50,19 @@ GLOBAL = strict(
         "mesh": strict({"enabled": BOOLEAN, "trustDomain": STRING, "controlPlaneNamespace": NAME}),
         "natsUrl": {"type": "string", "pattern": "^(nats|tls)://"},
         "databaseSecret": NAME,
+        "objectStore": strict(
+            {
+                "endpoint": STRING,
+                "publicEndpoint": STRING,
+                "bucket": BUCKET,
+                "region": {"type": "string", "minLength": 1},
+                "useSSL": BOOLEAN,
+                "virtualHostedStyle": BOOLEAN,
+                "credentials": strict(
+                    {"existingSecret": NAME, "accessKeyKey": SECRET_KEY, "secretKeyKey": SECRET_KEY}
+                ),
+            }
+        ),
         "otel": strict({"endpoint": STRING, "env": STRING_MAP}),
     }
 )
@@ -94,6 +111,7 @@ def service_values() -> Schema:
                 "database": strict(
                     {"enabled": BOOLEAN, "existingSecret": {"anyOf": [NAME, {"const": ""}]}, "key": STRING}
                 ),
+                "objectStore": strict({"enabled": BOOLEAN}),
                 "migrations": strict(
                     {
                         "job": strict(
@@ -239,6 +257,16 @@ def umbrella_values(services: list[str]) -> Schema:
                         "enabled": BOOLEAN,
                         "image": STRING,
                         "password": STRING,
+                        "storage": STRING,
+                        "resources": OPEN_OBJECT,
+                    }
+                ),
+                "seaweedfs": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "image": STRING,
+                        "accessKey": {"type": "string", "minLength": 1},
+                        "secretKey": {"type": "string", "minLength": 1},
                         "storage": STRING,
                         "resources": OPEN_OBJECT,
                     }
