@@ -53,7 +53,8 @@ def nats(nats_server: EmbeddedNats) -> Iterator[EmbeddedNats]:
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedS3]:
     """Started on first use only: most test files never touch an object store."""
-    server = EmbeddedS3(tmp_path_factory.mktemp("s3"))
+    data = tmp_path_factory.mktemp("s3")
+    server = EmbeddedS3(data, log_file=data / "weed.log")
     server.start()
     yield server
     server.stop(grace=0)

@@ -1,4 +1,4 @@
-"""Files in-process on the session's S3 store (SeaweedFS), a bucket of its own."""
+"""Files in-process on the session's S3 store (SeaweedFS)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,10 @@ from agynio.api.files.v1 import files_pb2, files_pb2_grpc
 
 pb = files_pb2
 CHUNK_BYTES = 64 * 2**10  # what clients send
+# One bucket for every Files of a test session, as for a platform: SeaweedFS gives each bucket
+# volumes of its own, and runs out of them after a handful of buckets. Objects are named by
+# new UUIDs, so tests never see each other's.
+BUCKET = "agyn-files"
 
 
 def upload_messages(
@@ -74,8 +78,8 @@ class Files:
 async def in_process_files(
     database_factory: DatabaseFactory, nats_url: str, s3: EmbeddedS3, **overrides: Any
 ) -> AsyncIterator[Files]:
-    """Files with a new bucket (it creates it, as in local mode)."""
-    settings = {**s3_settings(s3, f"files-{uuid.uuid4().hex[:12]}"), **overrides}
+    """Files on the session's bucket (it creates it, as in local mode)."""
+    settings = {**s3_settings(s3, BUCKET), **overrides}
     running = await start_service(
         FILES,
         in_process_settings(FilesSettings, database_factory("files", FILES.migrations), nats_url, **settings),
