@@ -114,8 +114,9 @@ async def test_a_link_may_live_a_day(files):
         ("", INVALID, "file_id is required"),
         ("   ", INVALID, "file_id is required"),
         ("not-a-uuid", INVALID, "file_id: must be a UUID"),
-        (str(uuid.uuid4()), grpc.StatusCode.NOT_FOUND, "file not found"),
+        ("6f1c2a3b-0000-4000-8000-00000000f11e", grpc.StatusCode.NOT_FOUND, "file not found"),
     ],
+    ids=["empty", "blank", "malformed", "unknown"],
 )
 async def test_a_file_id_is_checked_then_looked_up(files, method, file_id, code, fragment):
     request = getattr(pb, f"{method}Request")(file_id=file_id)
