@@ -2,7 +2,7 @@
 and continues the current trace (a CLIENT span, `traceparent` in the metadata: DESIGN §6).
 
 Streams get no default deadline: a relayed stream (the Gateway's Subscribe) is meant to stay
-open; its caller sets one when it wants one.
+open, and an upload lasts as long as its bytes take; its caller sets one when it wants one.
 
 In mesh mode the sidecar's client certificate names the calling workload; in local mode
 (`make up`) and network mode the `x-agyn-caller` header does (see `agyn_common.access`).
@@ -55,6 +55,16 @@ class _StreamInterceptor(_CallDetails, grpc.aio.UnaryStreamClientInterceptor):
         return await continuation(self._details(client_call_details), request)
 
 
+class _ClientStreamInterceptor(_CallDetails, grpc.aio.StreamUnaryClientInterceptor):
+    async def intercept_stream_unary(
+        self,
+        continuation: Callable[..., Any],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request_iterator: Any,
+    ) -> Any:
+        return await continuation(self._details(client_call_details), request_iterator)
+
+
 class ServiceChannels:
     """One channel per address, opened on first use and closed with the service."""
 
@@ -71,6 +81,7 @@ class ServiceChannels:
             *aio_client_interceptors(tracer_provider=tracer_provider),
             _UnaryInterceptor(extra, default_deadline),
             _StreamInterceptor(extra, None),
+            _ClientStreamInterceptor(extra, None),  # an upload's caller sets its deadline
         ]
         self._channels: dict[str, grpc.aio.Channel] = {}
 
