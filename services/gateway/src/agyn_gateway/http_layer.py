@@ -3,8 +3,9 @@
 Every response carries `x-request-id` (the client's, when it sent a sane one) and the CORS
 headers; preflights are answered before authentication; `/api/...` is served like `/...`;
 `GET /me` says who a credential is; `POST /files` uploads a file (`agyn_gateway.uploads`);
-client streams are bounded per message, not as a whole; gRPC-Web's text mode (base64, what the grpc-web
-JavaScript client sends by default) is decoded here into binary gRPC-Web for connectrpc.
+client streams are bounded per message, not as a whole; gRPC-Web's text mode (base64, what
+the grpc-web JavaScript client sends by default) is decoded here into binary gRPC-Web for
+connectrpc.
 
 A method the Gateway does not serve is answered as each protocol's servers answer it:
 UNIMPLEMENTED naming the method, in an HTTP 200 with `grpc-status: 12` in gRPC (in the
