@@ -6,7 +6,9 @@ The outgoing metadata is built from scratch: the resolved caller (§2.3) and the
 services check it), nothing else the client sent, so identity headers from clients never
 reach a service. A route's `caller_field` is set to the caller's identity id (organizations
 sheet §4.1). The client's deadline travels with the call; a unary call without one gets the
-default deadline, a stream none (streams such as Subscribe are meant to stay open). A stream's
+default deadline, a client stream (an upload) the upload deadline, a server stream none (streams
+such as Subscribe are meant to stay open). A client stream is relayed message by message as
+the client sends it, never collected, and stops as soon as the service ends the call. A stream's
 response headers go out as soon as the downstream stream is accepted (its headers arrive),
 before any message, so a client knows a quiet stream is open. A client that goes away
 cancels the downstream call.
@@ -15,7 +17,7 @@ cancels the downstream call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import grpc
@@ -32,6 +34,8 @@ from agyn_gateway.errors import as_connect_error
 from agyn_gateway.requests import current_request
 from agyn_gateway.routes import Route
 
+Metadata = tuple[tuple[str, str], ...]
+
 
 class Forwarder:
     def __init__(
@@ -40,10 +44,13 @@ class Forwarder:
         authenticator: Authenticator,
         *,
         default_deadline: float,
+        upload_deadline: float,
     ) -> None:
         self._channels = channels
         self._authenticator = authenticator
         self._default_deadline = default_deadline
+        self._upload_deadline = upload_deadline
+        self._client_streams: dict[str, grpc.aio.StreamUnaryMultiCallable[Any, Any]] = {}
         self._streams: set[grpc.aio.UnaryStreamCall[Any, Any]] = set()
         self._stopping = False
 
@@ -54,6 +61,8 @@ class Forwarder:
             endpoint: Endpoint[Any, Any]
             if route.server_streaming:
                 endpoint = Endpoint.server_stream(route.method, self._stream_forwarder(route))
+            elif route.client_streaming:
+                endpoint = Endpoint.client_stream(route.method, self._client_stream_forwarder(route))
             else:
                 endpoint = Endpoint.unary(route.method, self._unary_forwarder(route))
             for path in route.paths:
@@ -87,14 +96,51 @@ class Forwarder:
     ) -> tuple[Message, tuple[tuple[str, str], ...]]:
         """The request to forward and its metadata: the caller's, and the client's key."""
         principal = await self._caller(route, context)
-        key = idempotency_key(
-            [(IDEMPOTENCY_KEY, value) for value in context.request_headers.getall(IDEMPOTENCY_KEY)]
-        )
-        metadata = (*(principal.metadata() if principal else ()), *(((IDEMPOTENCY_KEY, key),) if key else ()))
+        metadata = self.metadata(principal, context.request_headers.getall(IDEMPOTENCY_KEY))
         if route.caller_field is not None and principal is not None:
             request = _copy(request)
             setattr(request, route.caller_field, str(principal.identity_id))
         return request, metadata
+
+    @staticmethod
+    def metadata(principal: Principal | None, idempotency_keys: Iterable[str]) -> Metadata:
+        """What a forwarded call carries: the caller's identity and the client's idempotency key."""
+        key = idempotency_key([(IDEMPOTENCY_KEY, value) for value in idempotency_keys])
+        return (*(principal.metadata() if principal else ()), *(((IDEMPOTENCY_KEY, key),) if key else ()))
+
+    async def relay_client_stream(
+        self,
+        route: Route,
+        requests: AsyncIterator[Message],
+        metadata: Metadata,
+        timeout: float | None = None,  # None: the upload deadline
+    ) -> Message:
+        """Forward each message as it arrives and return the service's answer. Nothing is
+        collected: grpc pulls the next message once the last one is sent, so memory stays
+        bounded whatever the size of the stream. Once the service has ended the call (it
+        refused the stream), no more is read: its status is the answer."""
+        open_call = self._client_streams.get(route.target)
+        if open_call is None:
+            open_call = self._channels[route.backend].stream_unary(route.target, **_serializers(route))
+            self._client_streams[route.target] = open_call
+        relay = _Relay(requests)
+        # The iterator form, not call.write(): the tracing interceptor waits for the call's
+        # status before handing the call over, so a write would wait for good.
+        call = open_call(
+            relay.messages(), metadata=metadata, timeout=self._upload_deadline if timeout is None else timeout
+        )
+        try:
+            reply: Message = await call
+        except (asyncio.CancelledError, grpc.aio.AioRpcError) as error:
+            cancelled = isinstance(error, asyncio.CancelledError) or error.code() is grpc.StatusCode.CANCELLED
+            if relay.failure is not None and cancelled and not _cancelling():
+                # grpc cancels the call when the client's stream fails: that failure is the answer.
+                raise relay.failure from None
+            raise
+        finally:
+            call.cancel()  # the client failed or went away: the service drops what it received
+            await relay.stop()
+        return reply
 
     @staticmethod
     def _timeout(context: RequestContext[Any, Any], default: float | None) -> float | None:
@@ -115,6 +161,22 @@ class Forwarder:
             except Exception as error:
                 raise as_connect_error(error) from None
             return reply
+
+        return forward
+
+    def _client_stream_forwarder(
+        self, route: Route
+    ) -> Callable[[AsyncIterator[Message], RequestContext[Any, Any]], Awaitable[Message]]:
+        async def forward(requests: AsyncIterator[Message], context: RequestContext[Any, Any]) -> Message:
+            try:
+                request_metadata = self.metadata(
+                    await self._caller(route, context), context.request_headers.getall(IDEMPOTENCY_KEY)
+                )
+                return await self.relay_client_stream(
+                    route, requests, request_metadata, self._timeout(context, self._upload_deadline)
+                )
+            except Exception as error:
+                raise as_connect_error(error) from None
 
         return forward
 
@@ -153,6 +215,48 @@ class Forwarder:
                 call.cancel()  # the client went away (or the stream ended): release the downstream call
 
         return forward
+
+
+class _Relay:
+    """A client's messages as grpc pulls them, in a task of its own: what failed on the
+    client's side is kept, and the pulling can be stopped mid-read (grpc leaves it waiting
+    for the client's next message when the call ends first)."""
+
+    def __init__(self, requests: AsyncIterator[Message]) -> None:
+        self._requests = requests
+        self.failure: Exception | None = None
+        self._reading: asyncio.Task[Any] | None = None  # the task waiting for a message
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def messages(self) -> AsyncIterator[Message]:
+        while True:
+            self._reading = asyncio.current_task()
+            self._idle.clear()
+            try:
+                request = await anext(self._requests)
+            except StopAsyncIteration:
+                return
+            except Exception as error:
+                self.failure = error
+                raise
+            finally:
+                self._reading = None
+                self._idle.set()
+            yield request
+
+    async def stop(self) -> None:
+        """Read nothing more: once this returns, the HTTP layer alone reads the body (its
+        drain), never two readers at once."""
+        if self._reading is not None:
+            self._reading.cancel()
+            await self._idle.wait()
+
+
+def _cancelling() -> bool:
+    """Whether the running task is being cancelled (the client went away)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def _copy(request: Message) -> Message:

@@ -2,45 +2,41 @@
 
 Every response carries `x-request-id` (the client's, when it sent a sane one) and the CORS
 headers; preflights are answered before authentication; `/api/...` is served like `/...`;
-`GET /me` says who a credential is; gRPC-Web's text mode (base64, what the grpc-web
-JavaScript client sends by default) is decoded here into binary gRPC-Web for connectrpc.
+`GET /me` says who a credential is; `POST /files` uploads a file (`agyn_gateway.uploads`);
+client streams are bounded per message, not as a whole; gRPC-Web's text mode (base64, what
+the grpc-web JavaScript client sends by default) is decoded here into binary gRPC-Web for
+connectrpc.
 
 A method the Gateway does not serve is answered as each protocol's servers answer it:
 UNIMPLEMENTED naming the method, in an HTTP 200 with `grpc-status: 12` in gRPC (in the
 trailers) and gRPC-Web (trailers-only), HTTP 404 with the Connect error body in Connect
-(connectrpc would answer a bare 404).
+(connectrpc would answer a bare 404). A client stream in gRPC-Web (which browsers cannot send)
+is UNIMPLEMENTED the same way, naming what to use instead.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 import re
 import time
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable, Collection, MutableMapping
+from collections.abc import Collection
 from http import HTTPStatus
-from typing import Any
 
-from agyn_common.errors import ServiceError
 from agyn_common.gate import CallGate
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 
 from agyn_gateway.auth import Authenticator
 from agyn_gateway.measures import GatewayMeasures, protocol_of
+from agyn_gateway.plain import App, Message, Receive, Scope, Send, caller_of, header, problem, send_json
 from agyn_gateway.requests import RequestInfo, set_current_request
+from agyn_gateway.uploads import UPLOADS_PATH, FileUploads
 
 log = logging.getLogger(__name__)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REQUEST_ID_HEADER = b"x-request-id"
 _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
@@ -61,29 +57,6 @@ GRPC_UNIMPLEMENTED = b"12"  # grpc-status of UNIMPLEMENTED
 # much by mistake: its connection is given up rather than read on.
 DRAIN_MAX_BYTES = 64 * 2**20
 
-# Plain-HTTP status of each gRPC code for /me (§3.9, plain-HTTP endpoints); others 502.
-PROBLEM_STATUS = {
-    "INVALID_ARGUMENT": 400,
-    "OUT_OF_RANGE": 400,
-    "NOT_FOUND": 404,
-    "ALREADY_EXISTS": 409,
-    "ABORTED": 409,
-    "UNAUTHENTICATED": 401,
-    "PERMISSION_DENIED": 403,
-    "FAILED_PRECONDITION": 412,
-    "RESOURCE_EXHAUSTED": 429,
-    "UNIMPLEMENTED": 501,
-    "UNAVAILABLE": 503,
-    "DEADLINE_EXCEEDED": 504,
-}
-
-
-def header(scope: Scope, name: bytes) -> bytes | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return bytes(value)
-    return None
-
 
 class GatewayHttp:
     def __init__(
@@ -95,10 +68,15 @@ class GatewayHttp:
         path_prefix: str,
         client_address_header: str | None,
         max_request_bytes: int,
+        request_streams: Collection[str] = (),
+        uploads: FileUploads | None = None,
         measures: GatewayMeasures | None = None,
     ) -> None:
         self._rpc = rpc
         self._served = frozenset(served_paths)  # /<service>/<method> of every endpoint
+        # Paths of the client-streaming methods: their bodies are bounded per message.
+        self._request_streams = frozenset(request_streams)
+        self._uploads = uploads
         self._services = frozenset(path.rsplit("/", 1)[0] for path in self._served)
         self._max_request_bytes = max_request_bytes
         self._authenticator = authenticator
@@ -123,7 +101,16 @@ class GatewayHttp:
         request_id = given if given and _SANE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex.encode()
         request = RequestInfo(request_id.decode(), self._client(scope))
         set_current_request(request)
-        body = _RequestBody(receive, request, _content_length(scope), self._max_request_bytes)
+        path = scope["path"]
+        if self._prefix and (path == self._prefix or path.startswith(self._prefix + "/")):
+            path = path[len(self._prefix) :] or "/"
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        # A stream of messages is bounded per message (connectrpc's limit) and an upload by
+        # Files, which ends the call at the first byte past the declared size.
+        streamed = path in self._request_streams or (self._uploads is not None and path == UPLOADS_PATH)
+        body = _RequestBody(
+            receive, request, _content_length(scope), None if streamed else self._max_request_bytes
+        )
         status = 0
         trailers = False
         self.open_calls += 1
@@ -153,23 +140,23 @@ class GatewayHttp:
                 await body.drain()
             await send(message)
 
-        path = scope["path"]
-        if self._prefix and (path == self._prefix or path.startswith(self._prefix + "/")):
-            path = path[len(self._prefix) :] or "/"
-            scope = {**scope, "path": path, "raw_path": path.encode()}
         try:
             if scope["method"] == "OPTIONS":
                 await self._preflight(scope, send_with_headers)
             elif path == "/me":
                 await self._me(scope, send_with_headers)
+            elif path == UPLOADS_PATH and self._uploads is not None:
+                await self._uploads(scope, body, send_with_headers)
             elif _is_grpc(header(scope, b"content-type")) and not _carries_trailers(scope):
                 # connectrpc would answer grpc-status UNKNOWN, a server fault, to what is the
                 # client's choice of transport (as grpc-go does, 400).
-                await _problem(
+                await problem(
                     send_with_headers, 400, "gRPC needs HTTP/2; over HTTP/1.1 use Connect or gRPC-Web"
                 )
             elif path not in self._served:
                 await _unimplemented(scope, send_with_headers, self._unknown(path))
+            elif path in self._request_streams and _is_grpc_web(header(scope, b"content-type")):
+                await _unimplemented(scope, send_with_headers, self._not_for_grpc_web(path))
             elif (header(scope, b"content-type") or b"").startswith(GRPC_WEB_TEXT):
                 await self._grpc_web_text(scope, body, send_with_headers)
             else:
@@ -197,6 +184,14 @@ class GatewayHttp:
             return f"unknown method {method} for service {service.lstrip('/')}"
         return f"unknown service {service.lstrip('/')} (method {method})"
 
+    def _not_for_grpc_web(self, path: str) -> str:
+        """Why a client stream is refused in gRPC-Web, and what to use instead."""
+        instead = "Connect or gRPC"
+        if self._uploads is not None and path in self._uploads.route.paths:
+            instead = f"POST {UPLOADS_PATH}, {instead}"
+        method = path.rsplit("/", 1)[-1]
+        return f"{method} streams the request, which gRPC-Web cannot carry: use {instead}"
+
     def _client(self, scope: Scope) -> str:
         if self._client_header is not None:
             forwarded = header(scope, self._client_header)
@@ -219,28 +214,15 @@ class GatewayHttp:
 
     async def _me(self, scope: Scope, send: Send) -> None:
         if scope["method"] != "GET":
-            await _problem(send, 405, "use GET")
+            await problem(send, 405, "use GET")
             return
-        try:
-            principal = await self._authenticator.authenticate(
-                (header(scope, b"authorization") or b"").decode() or None,
-                self._client(scope),
+        principal = await caller_of(self._authenticator, scope, send)
+        if principal is not None:
+            await send_json(
+                send,
+                200,
+                {"identity_id": str(principal.identity_id), "identity_type": principal.identity_type},
             )
-        except ServiceError as error:
-            await _problem(send, PROBLEM_STATUS.get(error.code.name, 502), error.message)
-            return
-        except Exception:
-            log.exception("resolving the caller of /me failed")
-            await _problem(send, 502, "the identity could not be resolved")
-            return
-        if principal is None:
-            await _problem(send, 401, "identity not available")
-            return
-        await _json(
-            send,
-            200,
-            {"identity_id": str(principal.identity_id), "identity_type": principal.identity_type},
-        )
 
     async def _grpc_web_text(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a base64 gRPC-Web request as binary gRPC-Web, and encode the answer back."""
@@ -290,8 +272,9 @@ class GatewayHttp:
 
 
 class _RequestBody:
-    """The request's receive(): the body bounded before it is buffered, and whatever the
-    application left unread drained before the answer ends.
+    """The request's receive(): the body bounded before it is buffered (unless it is bounded
+    per message: `max_bytes` None), and whatever the application left unread drained before
+    the answer ends.
 
     hypercorn 0.18 forgets an HTTP/2 stream once its answer is complete, and a DATA frame
     that arrives for it afterwards raises KeyError in `H2Protocol._handle_events`
@@ -300,7 +283,9 @@ class _RequestBody:
     was not read to its end either. So no answer ends before its request has.
     """
 
-    def __init__(self, receive: Receive, request: RequestInfo, declared: int | None, max_bytes: int) -> None:
+    def __init__(
+        self, receive: Receive, request: RequestInfo, declared: int | None, max_bytes: int | None
+    ) -> None:
         self._receive = receive
         self._request = request
         self._declared = declared  # Content-Length, when sent
@@ -310,6 +295,8 @@ class _RequestBody:
         self.disconnected = False
 
     async def __call__(self) -> Message:
+        if self._max_bytes is None:
+            return await self._next()
         if self._declared is not None and self._declared > self._max_bytes:
             raise self._too_large()  # refused before a byte of it is read
         message = await self._next()
@@ -378,16 +365,9 @@ def _b64decode(text: bytes) -> bytes:
     return b"".join(base64.b64decode(text[i : i + 4], validate=True) for i in range(0, len(text), 4))
 
 
-async def _json(send: Send, status: int, body: object, content_type: bytes = b"application/json") -> None:
-    payload = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", content_type), (b"content-length", str(len(payload)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+def _is_grpc_web(content_type: bytes | None) -> bool:
+    """gRPC-Web, binary or text."""
+    return (content_type or b"").lower().startswith(b"application/grpc-web")
 
 
 def _is_grpc(content_type: bytes | None) -> bool:
@@ -418,7 +398,7 @@ async def _unimplemented(scope: Scope, send: Send, message: str) -> None:
         await send({"type": "http.response.body", "body": b""})
         await send({"type": "http.response.trailers", "headers": status})
         return
-    if content_type.lower().startswith(b"application/grpc-web"):
+    if _is_grpc_web(content_type):
         # Trailers-only: the status in the headers of an empty HTTP 200, where gRPC-Web
         # clients read it when there is no trailer frame.
         await send(
@@ -431,18 +411,9 @@ async def _unimplemented(scope: Scope, send: Send, message: str) -> None:
         await send({"type": "http.response.body", "body": b""})
         return
     # Connect: 404 (what an unknown route is), with the error body Connect clients read.
-    await _json(send, HTTPStatus.NOT_FOUND, {"code": Code.UNIMPLEMENTED.value, "message": message})
+    await send_json(send, HTTPStatus.NOT_FOUND, {"code": Code.UNIMPLEMENTED.value, "message": message})
 
 
 def _carries_trailers(scope: Scope) -> bool:
     """Whether the connection can send HTTP trailers, where gRPC puts its status: HTTP/2 only."""
     return "http.response.trailers" in scope.get("extensions", {})
-
-
-async def _problem(send: Send, status: int, detail: str) -> None:
-    await _json(
-        send,
-        status,
-        {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status, "detail": detail},
-        b"application/problem+json",
-    )

@@ -51,6 +51,7 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("threads", "agynio.api.threads.v1.ThreadsService"),
     Backend("notifications", "agynio.api.notifications.v1.NotificationsService"),
     Backend("agents", "agynio.api.agents.v1.AgentsService"),
+    Backend("files", "agynio.api.files.v1.FilesService"),
 )
 
 
@@ -66,6 +67,10 @@ class Route:
     @property
     def server_streaming(self) -> bool:
         return self.method.stream_type is StreamType.SERVER_STREAM
+
+    @property
+    def client_streaming(self) -> bool:
+        return self.method.stream_type is StreamType.CLIENT_STREAM
 
 
 def _message_class(descriptor: Descriptor) -> type[Message]:
@@ -98,8 +103,8 @@ def routes_of(backend: Backend) -> Iterator[Route]:
         if caller_field is not None and caller_field not in method.input_type.fields_by_name:
             raise ValueError(f"{gateway.full_name}/{method.name} has no field {caller_field}")
         stream_type = _stream_type(method)
-        if stream_type not in (StreamType.UNARY, StreamType.SERVER_STREAM):
-            # Client streaming comes with the first such method (FilesGateway.UploadFile).
+        if stream_type is StreamType.BIDI_STREAM:
+            # No gateway method streams both ways yet.
             raise ValueError(f"{gateway.full_name}/{method.name}: {stream_type.name} is not forwarded yet")
         info = MethodInfo(
             name=method.name,

@@ -60,6 +60,7 @@ from agyn_gateway.reflection import reflection_endpoints
 from agyn_gateway.requests import current_request
 from agyn_gateway.routes import BACKENDS, Backend, Route, routes_of
 from agyn_gateway.settings import GatewaySettings
+from agyn_gateway.uploads import file_uploads
 
 log = logging.getLogger(__name__)
 
@@ -323,7 +324,12 @@ async def start_gateway(
     channel_of = {
         route.backend: channels.channel(getattr(settings, f"{route.backend}_address")) for route in routes
     }
-    forwarder = Forwarder(channel_of, authenticator, default_deadline=settings.default_deadline_seconds)
+    forwarder = Forwarder(
+        channel_of,
+        authenticator,
+        default_deadline=settings.default_deadline_seconds,
+        upload_deadline=settings.stream_upload_deadline_seconds,
+    )
     not_serving, stop_requested = asyncio.Event(), asyncio.Event()
     endpoints = forwarder.endpoints(routes)
     gateway_services = {route.method.service_name for route in routes} | {LIVENESS_SERVICE}
@@ -336,6 +342,8 @@ async def start_gateway(
         path_prefix=settings.path_prefix,
         client_address_header=settings.client_address_header,
         max_request_bytes=settings.max_request_bytes,
+        request_streams=[path for route in routes if route.client_streaming for path in route.paths],
+        uploads=file_uploads(routes, forwarder, authenticator, max_other_bytes=settings.max_request_bytes),
         measures=measures,
     )
     metrics_port = None

@@ -16,10 +16,13 @@ class GatewaySettings(ServiceSettings):
     threads_address: str | None = None
     notifications_address: str | None = None
     agents_address: str | None = None
+    files_address: str | None = None
     # Requests may also come as /api/<service>/<method> (served without the ingress rewrite).
     path_prefix: str = "/api"
     # Deadline of a forwarded unary call when the client sets none.
     default_deadline_seconds: float = Field(default=30.0, gt=0)
+    # Deadline of a forwarded client stream (an upload) when the client sets none.
+    stream_upload_deadline_seconds: float = Field(default=600.0, gt=0)
     # The largest request body (and message, once decompressed) read; larger ones are
     # RESOURCE_EXHAUSTED (413 in Connect). gRPC's default maximum message size.
     max_request_bytes: int = Field(default=4 * 2**20, gt=0)

@@ -169,13 +169,14 @@ async def gateway(
     agents: Agents,
     threads: Threads,
     notifications: Notifications,
+    files: Files,
     nats: EmbeddedNats,
 ) -> AsyncIterator[Gateway]:
     """The Gateway in front of every service."""
 
     def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Gateway]:
         return in_process_gateway(
-            platform, nats.url, threads=threads, agents=agents, notifications=notifications
+            platform, nats.url, threads=threads, agents=agents, notifications=notifications, files=files
         )
 
     async with services.service("gateway", start) as running:

@@ -1,6 +1,6 @@
-"""The Gateway in-process in front of Users, Organizations, Threads and Notifications, a test
-OIDC issuer, and the wire formats of the three protocols written out by hand (so that the
-tests check the bytes clients send and receive, not a library's idea of them)."""
+"""The Gateway in-process in front of Users, Organizations, Threads, Notifications, Agents and
+Files, a test OIDC issuer, and the wire formats of the three protocols written out by hand (so
+that the tests check the bytes clients send and receive, not a library's idea of them)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf.message import Message
 
 from agyn_inprocess.agents import Agents
+from agyn_inprocess.files import Files
 from agyn_inprocess.notifications import Notifications
 from agyn_inprocess.organizations import Platform
 from agyn_inprocess.threads import Threads
@@ -78,6 +79,7 @@ async def in_process_gateway(
     threads: Threads | None = None,
     agents: Agents | None = None,
     notifications: Notifications | None = None,
+    files: Files | None = None,
     anonymous_methods: frozenset[str] = frozenset(),
     **overrides: Any,
 ) -> AsyncIterator[Gateway]:
@@ -90,6 +92,7 @@ async def in_process_gateway(
         threads_address=threads.service.address if threads else None,
         notifications_address=notifications.service.address if notifications else None,
         agents_address=agents.service.address if agents else None,
+        files_address=files.address if files else None,
         **overrides,
     )
     running = await start_gateway(settings, anonymous_methods=anonymous_methods, jwks_refetch_interval=0)
