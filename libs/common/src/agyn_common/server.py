@@ -84,12 +84,19 @@ class Runtime(Generic[SettingsT]):
     idempotency: Idempotency | None
     metrics: Metrics  # the service adds its own numbers here (served when METRICS_PORT is set)
     stopping_callbacks: list[Callable[[], None]] = field(default_factory=list)
+    stopped_callbacks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def on_stopping(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the service stops taking calls (after the lame duck, with the
         GOAWAY sent), before it waits for the calls still running: endless calls such as
         streams end then, instead of using up the grace period."""
         self.stopping_callbacks.append(callback)
+
+    def on_stopped(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Await `callback` once the server has stopped (no call runs any more), before the
+        bus and channels close: what the service itself started (child processes, files it
+        writes) ends here."""
+        self.stopped_callbacks.append(callback)
 
     @property
     def db(self) -> Database:
@@ -251,6 +258,11 @@ class RunningService(Generic[SettingsT]):
         if open_calls:
             await self.server.stop(0)
         await server_stopped
+        for stopped in self.runtime.stopped_callbacks:
+            try:
+                await stopped()
+            except Exception:
+                log.exception("a stop callback failed")
         # The loops end on the event; the cancel interrupts one that is mid-await. A library
         # may swallow a cancel, so the event, not the cancel, is what guarantees the end.
         self._stopping.set()

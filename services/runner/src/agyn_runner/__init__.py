@@ -1,0 +1,1 @@
+"""The reference runner daemon: RunnerService with workloads as local processes."""
