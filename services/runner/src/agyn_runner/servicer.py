@@ -14,7 +14,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from agyn_runner import spec
 from agyn_runner.events import Events, FellBehind
-from agyn_runner.state import WorkloadState
 from agyn_runner.stopping import DaemonStopping
 from agyn_runner.workloads import Workload, Workloads
 
@@ -24,12 +23,6 @@ UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
 
 def unimplemented(method: str, why: str) -> ServiceError:
     return ServiceError(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented by this runner: {why}")
-
-
-def _status(state: WorkloadState) -> pb.WorkloadStatus:
-    if state.failure_code:
-        return pb.WORKLOAD_STATUS_FAILED
-    return pb.WORKLOAD_STATUS_RUNNING if state.running else pb.WORKLOAD_STATUS_STOPPED
 
 
 def start_response(workload: Workload) -> pb.StartWorkloadResponse:
@@ -49,7 +42,8 @@ def start_response(workload: Workload) -> pb.StartWorkloadResponse:
                 if container.role == "sidecar"
             ],
         ),
-        status=_status(state),
+        # Its processes started: RUNNING, even when a quick one has ended already (Inspect tells).
+        status=pb.WORKLOAD_STATUS_FAILED if state.failure_code else pb.WORKLOAD_STATUS_RUNNING,
     )
     if state.failure_code:
         response.failure.CopyFrom(pb.WorkloadFailure(code=state.failure_code, message=state.failure_message))
@@ -209,8 +203,11 @@ class RunnerServicer(runner_pb2_grpc.RunnerServiceServicer):
                 UNAVAILABLE, "the stream fell too far behind; reopen it with `since`"
             ) from None
 
-    async def Exec(self, request_iterator: AsyncIterator[pb.ExecRequest], context: Context) -> None:
+    async def Exec(
+        self, request_iterator: AsyncIterator[pb.ExecRequest], context: Context
+    ) -> AsyncIterator[pb.ExecResponse]:
         raise unimplemented("Exec", "workloads are local processes; run commands through a sidecar")
+        yield  # a response stream, as the pipeline expects of it
 
     async def CancelExecution(
         self, request: pb.CancelExecutionRequest, context: Context

@@ -72,6 +72,8 @@ class Workload:
     ended: dict[str, asyncio.Event] = field(default_factory=dict)  # per container, set when it ends
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     save_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set once its start is announced: a container's exit is never told before it.
+    announced: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def root(self) -> Path:
@@ -181,9 +183,11 @@ class Workloads:
             # The call was cancelled mid-start: nothing it started may outlive it.
             for started in workload.live():
                 signal_group(started.pid, signal.SIGKILL)
+            workload.announced.set()
             raise
-        await self._save(workload)
         self.events.publish("start", workload_id, state.workload_key, failed=bool(state.failure_code))
+        workload.announced.set()
+        await self._save(workload)
         return workload
 
     def _make_directory(self, directory: Path, plan: spec.WorkloadPlan, state: WorkloadState) -> None:
@@ -294,6 +298,8 @@ class Workloads:
     async def _ended(self, workload: Workload, container: ContainerState, code: int | None) -> None:
         container.exit_code, container.finished_at = code, time.time()
         state = workload.state
+        if container.role != "init":
+            await workload.announced.wait()
         self.events.publish("exit", state.id, state.workload_key, container=container.name, exit_code=code)
         if container.role == "main" and state.running:
             state.running = False
@@ -375,6 +381,7 @@ class Workloads:
     async def _load(self) -> None:
         for workload in await asyncio.to_thread(self._read_all):
             self._workloads[workload.state.id] = workload
+            workload.announced.set()
             for container in workload.state.containers:
                 ended = workload.ended[container.name] = asyncio.Event()
                 if container.pid and not container.finished_at and self._alive(container):

@@ -25,7 +25,9 @@ RUNNERS = metadata(caller="runners")
 
 def shell(script: str, name: str = "", **fields: Any) -> pb.ContainerSpec:
     """A container running `script` with /bin/sh."""
-    return pb.ContainerSpec(name=name, image="local/sh", entrypoint="/bin/sh -c", cmd=[script], **fields)
+    return pb.ContainerSpec(
+        **{"image": "local/sh", **fields}, name=name, entrypoint="/bin/sh -c", cmd=[script]
+    )
 
 
 @dataclass
