@@ -63,7 +63,7 @@ class Enrollment:
                         refusal,
                     )
                     return
-                except (httpx.HTTPError, ValueError) as error:
+                except (httpx.HTTPError, ValueError, OSError) as error:
                     log.warning("enrollment at %s failed (%s); retrying in %.1fs", self.url, error, wait)
                     await asyncio.sleep(wait)
                     wait = min(wait * 2, MAX_RETRY_SECONDS)
@@ -93,8 +93,12 @@ class Enrollment:
             credential = base64.b64decode(body["identityJson"], validate=True)
         except (KeyError, TypeError, binascii.Error) as error:
             raise ValueError(f"the Gateway's answer has no usable identityJson ({error!r})") from None
-        await asyncio.to_thread(write_atomically, self.credential_path, credential, 0o600)
+        await asyncio.to_thread(self._keep, credential)
         return str(body.get("identityId", ""))
+
+    def _keep(self, credential: bytes) -> None:
+        self.credential_path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.credential_path, credential, 0o600)
 
 
 def _connect_error(response: httpx.Response) -> tuple[str, str]:
