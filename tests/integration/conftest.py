@@ -34,7 +34,7 @@ import grpc
 import pytest
 import pytest_asyncio
 from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedS3, free_port
-from agyn_local.platform import service_environment
+from agyn_local.platform import service_environment, state_environment
 from agyn_local.services import SERVICES
 from agyn_testkit.adversarial import TALLIES
 from agyn_testkit.harness import wait_for_health
@@ -240,6 +240,7 @@ async def running_processes(
                 metrics_port,
                 s3.endpoint if service.object_store else None,
             )
+            environment.update(state_environment(service, logs))
             children.append(spawn(service.module, environment, logs / f"{service.name}.log"))
         for service in SERVICES:
             async with grpc.aio.insecure_channel(addresses[service.name]) as channel:

@@ -113,6 +113,14 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         # The service's own defaults, written out so that the chart shows what can be tuned.
         settings={"MAX_FILE_SIZE": "20971520", "URL_EXPIRY": "1h"},
     ),
+    Deployable(
+        _local("runner"),
+        "The reference runner daemon: workloads as local processes, for Runners and the agents orchestrator.",
+        calls=(),
+        # State on the pod's /tmp (an emptyDir): mount a volume there to keep it. Nothing runs
+        # until the operator lists the commands workloads may run.
+        settings={"RUNNER_STATE_DIR": "/tmp/agyn-runner", "RUNNER_ALLOWED_COMMANDS": ""},
+    ),
 )
 
 _missing = {service.name for service in SERVICES} - {deployable.name for deployable in DEPLOYABLES}

@@ -166,6 +166,13 @@ def service_environment(
     return environment
 
 
+def state_environment(service: LocalService, state_dir: Path) -> dict[str, str]:
+    """`<NAME>_STATE_DIR` of a service that keeps files on disk: its own directory under `state_dir`."""
+    if not service.state_dir:
+        return {}
+    return {f"{service.name.upper()}_STATE_DIR": str(state_dir / service.name)}
+
+
 def database_url(postgres_url: str, database: str) -> str:
     """The DSN of `database` on the server whose DSN (of any database) is `postgres_url`."""
     return urlsplit(postgres_url)._replace(path=f"/{database}").geturl()
@@ -186,6 +193,7 @@ def run_service_command(state_dir: Path, service: LocalService, args: Sequence[s
         database_url(endpoints["postgres"], service.name) if service.database else None,
         s3_endpoint=endpoints["s3"] if service.object_store else None,
     )
+    environment.update(state_environment(service, state_dir))
     return subprocess.run(
         [sys.executable, "-m", service.module, *args], env=environment, check=False
     ).returncode
@@ -279,7 +287,13 @@ class LocalPlatform:
         database_url = self._postgres.ensure_database(service.name) if service.database else None
         metrics_port = self._metrics_ports[service.name] if port else 0  # port 0: a command, not a server
         s3_endpoint = self._s3.endpoint if service.object_store else None
-        return service_environment(self._nats.url, port, addresses, database_url, metrics_port, s3_endpoint)
+        environment = service_environment(
+            self._nats.url, port, addresses, database_url, metrics_port, s3_endpoint
+        )
+        environment.update(state_environment(service, self.state_dir))
+        for name, value in service.settings.items():
+            environment.setdefault(name, value)  # the user's environment wins
+        return environment
 
     def _spawn(self, service: LocalService, port: int, addresses: dict[str, str]) -> RunningProcess:
         log_path = self.logs_dir / f"{service.name}.log"

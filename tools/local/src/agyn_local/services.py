@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,11 @@ class LocalService:
     port: int | None = None
     # Keeps bytes in the embedded S3 store (SeaweedFS): given its endpoint and credentials.
     object_store: bool = False
+    # Keeps files on disk: given `<NAME>_STATE_DIR`, a directory of its own in the state directory.
+    state_dir: bool = False
+    # Its settings under `make up` (unless the environment sets them): not given to the
+    # platforms tests start from this table.
+    settings: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 SERVICES: tuple[LocalService, ...] = (
@@ -26,6 +32,16 @@ SERVICES: tuple[LocalService, ...] = (
     LocalService(name="gateway", module="agyn_gateway", database=False, port=8080),
     LocalService(name="agents", module="agyn_agents"),
     LocalService(name="files", module="agyn_files", object_store=True),
+    # The reference runner daemon; it runs what StartWorkload asks, as the user of `make up`
+    # (the tests' platforms run nothing: they do not get these settings). Not enrolled: that
+    # takes a runner registered in Runners and its RUNNER_SERVICE_TOKEN.
+    LocalService(
+        name="runner",
+        module="agyn_runner",
+        database=False,
+        state_dir=True,
+        settings={"RUNNER_ALLOWED_COMMANDS": "*"},
+    ),
 )
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.
