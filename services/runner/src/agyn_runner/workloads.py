@@ -146,8 +146,13 @@ class Workloads:
         )
         try:
             await asyncio.to_thread(self._make_directory, directory, plan, state)
-        except BaseException:
+        except BaseException as error:
             await asyncio.to_thread(shutil.rmtree, directory, True)
+            if isinstance(error, OSError):
+                raise ServiceError(
+                    grpc.StatusCode.UNAVAILABLE,
+                    f"the runner cannot write the workload's files: {error.strerror}",
+                ) from None
             raise
         workload = Workload(
             state,
@@ -365,8 +370,13 @@ class Workloads:
     async def _save(self, workload: Workload) -> None:
         async with workload.save_lock:
             text = workload.state.to_json()
-            if workload.directory.exists():
+            try:
                 await asyncio.to_thread(write_atomically, workload.directory / STATE_FILE, text)
+            except FileNotFoundError:
+                pass  # removed meanwhile
+            except OSError as error:
+                # Served from memory still; only a restart of the daemon would miss it.
+                log.error("cannot save the state of workload %s: %s", workload.state.id, error)
 
     # --- after a restart --------------------------------------------------------------------
 
