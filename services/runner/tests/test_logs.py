@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import grpc
-from agyn_inprocess.runner import ORCHESTRATOR, RUNNERS, Runner, pb, shell
+from agyn_common.embedded import EmbeddedNats
+from agyn_inprocess.runner import ORCHESTRATOR, RUNNERS, Runner, in_process_runner, pb, shell
 from agyn_testkit.calls import expect_error
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -72,3 +74,18 @@ async def test_output_that_is_not_utf8_comes_back_byte_for_byte(runner: Runner):
     started = await runner.start(shell(r"printf 'caf\351 \000 end'"))
     await runner.wait_exited(started.id)
     assert b"".join(chunk.data for chunk in await runner.logs(started.id)) == b"caf\xe9 \x00 end"
+
+
+async def test_a_followed_stream_ends_unavailable_when_the_daemon_stops(tmp_path: Path, nats: EmbeddedNats):
+    async with in_process_runner(tmp_path / "runner", nats.url) as runner:
+        started = await runner.start(shell("echo up; sleep 300"))
+        await runner.wait_for_output(started.id, 1)
+        call = runner.stub.StreamWorkloadLogs(
+            pb.StreamWorkloadLogsRequest(workload_id=started.id, container_name="main", follow=True),
+            metadata=RUNNERS,
+        )
+        assert (await call.read()).chunk.data == b"up\n"
+        stopping = asyncio.ensure_future(runner.service.stop(5))
+        async with asyncio.timeout(5):
+            assert await call.code() == grpc.StatusCode.UNAVAILABLE
+        await stopping

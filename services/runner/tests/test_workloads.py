@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import stat
+import tarfile
 from pathlib import Path
 
 import grpc
@@ -25,6 +27,10 @@ def is_dir(path: Path) -> bool:
 
 def exists(path: Path) -> bool:
     return path.exists()
+
+
+def read_bytes(path: Path) -> bytes:
+    return path.read_bytes()
 
 
 def alive(pid: int) -> bool:
@@ -411,3 +417,38 @@ async def test_a_process_that_outlived_a_crashed_daemon_is_watched_and_stoppable
         if orphan.returncode is None:
             os.killpg(orphan.pid, 9)
             await orphan.wait()
+
+
+def tar_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, content in files.items():
+            member = tarfile.TarInfo(name)
+            member.size = len(content)
+            archive.addfile(member, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+async def test_put_archive_unpacks_under_the_workload_root_and_nowhere_else(runner: Runner):
+    started = await runner.start(shell("sleep 30"))
+    await runner.stub.PutArchive(
+        pb.PutArchiveRequest(
+            workload_id=started.id, path="/workspace/src", tar_payload=tar_of({"a/b.txt": b"hi"})
+        ),
+        metadata=ORCHESTRATOR,
+    )
+    assert read_bytes(root(runner, started.id) / "workspace" / "src" / "a" / "b.txt") == b"hi"
+    for payload in (tar_of({"../../escape.txt": b"x"}), b"not a tar"):
+        await expect_error(
+            runner.stub.PutArchive(
+                pb.PutArchiveRequest(workload_id=started.id, path="/", tar_payload=payload),
+                metadata=ORCHESTRATOR,
+            ),
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "tar_payload",
+        )
+    assert not exists(runner.state_dir / "workloads" / "escape.txt")
+    await expect_error(
+        runner.stub.PutArchive(pb.PutArchiveRequest(workload_id="w-nope", path="/"), metadata=ORCHESTRATOR),
+        NOT_FOUND,
+    )
