@@ -113,6 +113,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         # The service's own defaults, written out so that the chart shows what can be tuned.
         settings={"MAX_FILE_SIZE": "20971520", "URL_EXPIRY": "1h"},
     ),
+    Deployable(_local("runners"), "The Runners service.", calls=()),
 )
 
 _missing = {service.name for service in SERVICES} - {deployable.name for deployable in DEPLOYABLES}
