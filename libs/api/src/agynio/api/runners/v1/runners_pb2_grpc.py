@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from agynio.api.runner.v1 import runner_pb2 as agynio_dot_api_dot_runner_dot_v1_dot_runner__pb2
 from agynio.api.runners.v1 import runners_pb2 as agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -26,7 +27,9 @@ if _version_not_supported:
 
 
 class RunnersServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """RunnersService is the internal service. The Gateway exposes part of it as
+    agynio.api.gateway.v1.RunnersGateway with the same messages.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -34,20 +37,271 @@ class RunnersServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.GetRunnersStatus = channel.unary_unary(
-                '/agynio.api.runners.v1.RunnersService/GetRunnersStatus',
-                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnersStatusRequest.SerializeToString,
-                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnersStatusResponse.FromString,
+        self.RegisterRunner = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/RegisterRunner',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.RegisterRunnerRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.RegisterRunnerResponse.FromString,
+                _registered_method=True)
+        self.GetRunner = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/GetRunner',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnerRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnerResponse.FromString,
+                _registered_method=True)
+        self.ListRunners = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/ListRunners',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListRunnersRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListRunnersResponse.FromString,
+                _registered_method=True)
+        self.UpdateRunner = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/UpdateRunner',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateRunnerRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateRunnerResponse.FromString,
+                _registered_method=True)
+        self.DeleteRunner = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/DeleteRunner',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteRunnerRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteRunnerResponse.FromString,
+                _registered_method=True)
+        self.ValidateServiceToken = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/ValidateServiceToken',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ValidateServiceTokenRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ValidateServiceTokenResponse.FromString,
+                _registered_method=True)
+        self.EnrollRunner = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/EnrollRunner',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.EnrollRunnerRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.EnrollRunnerResponse.FromString,
+                _registered_method=True)
+        self.CreateWorkload = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/CreateWorkload',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateWorkloadRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateWorkloadResponse.FromString,
+                _registered_method=True)
+        self.UpdateWorkload = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/UpdateWorkload',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadResponse.FromString,
+                _registered_method=True)
+        self.UpdateWorkloadStatus = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/UpdateWorkloadStatus',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadStatusRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadStatusResponse.FromString,
+                _registered_method=True)
+        self.TouchWorkload = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/TouchWorkload',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.TouchWorkloadRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.TouchWorkloadResponse.FromString,
+                _registered_method=True)
+        self.DeleteWorkload = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/DeleteWorkload',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteWorkloadRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteWorkloadResponse.FromString,
+                _registered_method=True)
+        self.GetWorkload = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/GetWorkload',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetWorkloadRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetWorkloadResponse.FromString,
+                _registered_method=True)
+        self.ListWorkloadsByThread = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/ListWorkloadsByThread',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsByThreadRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsByThreadResponse.FromString,
+                _registered_method=True)
+        self.ListWorkloads = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/ListWorkloads',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsResponse.FromString,
+                _registered_method=True)
+        self.BatchUpdateWorkloadSampledAt = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/BatchUpdateWorkloadSampledAt',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateWorkloadSampledAtRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateWorkloadSampledAtResponse.FromString,
+                _registered_method=True)
+        self.StreamWorkloadLogs = channel.unary_stream(
+                '/agynio.api.runners.v1.RunnersService/StreamWorkloadLogs',
+                request_serializer=agynio_dot_api_dot_runner_dot_v1_dot_runner__pb2.StreamWorkloadLogsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runner_dot_v1_dot_runner__pb2.StreamWorkloadLogsResponse.FromString,
+                _registered_method=True)
+        self.CreateVolume = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/CreateVolume',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateVolumeRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateVolumeResponse.FromString,
+                _registered_method=True)
+        self.UpdateVolume = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/UpdateVolume',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateVolumeRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateVolumeResponse.FromString,
+                _registered_method=True)
+        self.GetVolume = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/GetVolume',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetVolumeRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetVolumeResponse.FromString,
+                _registered_method=True)
+        self.ListVolumes = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/ListVolumes',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesResponse.FromString,
+                _registered_method=True)
+        self.ListVolumesByThread = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/ListVolumesByThread',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesByThreadRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesByThreadResponse.FromString,
+                _registered_method=True)
+        self.BatchUpdateVolumeSampledAt = channel.unary_unary(
+                '/agynio.api.runners.v1.RunnersService/BatchUpdateVolumeSampledAt',
+                request_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateVolumeSampledAtRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateVolumeSampledAtResponse.FromString,
                 _registered_method=True)
 
 
 class RunnersServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """RunnersService is the internal service. The Gateway exposes part of it as
+    agynio.api.gateway.v1.RunnersGateway with the same messages.
+    """
 
-    def GetRunnersStatus(self, request, context):
-        """Which service answered and the migration its database is at: a first call to see the
-        service, its database and its method table working.
+    def RegisterRunner(self, request, context):
+        """A new runner and its service token (returned this once only).
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetRunner(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRunners(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateRunner(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRunner(self, request, context):
+        """The runner with its workload and volume records.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ValidateServiceToken(self, request, context):
+        """The runner a service token belongs to; the field carries the token itself.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnrollRunner(self, request, context):
+        """A runner daemon trades its service token for a credential at start.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateWorkload(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWorkload(self, request, context):
+        """A partial update; at least one field is set.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateWorkloadStatus(self, request, context):
+        """The narrow form of UpdateWorkload: status and the whole container list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def TouchWorkload(self, request, context):
+        """The agent of the workload reports activity (keeps agent_state processing).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteWorkload(self, request, context):
+        """Marks the record stopped and removed; records are kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetWorkload(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkloadsByThread(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListWorkloads(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchUpdateWorkloadSampledAt(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamWorkloadLogs(self, request, context):
+        """A container's log, relayed from the runner that hosts the workload.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateVolume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateVolume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetVolume(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVolumes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListVolumesByThread(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchUpdateVolumeSampledAt(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -55,10 +309,120 @@ class RunnersServiceServicer:
 
 def add_RunnersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'GetRunnersStatus': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetRunnersStatus,
-                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnersStatusRequest.FromString,
-                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnersStatusResponse.SerializeToString,
+            'RegisterRunner': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterRunner,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.RegisterRunnerRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.RegisterRunnerResponse.SerializeToString,
+            ),
+            'GetRunner': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRunner,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnerRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnerResponse.SerializeToString,
+            ),
+            'ListRunners': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRunners,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListRunnersRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListRunnersResponse.SerializeToString,
+            ),
+            'UpdateRunner': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateRunner,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateRunnerRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateRunnerResponse.SerializeToString,
+            ),
+            'DeleteRunner': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRunner,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteRunnerRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteRunnerResponse.SerializeToString,
+            ),
+            'ValidateServiceToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateServiceToken,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ValidateServiceTokenRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ValidateServiceTokenResponse.SerializeToString,
+            ),
+            'EnrollRunner': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnrollRunner,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.EnrollRunnerRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.EnrollRunnerResponse.SerializeToString,
+            ),
+            'CreateWorkload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateWorkload,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateWorkloadRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateWorkloadResponse.SerializeToString,
+            ),
+            'UpdateWorkload': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWorkload,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadResponse.SerializeToString,
+            ),
+            'UpdateWorkloadStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateWorkloadStatus,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadStatusRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadStatusResponse.SerializeToString,
+            ),
+            'TouchWorkload': grpc.unary_unary_rpc_method_handler(
+                    servicer.TouchWorkload,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.TouchWorkloadRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.TouchWorkloadResponse.SerializeToString,
+            ),
+            'DeleteWorkload': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteWorkload,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteWorkloadRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteWorkloadResponse.SerializeToString,
+            ),
+            'GetWorkload': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetWorkload,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetWorkloadRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetWorkloadResponse.SerializeToString,
+            ),
+            'ListWorkloadsByThread': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkloadsByThread,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsByThreadRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsByThreadResponse.SerializeToString,
+            ),
+            'ListWorkloads': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkloads,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsResponse.SerializeToString,
+            ),
+            'BatchUpdateWorkloadSampledAt': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchUpdateWorkloadSampledAt,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateWorkloadSampledAtRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateWorkloadSampledAtResponse.SerializeToString,
+            ),
+            'StreamWorkloadLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamWorkloadLogs,
+                    request_deserializer=agynio_dot_api_dot_runner_dot_v1_dot_runner__pb2.StreamWorkloadLogsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runner_dot_v1_dot_runner__pb2.StreamWorkloadLogsResponse.SerializeToString,
+            ),
+            'CreateVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateVolume,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateVolumeRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateVolumeResponse.SerializeToString,
+            ),
+            'UpdateVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateVolume,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateVolumeRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateVolumeResponse.SerializeToString,
+            ),
+            'GetVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetVolume,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetVolumeRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetVolumeResponse.SerializeToString,
+            ),
+            'ListVolumes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVolumes,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesResponse.SerializeToString,
+            ),
+            'ListVolumesByThread': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVolumesByThread,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesByThreadRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesByThreadResponse.SerializeToString,
+            ),
+            'BatchUpdateVolumeSampledAt': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchUpdateVolumeSampledAt,
+                    request_deserializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateVolumeSampledAtRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateVolumeSampledAtResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -69,10 +433,12 @@ def add_RunnersServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class RunnersService:
-    """Missing associated documentation comment in .proto file."""
+    """RunnersService is the internal service. The Gateway exposes part of it as
+    agynio.api.gateway.v1.RunnersGateway with the same messages.
+    """
 
     @staticmethod
-    def GetRunnersStatus(request,
+    def RegisterRunner(request,
             target,
             options=(),
             channel_credentials=None,
@@ -85,9 +451,603 @@ class RunnersService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/agynio.api.runners.v1.RunnersService/GetRunnersStatus',
-            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnersStatusRequest.SerializeToString,
-            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnersStatusResponse.FromString,
+            '/agynio.api.runners.v1.RunnersService/RegisterRunner',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.RegisterRunnerRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.RegisterRunnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRunner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/GetRunner',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnerRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetRunnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRunners(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/ListRunners',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListRunnersRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListRunnersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateRunner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/UpdateRunner',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateRunnerRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateRunnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRunner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/DeleteRunner',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteRunnerRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteRunnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateServiceToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/ValidateServiceToken',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ValidateServiceTokenRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ValidateServiceTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnrollRunner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/EnrollRunner',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.EnrollRunnerRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.EnrollRunnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateWorkload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/CreateWorkload',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateWorkloadRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateWorkloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWorkload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/UpdateWorkload',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateWorkloadStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/UpdateWorkloadStatus',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadStatusRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateWorkloadStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TouchWorkload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/TouchWorkload',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.TouchWorkloadRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.TouchWorkloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteWorkload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/DeleteWorkload',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteWorkloadRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.DeleteWorkloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetWorkload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/GetWorkload',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetWorkloadRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetWorkloadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkloadsByThread(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/ListWorkloadsByThread',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsByThreadRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsByThreadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkloads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/ListWorkloads',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListWorkloadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchUpdateWorkloadSampledAt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/BatchUpdateWorkloadSampledAt',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateWorkloadSampledAtRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateWorkloadSampledAtResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamWorkloadLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/StreamWorkloadLogs',
+            agynio_dot_api_dot_runner_dot_v1_dot_runner__pb2.StreamWorkloadLogsRequest.SerializeToString,
+            agynio_dot_api_dot_runner_dot_v1_dot_runner__pb2.StreamWorkloadLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/CreateVolume',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateVolumeRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.CreateVolumeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/UpdateVolume',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateVolumeRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.UpdateVolumeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/GetVolume',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetVolumeRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.GetVolumeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVolumes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/ListVolumes',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVolumesByThread(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/ListVolumesByThread',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesByThreadRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.ListVolumesByThreadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchUpdateVolumeSampledAt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.runners.v1.RunnersService/BatchUpdateVolumeSampledAt',
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateVolumeSampledAtRequest.SerializeToString,
+            agynio_dot_api_dot_runners_dot_v1_dot_runners__pb2.BatchUpdateVolumeSampledAtResponse.FromString,
             options,
             channel_credentials,
             insecure,
