@@ -1,4 +1,6 @@
-"""Who is a cluster admin: Users owns the role (organizations sheet §4.4, §8 #10).
+"""Who is a cluster admin: Users owns the role (DESIGN §3; organizations sheet §4.4, §8 #10).
+
+Shared by the services that check the role themselves (Organizations, Runners).
 
 Asked as the identity itself: `GetUser` answers only cluster admins, and reports the role.
 Answers are kept a few seconds and dropped on Users' `cluster_role_changed` event.
