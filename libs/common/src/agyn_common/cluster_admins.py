@@ -13,13 +13,14 @@ import logging
 import uuid
 
 import grpc
+from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+from nats.aio.msg import Msg
+
 from agyn_common.bus import Bus
 from agyn_common.cache import TtlCache
 from agyn_common.caller import acting_as
 from agyn_common.errors import dependency_unavailable
 from agyn_common.org_access import CLUSTER_ROLE_EVENTS
-from agynio.api.users.v1 import users_pb2, users_pb2_grpc
-from nats.aio.msg import Msg
 
 log = logging.getLogger(__name__)
 

@@ -176,7 +176,9 @@ class RunningService(Generic[SettingsT]):
                 self._tasks.append(
                     asyncio.create_task(self.runtime.outbox.watch_backlog(), name="outbox-backlog")
                 )
-        self._tasks += [asyncio.create_task(loop(), name=name) for name, loop in self.runtime.background.items()]
+        self._tasks += [
+            asyncio.create_task(loop(), name=name) for name, loop in self.runtime.background.items()
+        ]
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once when the service stops."""
