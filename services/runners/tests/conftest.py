@@ -1,35 +1,43 @@
-"""Fixtures: runners in-process on the session's PostgreSQL and NATS."""
+"""Fixtures: an organization with an owner, a member and an outsider, an agent, and a runner
+(the services come from agyn_inprocess.fixtures)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
 from dataclasses import dataclass
 
-import grpc
 import pytest
-from agyn_common.embedded import EmbeddedNats
-from agyn_common.server import RunningService, start_service
-from agyn_runners.__main__ import DEFINITION
-from agyn_runners.settings import RunnersSettings
-from agyn_testkit.fixtures import DatabaseFactory
-from agyn_testkit.harness import in_process_settings
-from agynio.api.runners.v1 import runners_pb2_grpc
+from agyn_inprocess.agents import Agents
+from agyn_inprocess.runners import Runners
+from agyn_testkit.calls import metadata
+from agynio.api.runners.v1 import runners_pb2 as pb
 
 
 @dataclass
-class Runners:
-    running: RunningService[RunnersSettings]
-    channel: grpc.aio.Channel
-    stub: runners_pb2_grpc.RunnersServiceStub
+class Cast:
+    org: str
+    owner: uuid.UUID
+    member: uuid.UUID
+    outsider: uuid.UUID
+    agent_id: str
+    runner: pb.Runner
+    token: str
 
 
 @pytest.fixture
-async def runners_service(database_factory: DatabaseFactory, nats: EmbeddedNats) -> AsyncIterator[Runners]:
-    database_url = database_factory("runners", DEFINITION.migrations)
-    running = await start_service(DEFINITION, in_process_settings(RunnersSettings, database_url, nats.url))
-    channel = grpc.aio.insecure_channel(running.address)
-    try:
-        yield Runners(running, channel, runners_pb2_grpc.RunnersServiceStub(channel))
-    finally:
-        await channel.close()
-        await running.stop(1)
+async def cast(agents: Agents, runners: Runners) -> Cast:
+    platform = agents.platform
+    owner = await platform.user("owner")
+    org = await platform.create_org(owner)
+    member = await platform.user("member")
+    await platform.join(owner, org, member)
+    agent = await agents.create(owner, org)
+    reply = await runners.stub.RegisterRunner(
+        pb.RegisterRunnerRequest(
+            name="edge", organization_id=org, labels={"zone": "a"}, capabilities=["gpu"]
+        ),
+        metadata=metadata(owner),
+    )
+    return Cast(
+        org, owner, member, await platform.user("outsider"), agent.meta.id, reply.runner, reply.service_token
+    )
