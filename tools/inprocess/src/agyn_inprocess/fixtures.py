@@ -1,8 +1,8 @@
 """pytest fixtures: the platform in-process, started once per test module.
 
-`platform` (Users and Organizations), `agents`, `runners`, `files`, `threads`, `notifications` and
-`gateway` are
-started the first time a test of a module asks for them, on databases of that module, and
+`platform` (Users and Organizations), `agents`, `runners`, `files`, `threads`, `notifications`
+and `gateway` are started the first time a test of a module asks for them, on databases of that
+module, and
 stopped after its last test: the tests of a module share them, so each test makes its own
 organizations, users and names and never counts what others wrote. A test that stops,
 restarts or reconfigures a service, or needs empty databases, is marked
