@@ -32,6 +32,8 @@ ACCESS = (
     .allow(
         USERS, ["BatchGetUsers", "GetUser"], callers=["chat", "organizations"], identity=IdentityRule.REQUIRED
     )
+    # The caller's cluster role (agyn_common.cluster_admins), asked as the caller.
+    .allow(USERS, ["GetUser"], callers=["runners"], identity=IdentityRule.REQUIRED)
     # The authentication path runs before there is an identity.
     .allow(
         USERS,

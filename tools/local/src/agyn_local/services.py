@@ -26,6 +26,7 @@ SERVICES: tuple[LocalService, ...] = (
     LocalService(name="gateway", module="agyn_gateway", database=False, port=8080),
     LocalService(name="agents", module="agyn_agents"),
     LocalService(name="files", module="agyn_files", object_store=True),
+    LocalService(name="runners", module="agyn_runners"),
 )
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.
