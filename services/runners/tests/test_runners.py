@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from hashlib import sha256
 
 import grpc
 import pytest
 from agyn_inprocess.runners import ORCHESTRATOR
 from agyn_testkit.calls import expect_error, metadata
+from agynio.api.identity.v1 import identity_pb2
 from agynio.api.runners.v1 import runners_pb2 as pb
+from agynio.api.ziti_management.v1 import ziti_management_pb2
 
 NOT_A_UUID = "nope"
 
@@ -175,13 +178,54 @@ async def test_enrollment_refuses_missing_and_unknown_tokens(runners, token, cod
     )
 
 
-async def test_enrollment_waits_for_the_credential_issuer(runners, cast):
-    await expect_error(
-        runners.stub.EnrollRunner(
-            pb.EnrollRunnerRequest(service_token=cast.token), metadata=metadata(caller="gateway")
-        ),
-        grpc.StatusCode.UNAVAILABLE,
+async def test_enrolling_twice_with_one_token_gives_a_new_credential_and_revokes_the_old(
+    runners, cast, platform
+):
+    def enroll(address: str) -> object:
+        return runners.stub.EnrollRunner(
+            pb.EnrollRunnerRequest(service_token=f"  {cast.token} "),
+            metadata=(*metadata(caller="gateway"), ("x-runner-address", address)),
+        )
+
+    def resolve(credential: bytes) -> object:
+        return platform.users.issuer.ResolveIdentity(
+            ziti_management_pb2.ResolveIdentityRequest(ziti_identity_id=sha256(credential).hexdigest()),
+            metadata=metadata(caller="gateway"),
+        )
+
+    first = await enroll("127.0.0.1:7001")
+    assert (
+        first.identity_json.startswith(b"agynr_")
+        and first.identity_id == sha256(first.identity_json).hexdigest()
     )
+    assert first.service_name == f"runner-{cast.runner.meta.id}"
+    resolved = await resolve(first.identity_json)
+    assert (resolved.identity_id, resolved.identity_type) == (
+        cast.runner.meta.id,
+        identity_pb2.IDENTITY_TYPE_RUNNER,
+    )
+
+    second = await enroll("runner.example:7002")
+    assert second.identity_json != first.identity_json
+    await resolve(second.identity_json)
+    await expect_error(resolve(first.identity_json), grpc.StatusCode.NOT_FOUND)
+    runner = (
+        await runners.stub.GetRunner(pb.GetRunnerRequest(id=cast.runner.meta.id), metadata=ORCHESTRATOR)
+    ).runner
+    assert runner.status == pb.RUNNER_STATUS_ENROLLED
+    async with runners.service.runtime.db.read() as connection:
+        address = (
+            await connection.exec_driver_sql(
+                "SELECT address FROM runners WHERE id = %(id)s", {"id": uuid.UUID(cast.runner.meta.id)}
+            )
+        ).scalar_one()
+    assert address == "runner.example:7002"
+
+    # Deleting the runner revokes its credential.
+    await runners.stub.DeleteRunner(
+        pb.DeleteRunnerRequest(id=cast.runner.meta.id), metadata=metadata(cast.owner)
+    )
+    await expect_error(resolve(second.identity_json), grpc.StatusCode.NOT_FOUND)
 
 
 @pytest.mark.parametrize("address", ["nohost", "host:0", "host:99999", ":80", "a b:80", "x" * 300 + ":1"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import grpc
@@ -16,7 +15,7 @@ from agyn_common.server import main as serve_main
 from agynio.api.runners.v1 import runners_pb2_grpc
 
 from agyn_runners.access import ACCESS, RUNNERS
-from agyn_runners.credentials import CredentialIssuer, RunnerCredentials, RunnerIdentities
+from agyn_runners.credentials import RunnerCredentials, RunnerIdentities
 from agyn_runners.events import RunnerEvents
 from agyn_runners.models import metadata
 from agyn_runners.names import NameSource
@@ -29,52 +28,43 @@ from agyn_runners.settings import RunnersSettings
 from agyn_runners.sweep import ActivitySweep
 
 
-def registrar(credentials: CredentialIssuer) -> Callable[[grpc.aio.Server, Runtime[RunnersSettings]], None]:
-    """`register` with the credential issuer given (tests hand in their own)."""
-
-    def register(server: grpc.aio.Server, runtime: Runtime[RunnersSettings]) -> None:
-        settings = runtime.settings
-        organizations = OrganizationAccess(
-            runtime.channels.channel(settings.organizations_address), ttl=settings.access_cache_seconds
-        )
-        organizations.attach(runtime.bus)
-        users = runtime.channels.channel(settings.users_address)
-        admins = ClusterAdmins(users, None, ttl=settings.access_cache_seconds)
-        admins.attach(runtime.bus)
-        permissions = Permissions(organizations, admins)
-        events = RunnerEvents(runtime.outbox)
-        names = NameSource(runtime.channels.channel(settings.agents_address))
-        servicer = RunnersServicer(
-            RunnerHandlers(runtime.db, permissions, RunnerIdentities(users), credentials),
-            WorkloadHandlers(runtime.db, permissions, events, names, runtime.channels),
-            VolumeHandlers(runtime.db, permissions, events, names),
-        )
-        runners_pb2_grpc.add_RunnersServiceServicer_to_server(servicer, server)
-        sweep = ActivitySweep(
-            runtime.db,
-            events,
-            interval=settings.workload_activity_sweep_interval,
-            grace=settings.keepalive_grace,
-        )
-        runtime.run_in_background("activity-sweep", sweep.run)
-
-    return register
-
-
-def definition(credentials: CredentialIssuer) -> ServiceDefinition[RunnersSettings]:
-    return ServiceDefinition(
-        name="runners",
-        settings_type=RunnersSettings,
-        access=ACCESS,
-        grpc_services=(RUNNERS,),
-        register=registrar(credentials),
-        metadata=metadata,
-        migrations=Path(__file__).parent / "migrations",
-        streams=(EVENTS, ROOMS),  # workload and volume envelopes go to the rooms stream
+def register(server: grpc.aio.Server, runtime: Runtime[RunnersSettings]) -> None:
+    settings = runtime.settings
+    organizations = OrganizationAccess(
+        runtime.channels.channel(settings.organizations_address), ttl=settings.access_cache_seconds
     )
+    organizations.attach(runtime.bus)
+    users = runtime.channels.channel(settings.users_address)
+    admins = ClusterAdmins(users, None, ttl=settings.access_cache_seconds)
+    admins.attach(runtime.bus)
+    permissions = Permissions(organizations, admins)
+    events = RunnerEvents(runtime.outbox)
+    names = NameSource(runtime.channels.channel(settings.agents_address))
+    servicer = RunnersServicer(
+        RunnerHandlers(runtime.db, permissions, RunnerIdentities(users), RunnerCredentials(users)),
+        WorkloadHandlers(runtime.db, permissions, events, names, runtime.channels),
+        VolumeHandlers(runtime.db, permissions, events, names),
+    )
+    runners_pb2_grpc.add_RunnersServiceServicer_to_server(servicer, server)
+    sweep = ActivitySweep(
+        runtime.db,
+        events,
+        interval=settings.workload_activity_sweep_interval,
+        grace=settings.keepalive_grace,
+    )
+    runtime.run_in_background("activity-sweep", sweep.run)
 
 
-DEFINITION = definition(RunnerCredentials())
+DEFINITION = ServiceDefinition(
+    name="runners",
+    settings_type=RunnersSettings,
+    access=ACCESS,
+    grpc_services=(RUNNERS,),
+    register=register,
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+    streams=(EVENTS, ROOMS),  # workload and volume envelopes go to the rooms stream
+)
 
 
 def main() -> None:

@@ -10,8 +10,7 @@ from typing import Any
 
 import grpc
 from agyn_common.server import RunningService, start_service
-from agyn_runners.__main__ import DEFINITION, definition
-from agyn_runners.credentials import CredentialIssuer
+from agyn_runners.__main__ import DEFINITION
 from agyn_runners.settings import RunnersSettings
 from agyn_testkit.calls import metadata
 from agyn_testkit.fixtures import DatabaseFactory
@@ -39,12 +38,10 @@ async def in_process_runners(
     agents: Agents,
     database_factory: DatabaseFactory,
     nats_url: str,
-    *,
-    credentials: CredentialIssuer | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Runners]:
-    """Runners; `credentials` stands in for the credential issuer (not wired yet)."""
-    served = DEFINITION if credentials is None else definition(credentials)
+    """Runners next to the platform and Agents; Users issues its runners' credentials."""
+    served = DEFINITION
     platform = agents.platform
     running = await start_service(
         served,

@@ -21,7 +21,7 @@ from agyn_common.validation import check_length, parse_uuid
 from agynio.api.runners.v1 import runners_pb2 as pb
 
 from agyn_runners import convert, store
-from agyn_runners.credentials import CredentialIssuer, RunnerIdentities, new_service_token, token_hash
+from agyn_runners.credentials import RunnerCredentials, RunnerIdentities, new_service_token, token_hash
 from agyn_runners.models import runners
 from agyn_runners.permissions import MEMBER, Permissions
 
@@ -87,7 +87,7 @@ class RunnerHandlers:
         database: Database,
         permissions: Permissions,
         identities: RunnerIdentities,
-        credentials: CredentialIssuer,
+        credentials: RunnerCredentials,
     ) -> None:
         self._db = database
         self._permissions = permissions
@@ -188,6 +188,7 @@ class RunnerHandlers:
             if live:
                 log.warning("runner %s deleted with %d workloads not stopped", runner_id, live)
             await store.delete_runner(connection, runner_id)  # its records go with it (§8 #6)
+        await self._credentials.revoke(runner_id)
         return pb.DeleteRunnerResponse()
 
     async def validate_token(
