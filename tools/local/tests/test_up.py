@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import grpc
+import httpx
 from agyn_common.embedded import free_port
 from agyn_local.services import SERVICES
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
@@ -149,6 +150,25 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         )
         with urllib.request.urlopen(request, timeout=10) as reply:
             assert json.loads(reply.read())["user"]["meta"]["id"] == admin_id
+        # The README's file: uploaded as a browser does, then fetched by its signed link alone.
+        bearer = {"Authorization": f"Bearer {token}"}
+        stored = httpx.post(
+            f"http://{endpoints['gateway']}/files",
+            headers=bearer,
+            files={"file": ("notes.txt", b"hello from a file\n", "text/plain")},
+            timeout=30,
+        )
+        assert stored.status_code == 201, stored.text
+        link = httpx.post(
+            f"http://{endpoints['gateway']}/api/agynio.api.files.v1.FilesGateway/GetDownloadUrl",
+            headers=bearer,
+            json={"fileId": stored.json()["id"], "expiry": "300s"},
+            timeout=30,
+        )
+        assert link.status_code == 200, link.text
+        assert link.json()["url"].startswith(endpoints["s3"])
+        fetched = httpx.get(link.json()["url"], timeout=30)
+        assert (fetched.content, fetched.headers["content-type"]) == (b"hello from a file\n", "text/plain")
         # Users counted that GetMe, as the README's curl of its metrics shows.
         with urllib.request.urlopen(endpoints["metrics"]["users"], timeout=10) as reply:
             metrics = reply.read().decode()

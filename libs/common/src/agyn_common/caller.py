@@ -16,6 +16,8 @@ from agyn_common.errors import unauthenticated
 
 IDENTITY_ID_KEY = "x-identity-id"
 IDENTITY_TYPE_KEY = "x-identity-type"
+# Set by the Gateway for agent workloads only; not forwarded by services acting for a caller.
+WORKLOAD_ID_KEY = "x-workload-id"
 IDENTITY_TYPES = frozenset({"user", "agent", "runner", "app", "platform"})
 
 Metadata = Sequence[tuple[str, str | bytes]]

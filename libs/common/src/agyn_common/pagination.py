@@ -8,6 +8,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -89,7 +90,9 @@ def _cursor_value(column: sa.ColumnElement[Any], value: str) -> Any:
             return int(value)
         if isinstance(column.type, sa.Uuid):
             return uuid.UUID(value)
-    except ValueError:
+        if isinstance(column.type, sa.Numeric):
+            return Decimal(value)
+    except (ValueError, ArithmeticError):
         raise invalid_argument("page_token", "invalid page_token") from None
     return value
 
@@ -146,18 +149,21 @@ class KeysetPage:
             sa.and_(self._sort == last_sort, _past(self._key, last_key, descending=self._key_descending)),
         )
 
+    def token_after(self, row: Any) -> str:
+        """The token of the page that starts after `row` (one of `query`'s rows)."""
+        value = row._mapping[self._sort]
+        return encode_cursor(
+            self._scope,
+            value.isoformat() if isinstance(value, datetime) else str(value),
+            str(row._mapping[self._key]),
+        )
+
     def split(self, rows: Sequence[Any]) -> tuple[Sequence[Any], str]:
         """Rows fetched by `query` → this page, and the token after it ("" at the end)."""
         page = rows[: self.size]
         if len(rows) <= self.size:
             return page, ""
-        last = page[-1]
-        value = last._mapping[self._sort]
-        return page, encode_cursor(
-            self._scope,
-            value.isoformat() if isinstance(value, datetime) else str(value),
-            str(last._mapping[self._key]),
-        )
+        return page, self.token_after(page[-1])
 
 
 def _past(column: sa.ColumnElement[Any], value: Any, *, descending: bool) -> sa.ColumnElement[bool]:

@@ -85,6 +85,12 @@ class Runtime(Generic[SettingsT]):
     metrics: Metrics  # the service adds its own numbers here (served when METRICS_PORT is set)
     stopping_callbacks: list[Callable[[], None]] = field(default_factory=list)
     stopped_callbacks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=dict)
+
+    def run_in_background(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run `loop()` as a task from start until the stop sequence cancels it, after the
+        last call: a service's own periodic work (a sweep), one task per replica."""
+        self.background[name] = loop
 
     def on_stopping(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the service stops taking calls (after the lame duck, with the
@@ -177,6 +183,9 @@ class RunningService(Generic[SettingsT]):
                 self._tasks.append(
                     asyncio.create_task(self.runtime.outbox.watch_backlog(), name="outbox-backlog")
                 )
+        self._tasks += [
+            asyncio.create_task(loop(), name=name) for name, loop in self.runtime.background.items()
+        ]
 
     async def _pause(self, seconds: float) -> None:
         """Sleep, but wake at once when the service stops."""

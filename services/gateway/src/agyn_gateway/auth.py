@@ -1,10 +1,12 @@
 """Who is calling: the bearer credential resolved to an identity (gateway-auth-mesh §3.2 to §3.5).
 
 Precedence: the bootstrap admin token (constant-time compare), then `agyn_` API tokens
-through Users, then OIDC access tokens. Resolved credentials are kept in a short cache
-keyed by the SHA-256 of the bearer (§8 #3), never past the credential's own expiry; Users'
-events drop a revoked token or a deleted user's credentials at once, and while the bus is
-away nothing is cached, so a revocation takes effect on the next request.
+through Users, then the `agynw_` (agent workload) and `agynr_` (runner) credentials that
+stand in for OpenZiti identities, through the credential issuer Users serves (§3.6, DESIGN
+§3), then OIDC access tokens. Resolved credentials are kept in a short cache keyed by the
+SHA-256 of the bearer (§8 #3), never past the credential's own expiry; Users' events drop a
+revoked token or workload credential, or a deleted user's credentials, at once, and while
+the bus is away nothing is cached, so a revocation takes effect on the next request.
 
 Failed authentications (and calls to the methods open to anonymous callers) spend from a
 per-client bucket; an empty bucket answers RESOURCE_EXHAUSTED before Users is asked.
@@ -12,22 +14,26 @@ per-client bucket; an empty bucket answers RESOURCE_EXHAUSTED before Users is as
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
 import re
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus
 from agyn_common.cache import TtlCache
-from agyn_common.caller import Caller
+from agyn_common.caller import WORKLOAD_ID_KEY, Caller
+from agyn_common.credentials import API_TOKEN_PREFIX, WORKLOAD_CREDENTIAL_PREFIXES, secret_hash
 from agyn_common.errors import ServiceError, internal, resource_exhausted, unauthenticated
 from agyn_common.ratelimit import RateLimiter
+from agynio.api.identity.v1 import identity_pb2
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+from agynio.api.ziti_management.v1 import ziti_management_pb2, ziti_management_pb2_grpc
 from nats.aio.msg import Msg
 from prometheus_client import Counter
 
@@ -35,10 +41,16 @@ from agyn_gateway.oidc import OidcProvider, VerifiedToken
 
 log = logging.getLogger(__name__)
 
-API_TOKEN_PREFIX = "agyn_"
 TOKEN_REVOKED_EVENTS = f"{EVENTS_SUBJECT_PREFIX}.users.api_token.revoked"
+CREDENTIAL_REVOKED_EVENTS = f"{EVENTS_SUBJECT_PREFIX}.users.workload_credential.revoked"
 USER_DELETED_EVENTS = f"{EVENTS_SUBJECT_PREFIX}.users.user.deleted"
 MAX_CACHED_CREDENTIALS = 10_000
+# x-identity-type of what a workload credential resolves to (§2.3).
+WORKLOAD_IDENTITY_TYPES = {
+    identity_pb2.IDENTITY_TYPE_AGENT: "agent",
+    identity_pb2.IDENTITY_TYPE_RUNNER: "runner",
+    identity_pb2.IDENTITY_TYPE_APP: "app",
+}
 # RFC 6750's b64token: what API tokens and JWTs are made of. Anything else cannot be one.
 _TOKEN_SYNTAX = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 
@@ -49,10 +61,14 @@ class Principal:
     identity_type: str  # the value of x-identity-type
     expires_at: float | None = None  # seconds since the epoch; None: never
     token_id: uuid.UUID | None = None  # the API token it came from
+    workload_id: uuid.UUID | None = None  # the agent workload whose credential it came from
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """The caller metadata of §2.3, the only metadata a forwarded call carries."""
-        return tuple(Caller(self.identity_id, self.identity_type).outgoing_metadata())
+        pairs = Caller(self.identity_id, self.identity_type).outgoing_metadata()
+        if self.workload_id is not None:
+            pairs.append((WORKLOAD_ID_KEY, str(self.workload_id)))
+        return tuple(pairs)
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -79,6 +95,7 @@ class Authenticator:
     ) -> None:
         self._refused = refused
         self._users = users_pb2_grpc.UsersServiceStub(users)
+        self._issuer = ziti_management_pb2_grpc.ZitiManagementServiceStub(users)  # served by users
         self._oidc = oidc
         self._bootstrap = bootstrap
         self._cache_seconds = cache_seconds
@@ -91,6 +108,7 @@ class Authenticator:
         """Enable the credential cache, kept true by Users' events."""
         self._known.follow(bus)
         bus.subscribe(TOKEN_REVOKED_EVENTS, self._on_event)
+        bus.subscribe(CREDENTIAL_REVOKED_EVENTS, self._on_event)
         bus.subscribe(USER_DELETED_EVENTS, self._on_event)
 
     async def authenticate(self, authorization: str | None, client: str) -> Principal | None:
@@ -105,25 +123,32 @@ class Authenticator:
             # Refused without asking anyone, so it spends nothing from the client's budget.
             self._count_refused("malformed")
             raise unauthenticated("malformed bearer token")
-        key = hashlib.sha256(token.encode()).hexdigest()  # also what Users stores for API tokens
+        key = secret_hash(token)  # also what Users stores for its tokens and credentials
         known = self._known.get(key)
         if known is not None and (known.expires_at is None or known.expires_at > time.time()):
             return known
         if not self._anonymous.available(client):
             raise resource_exhausted("too many failed authentications from this client; retry later")
         generation = self._known.generation
+        kind, resolving = self._resolve(token, key)
         try:
-            principal = await (
-                self._api_token(key) if token.startswith(API_TOKEN_PREFIX) else self._jwt(token)
-            )
+            principal = await resolving
         except ServiceError as error:
             if error.code is grpc.StatusCode.UNAUTHENTICATED:
                 self._anonymous.allow(client)
-                self._count_refused("api_token" if token.startswith(API_TOKEN_PREFIX) else "jwt")
+                self._count_refused(kind)
             raise
         if self._cache_seconds > 0:
             self._known.put(key, principal, generation)
         return principal
+
+    def _resolve(self, token: str, key: str) -> tuple[str, Awaitable[Principal]]:
+        """The kind of the bearer (as the refusal metric names it) and its resolution."""
+        if token.startswith(API_TOKEN_PREFIX):
+            return "api_token", self._api_token(key)
+        if token.startswith(WORKLOAD_CREDENTIAL_PREFIXES):
+            return "workload_credential", self._workload_credential(key)
+        return "jwt", self._jwt(token)
 
     def _count_refused(self, credential: str) -> None:
         if self._refused is not None:
@@ -153,6 +178,22 @@ class Authenticator:
             token_id=uuid.UUID(reply.token.id) if reply.token.id else None,
         )
 
+    async def _workload_credential(self, credential_hash: str) -> Principal:
+        """Step 1 of §3.2 without OpenZiti: the issuer keeps the credential's hex SHA-256 as
+        its `ziti_identity_id`."""
+        request = ziti_management_pb2.ResolveIdentityRequest(ziti_identity_id=credential_hash)
+        try:
+            reply = await self._issuer.ResolveIdentity(request)
+        except grpc.aio.AioRpcError as error:
+            if error.code() is grpc.StatusCode.NOT_FOUND:
+                raise unauthenticated("invalid workload credential") from None
+            raise
+        identity_type = WORKLOAD_IDENTITY_TYPES.get(reply.identity_type)
+        if not reply.identity_id or identity_type is None:
+            raise internal("workload credential resolved to no known identity")
+        workload_id = uuid.UUID(reply.workload_id) if reply.HasField("workload_id") else None
+        return Principal(uuid.UUID(reply.identity_id), identity_type, workload_id=workload_id)
+
     async def _jwt(self, token: str) -> Principal:
         if self._oidc is None:
             raise unauthenticated("oidc resolver is not configured")
@@ -181,24 +222,24 @@ class Authenticator:
             log.info("provisioned user %s on first sign-in", reply.user.meta.id)
         return reply.user
 
-    def _forget(self, *, token_id: uuid.UUID | None, identity_id: uuid.UUID | None) -> None:
-        self._known.drop_entries_where(
-            lambda _key, principal: (
-                (token_id is not None and principal.token_id == token_id)
-                or (identity_id is not None and principal.identity_id == identity_id)
-            )
-        )
-
     async def _on_event(self, message: Msg) -> None:
         try:
-            data = json.loads(message.data)["data"]
-            token_id = uuid.UUID(data["token_id"]) if data.get("token_id") else None
-            identity_id = uuid.UUID(data["identity_id"]) if data.get("identity_id") else None
+            stale = _stale_after(message.subject, json.loads(message.data)["data"])
         except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("unreadable event on %s; dropping every cached credential", message.subject)
             self._known.clear()
             return
-        if message.subject == TOKEN_REVOKED_EVENTS:
-            self._forget(token_id=token_id, identity_id=None)
-        else:
-            self._forget(token_id=None, identity_id=identity_id)
+        self._known.drop_entries_where(lambda _key, principal: stale(principal))
+
+
+def _stale_after(subject: str, data: dict[str, Any]) -> Callable[[Principal], bool]:
+    """Which cached principals an event of Users makes stale."""
+    if subject == TOKEN_REVOKED_EVENTS:
+        token_id = uuid.UUID(data["token_id"])
+        return lambda principal: principal.token_id == token_id
+    # A deleted user, or revoked workload credentials: all of the identity's, or one workload's.
+    identity_id = uuid.UUID(data["identity_id"])
+    workload_id = uuid.UUID(data["workload_id"]) if data.get("workload_id") else None
+    return lambda principal: (
+        principal.identity_id == identity_id and (workload_id is None or principal.workload_id == workload_id)
+    )

@@ -3,8 +3,9 @@
 
 The outgoing metadata is built from scratch: the resolved caller (§2.3) and the client's
 `idempotency-key` (gRPC metadata, or Connect's `Idempotency-Key` header; checked as the
-services check it), nothing else the client sent, so identity headers from clients never
-reach a service. A route's `caller_field` is set to the caller's identity id (organizations
+services check it), and the headers a route passes on (`Backend.passed_headers`: a runner
+daemon's `x-runner-address` at enrollment), nothing else the client sent, so identity headers
+from clients never reach a service. A route's `caller_field` is set to the caller's identity id (organizations
 sheet §4.1). The client's deadline travels with the call; a unary call without one gets the
 default deadline, a client stream (an upload) the upload deadline, a server stream none (streams
 such as Subscribe are meant to stay open). A client stream is relayed message by message as
@@ -97,6 +98,10 @@ class Forwarder:
         """The request to forward and its metadata: the caller's, and the client's key."""
         principal = await self._caller(route, context)
         metadata = self.metadata(principal, context.request_headers.getall(IDEMPOTENCY_KEY))
+        passed = tuple(
+            (name, value) for name in route.passed_headers for value in context.request_headers.getall(name)
+        )
+        metadata = (*metadata, *passed)
         if route.caller_field is not None and principal is not None:
             request = _copy(request)
             setattr(request, route.caller_field, str(principal.identity_id))

@@ -34,7 +34,7 @@ class GatewayMeasures:
         )
         self.authentication_failures = metrics.counter(
             "agyn_gateway_authentication_failures_total",
-            "Credentials refused, by kind: api_token, jwt, malformed.",
+            "Credentials refused, by kind: api_token, workload_credential, jwt, malformed.",
             ["credential"],
         )
         self.open_streams = metrics.gauge("agyn_gateway_open_streams", "Server streams being relayed.")

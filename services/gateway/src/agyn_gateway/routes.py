@@ -30,6 +30,9 @@ class Backend:
     # Method -> the request field the Gateway overwrites with the caller's identity id (such a
     # method needs an identity).
     caller_fields: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # Method -> client headers passed on to the service as they came (the outgoing metadata
+    # is otherwise built from scratch: nothing else a client sends reaches a service).
+    passed_headers: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     @property
     def package(self) -> str:
@@ -52,6 +55,14 @@ BACKENDS: tuple[Backend, ...] = (
     Backend("notifications", "agynio.api.notifications.v1.NotificationsService"),
     Backend("agents", "agynio.api.agents.v1.AgentsService"),
     Backend("files", "agynio.api.files.v1.FilesService"),
+    # A runner daemon enrolls with its service token, before it has an identity, and tells
+    # where it serves (DESIGN §3).
+    Backend(
+        "runners",
+        "agynio.api.runners.v1.RunnersService",
+        anonymous=frozenset({"EnrollRunner"}),
+        passed_headers={"EnrollRunner": ("x-runner-address",)},
+    ),
 )
 
 
@@ -63,6 +74,7 @@ class Route:
     method: MethodInfo[Message, Message]
     anonymous: bool
     caller_field: str | None = None  # set to the caller's identity id before forwarding
+    passed_headers: tuple[str, ...] = ()  # client headers forwarded as metadata, as they came
 
     @property
     def server_streaming(self) -> bool:
@@ -123,4 +135,5 @@ def routes_of(backend: Backend) -> Iterator[Route]:
             method=info,
             anonymous=method.name in backend.anonymous,
             caller_field=caller_field,
+            passed_headers=backend.passed_headers.get(method.name, ()),
         )

@@ -17,6 +17,7 @@ class GatewaySettings(ServiceSettings):
     notifications_address: str | None = None
     agents_address: str | None = None
     files_address: str | None = None
+    runners_address: str | None = None
     # Requests may also come as /api/<service>/<method> (served without the ingress rewrite).
     path_prefix: str = "/api"
     # Deadline of a forwarded unary call when the client sets none.

@@ -15,6 +15,7 @@ from agynio.api.notifications.v1 import notifications_pb2_grpc
 
 from agyn_notifications.access import ACCESS, NOTIFICATIONS
 from agyn_notifications.rooms_access import RoomAccess
+from agyn_notifications.runner_records import RunnerRecords
 from agyn_notifications.servicer import NotificationsServicer
 from agyn_notifications.settings import NotificationsSettings
 from agyn_notifications.streams import Streams
@@ -30,13 +31,21 @@ def register(server: grpc.aio.Server, runtime: Runtime[NotificationsSettings]) -
         runtime.channels.channel(settings.agents_address), ttl=runtime.settings.access_cache_seconds
     )
     agents.attach(runtime.bus)
+    runners = (
+        RunnerRecords(runtime.channels.channel(settings.runners_address))
+        if settings.runners_address
+        else None
+    )
     streams = Streams(runtime.bus, settings.max_streams_per_identity, runtime.metrics)
     # Streams never end on their own: once the server takes no new calls (after the lame duck,
     # during which they still deliver), end them, not after the whole grace period.
     runtime.on_stopping(lambda: streams.close("the server is stopping; resume with the last cursor"))
     notifications_pb2_grpc.add_NotificationsServiceServicer_to_server(
         NotificationsServicer(
-            runtime.bus, RoomAccess(organizations, agents), streams, buffer_size=settings.stream_buffer_size
+            runtime.bus,
+            RoomAccess(organizations, agents, runners),
+            streams,
+            buffer_size=settings.stream_buffer_size,
         ),
         server,
     )

@@ -2,7 +2,9 @@
 
 Each relation is answered by the service that owns its data (DESIGN §3): a participant room
 by identity equality, an organization room by Organizations (`member`), an agent room by
-`member` on the agent's organization, which Agents names.
+`member` on the agent's organization, which Agents names; a workload or volume room by
+`member` on the record's organization, which Runners names. The cluster-wide `workloads`
+room is for platform callers only, never for an identity.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from agyn_common.agent_access import AgentAccess
 from agyn_common.errors import invalid_argument, permission_denied
 from agyn_common.org_access import OrganizationAccess
 from agyn_common.rooms import unique_rooms
+
+from agyn_notifications.runner_records import RunnerRecords
 
 MAX_ROOMS = 256
 ME = "me"
@@ -42,9 +46,12 @@ def requested_rooms(values: Sequence[str], identity: uuid.UUID, field: str = "ro
 
 
 class RoomAccess:
-    def __init__(self, organizations: OrganizationAccess, agents: AgentAccess) -> None:
+    def __init__(
+        self, organizations: OrganizationAccess, agents: AgentAccess, runners: RunnerRecords | None
+    ) -> None:
         self._organizations = organizations
         self._agents = agents
+        self._runners = runners  # None: Runners is not deployed, its rooms are denied
 
     async def authorize(self, identity: uuid.UUID, rooms: Iterable[str]) -> None:
         """PERMISSION_DENIED at the first room the caller may not follow."""
@@ -58,12 +65,12 @@ class RoomAccess:
             return identifier == str(identity)  # canonical lowercase on both sides
         if kind == "organization":
             return await self._organizations.check(identity, "member", uuid.UUID(identifier))
+        organization: uuid.UUID | None = None
         if kind == "agent":
             organization = await self._agents.organization_of(uuid.UUID(identifier))
-            return organization is not None and await self._organizations.check(
-                identity, "member", organization
-            )
-        # Every other room (workload, trace, the HEAD-era kinds, flat rooms) is denied
-        # until its owning service (Runners, Tracing, ...) exists here to say which
+        elif kind in ("workload", "volume") and self._runners is not None:
+            organization = await self._runners.organization_of(kind, uuid.UUID(identifier))
+        # Every other room (trace, the HEAD-era kinds, flat rooms such as the platform-only
+        # `workloads`) is denied until its owning service exists here to say which
         # organization it belongs to; an unknown kind is denied for good.
-        return False
+        return organization is not None and await self._organizations.check(identity, "member", organization)

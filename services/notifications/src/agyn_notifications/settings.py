@@ -9,6 +9,8 @@ class NotificationsSettings(ServiceSettings):
     organizations_address: str = Field(description="host:port of the organizations service")
     # Agents says which organization an `agent:<id>` room belongs to.
     agents_address: str = Field(description="host:port of the agents service")
+    # Runners says which organization a `workload:<id>` or `volume:<id>` room belongs to.
+    runners_address: str | None = Field(default=None, description="host:port of the runners service")
     # Envelopes a stream may hold for a client that reads slower than they come.
     stream_buffer_size: int = Field(default=64, gt=0)
     # Concurrent Subscribe streams one identity may hold on one replica (sheet §8 #12).

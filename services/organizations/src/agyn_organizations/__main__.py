@@ -6,12 +6,12 @@ import sys
 from pathlib import Path
 
 import grpc
+from agyn_common.cluster_admins import ClusterAdmins
 from agyn_common.server import Runtime, ServiceDefinition
 from agyn_common.server import main as serve_main
 from agynio.api.organizations.v1 import access_pb2_grpc, organizations_pb2_grpc
 
 from agyn_organizations.access import ACCESS, ORGANIZATION_ACCESS, ORGANIZATIONS
-from agyn_organizations.cluster_admins import ClusterAdmins
 from agyn_organizations.departures import Departures
 from agyn_organizations.events import OrganizationEvents
 from agyn_organizations.models import metadata

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
 
@@ -28,7 +27,7 @@ def register(server: grpc.aio.Server, runtime: Runtime[RunnerSettings]) -> None:
         settings.runner_state_dir, settings.allowed_commands(), settings.runner_stop_timeout_seconds, events
     )
     # Calls wait for the earlier runs' workloads (`loaded`); start-up does not.
-    background = [asyncio.ensure_future(workloads.load())]
+    runtime.run_in_background("load-workloads", workloads.load)
     if settings.runner_service_token is None:
         log.warning("not enrolled: RUNNER_SERVICE_TOKEN is not set, so Runners does not know this runner")
     else:
@@ -39,17 +38,10 @@ def register(server: grpc.aio.Server, runtime: Runtime[RunnerSettings]) -> None:
             settings.advertised_address(),
             settings.runner_enroll_retry_seconds,
         )
-        background.append(asyncio.ensure_future(enrollment.run()))
-
-    async def stopped() -> None:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        await workloads.close()
-
+        runtime.run_in_background("enrollment", enrollment.run)
     # Followed logs and event streams never end by themselves: end them when calls stop.
     runtime.on_stopping(workloads.stopping.set)
-    runtime.on_stopped(stopped)
+    runtime.on_stopped(workloads.close)
     runner_pb2_grpc.add_RunnerServiceServicer_to_server(RunnerServicer(workloads, events), server)
 
 

@@ -1,4 +1,5 @@
-"""The users deployable: UsersService and IdentityService on one port, one database."""
+"""The users deployable: UsersService, IdentityService and the credential issuer
+(ZitiManagementService) on one port, one database."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from agyn_common.server import Runtime, ServiceDefinition
 from agyn_common.server import main as serve_main
 from agynio.api.identity.v1 import identity_pb2_grpc
 from agynio.api.users.v1 import users_pb2_grpc
+from agynio.api.ziti_management.v1 import ziti_management_pb2_grpc
 
-from agyn_users.access import ACCESS, IDENTITY, USERS
+from agyn_users.access import ACCESS, IDENTITY, USERS, ZITI_MANAGEMENT
 from agyn_users.bootstrap import BOOTSTRAP_ADMIN, ISSUE_TOKEN
 from agyn_users.events import UserEvents
 from agyn_users.models import metadata
@@ -22,7 +24,8 @@ from agyn_users.rpc.api_tokens import ApiTokenHandlers
 from agyn_users.rpc.devices import DeviceHandlers
 from agyn_users.rpc.identities import IdentityHandlers
 from agyn_users.rpc.nicknames import NicknameHandlers
-from agyn_users.servicer import IdentityServicer, UsersServicer
+from agyn_users.rpc.workload_credentials import WorkloadCredentialHandlers
+from agyn_users.servicer import IdentityServicer, UsersServicer, ZitiManagementServicer
 from agyn_users.settings import UsersSettings
 
 
@@ -44,13 +47,15 @@ def register(server: grpc.aio.Server, runtime: Runtime[UsersSettings]) -> None:
     identity = IdentityServicer(IdentityHandlers(database), NicknameHandlers(database, organizations))
     users_pb2_grpc.add_UsersServiceServicer_to_server(users, server)
     identity_pb2_grpc.add_IdentityServiceServicer_to_server(identity, server)
+    issuer = ZitiManagementServicer(WorkloadCredentialHandlers(database, events))
+    ziti_management_pb2_grpc.add_ZitiManagementServiceServicer_to_server(issuer, server)
 
 
 DEFINITION = ServiceDefinition(
     name="users",
     settings_type=UsersSettings,
     access=ACCESS,
-    grpc_services=(USERS, IDENTITY),
+    grpc_services=(USERS, IDENTITY, ZITI_MANAGEMENT),
     register=register,
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",

@@ -9,11 +9,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from agyn_common.credentials import secret_hash
 from agyn_common.errors import not_found, resource_exhausted, unauthenticated
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from agyn_users.credentials import display_prefix, new_api_token, secret_hash
+from agyn_users.credentials import display_prefix, new_api_token
 from agyn_users.models import user_api_tokens
 
 # ListAPITokens has no paging in the contract, so the number a user may hold is bounded.

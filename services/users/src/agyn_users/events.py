@@ -1,7 +1,8 @@
 """Domain events Users publishes on `agyn.events.users.<event>` (stream AGYN_EVENTS).
 
 Bodies are JSON: {"id", "type", "occurred_at", "data"}. No event carries a credential or
-a token hash. Consumers use them to drop cached answers (profiles, roles, tokens).
+a token hash. Consumers use them to drop cached answers (profiles, roles, tokens,
+workload credentials).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ USER_UPDATED = "user.updated"
 USER_DELETED = "user.deleted"
 CLUSTER_ROLE_CHANGED = "user.cluster_role_changed"
 API_TOKEN_REVOKED = "api_token.revoked"
+WORKLOAD_CREDENTIAL_REVOKED = "workload_credential.revoked"
 
 
 class UserEvents:
@@ -62,3 +64,17 @@ class UserEvents:
         await self._emit(
             connection, API_TOKEN_REVOKED, {"token_id": str(token_id), "identity_id": str(identity_id)}
         )
+
+    async def workload_credential_revoked(
+        self,
+        connection: AsyncConnection,
+        identity_id: uuid.UUID,
+        identity_type: str,
+        workload_id: uuid.UUID | None = None,
+    ) -> None:
+        """Credentials of `identity_id` (of its workload `workload_id` only, when given) were
+        revoked; consumers drop what they cached of them (no event names a hash, see above)."""
+        data = {"identity_id": str(identity_id), "identity_type": identity_type}
+        if workload_id is not None:
+            data["workload_id"] = str(workload_id)
+        await self._emit(connection, WORKLOAD_CREDENTIAL_REVOKED, data)

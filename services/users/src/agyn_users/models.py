@@ -112,3 +112,18 @@ org_nicknames = sa.Table(
         postgresql_where=sa.text("installation_id IS NOT NULL"),
     ),
 )
+
+# Credentials of agent workloads and runners, issued in place of OpenZiti identities
+# (DESIGN §3). Only the SHA-256 of a credential is kept; it is also the `ziti_identity_id`
+# callers of the contract hold. identity_type: the proto numbers (agent 1, runner 2). No
+# foreign key: agents and runners register their identities on their own schedule.
+workload_credentials = sa.Table(
+    "workload_credentials",
+    metadata,
+    sa.Column("credential_hash", sa.Text, primary_key=True),
+    sa.Column("identity_id", UUID, nullable=False),
+    sa.Column("identity_type", sa.SmallInteger, nullable=False),
+    sa.Column("workload_id", UUID, nullable=True),  # agents only
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.Index("workload_credentials_identity_idx", "identity_id"),
+)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from agynio.api.identity.v1 import identity_pb2, identity_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+from agynio.api.ziti_management.v1 import ziti_management_pb2 as zitimanagement_pb2
+from agynio.api.ziti_management.v1 import ziti_management_pb2_grpc as zitimanagement_pb2_grpc
 from grpc.aio import ServicerContext
 
 from agyn_users.rpc.accounts import AccountHandlers
@@ -11,6 +13,7 @@ from agyn_users.rpc.api_tokens import ApiTokenHandlers
 from agyn_users.rpc.devices import DeviceHandlers
 from agyn_users.rpc.identities import IdentityHandlers
 from agyn_users.rpc.nicknames import NicknameHandlers
+from agyn_users.rpc.workload_credentials import WorkloadCredentialHandlers
 
 
 class UsersServicer(users_pb2_grpc.UsersServiceServicer):
@@ -155,3 +158,35 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: identity_pb2.BatchGetNicknamesRequest, context: ServicerContext
     ) -> identity_pb2.BatchGetNicknamesResponse:
         return await self._nicknames.batch_get_nicknames(request)
+
+
+class ZitiManagementServicer(zitimanagement_pb2_grpc.ZitiManagementServiceServicer):
+    """The credential issuer: workload credentials in place of OpenZiti identities."""
+
+    def __init__(self, credentials: WorkloadCredentialHandlers) -> None:
+        self._credentials = credentials
+
+    async def CreateAgentIdentity(
+        self, request: zitimanagement_pb2.CreateAgentIdentityRequest, context: ServicerContext
+    ) -> zitimanagement_pb2.CreateAgentIdentityResponse:
+        return await self._credentials.create_agent_identity(request)
+
+    async def DeleteIdentity(
+        self, request: zitimanagement_pb2.DeleteIdentityRequest, context: ServicerContext
+    ) -> zitimanagement_pb2.DeleteIdentityResponse:
+        return await self._credentials.delete_identity(request)
+
+    async def CreateRunnerIdentity(
+        self, request: zitimanagement_pb2.CreateRunnerIdentityRequest, context: ServicerContext
+    ) -> zitimanagement_pb2.CreateRunnerIdentityResponse:
+        return await self._credentials.create_runner_identity(request)
+
+    async def DeleteRunnerIdentity(
+        self, request: zitimanagement_pb2.DeleteRunnerIdentityRequest, context: ServicerContext
+    ) -> zitimanagement_pb2.DeleteRunnerIdentityResponse:
+        return await self._credentials.delete_runner_identity(request)
+
+    async def ResolveIdentity(
+        self, request: zitimanagement_pb2.ResolveIdentityRequest, context: ServicerContext
+    ) -> zitimanagement_pb2.ResolveIdentityResponse:
+        return await self._credentials.resolve_identity(request)

@@ -87,12 +87,12 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("notifications"),
         "Notification streams (Subscribe) fed from the bus, and Publish for producers.",
-        calls=("organizations", "agents"),
+        calls=("organizations", "agents", "runners"),
     ),
     Deployable(
         _local("gateway"),
         "The external API: Connect, gRPC and gRPC-Web on one port, authenticated.",
-        calls=("users", "organizations", "threads", "notifications", "agents", "files"),
+        calls=("users", "organizations", "threads", "notifications", "agents", "files", "runners"),
         port=8080,
         port_name="http2",
         # Istio's ingress names the real client; the per-client rate limits key on it.
@@ -112,6 +112,11 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         object_store=True,
         # The service's own defaults, written out so that the chart shows what can be tuned.
         settings={"MAX_FILE_SIZE": "20971520", "URL_EXPIRY": "1h"},
+    ),
+    Deployable(
+        _local("runners"),
+        "Runners, and the runtime records of the workloads and volumes placed on them; their logs.",
+        calls=("organizations", "users", "agents"),
     ),
     Deployable(
         _local("runner"),

@@ -1,7 +1,8 @@
 """pytest fixtures: the platform in-process, started once per test module.
 
-`platform` (Users and Organizations), `agents`, `files`, `threads`, `notifications` and `gateway` are
-started the first time a test of a module asks for them, on databases of that module, and
+`platform` (Users and Organizations), `agents`, `runners`, `files`, `threads`, `notifications`
+and `gateway` are started the first time a test of a module asks for them, on databases of that
+module, and
 stopped after its last test: the tests of a module share them, so each test makes its own
 organizations, users and names and never counts what others wrote. A test that stops,
 restarts or reconfigures a service, or needs empty databases, is marked
@@ -27,6 +28,7 @@ from agyn_inprocess.files import Files, in_process_files
 from agyn_inprocess.gateway import Gateway, OidcIssuer, in_process_gateway, start_issuer
 from agyn_inprocess.notifications import Notifications, in_process_notifications
 from agyn_inprocess.organizations import Platform, in_process_platform
+from agyn_inprocess.runners import Runners, in_process_runners
 from agyn_inprocess.threads import Threads, in_process_threads
 
 FRESH = "fresh_platform"
@@ -121,6 +123,15 @@ async def files(services: Scope, nats: EmbeddedNats, s3: EmbeddedS3) -> AsyncIte
         return in_process_files(databases, nats.url, s3)
 
     async with services.service("files", start) as running:
+        yield running
+
+
+@pytest.fixture
+async def runners(services: Scope, agents: Agents, nats: EmbeddedNats) -> AsyncIterator[Runners]:
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Runners]:
+        return in_process_runners(agents, databases, nats.url)
+
+    async with services.service("runners", start) as running:
         yield running
 
 

@@ -83,18 +83,16 @@ async def in_process_gateway(
     anonymous_methods: frozenset[str] = frozenset(),
     **overrides: Any,
 ) -> AsyncIterator[Gateway]:
-    settings = in_process_settings(
-        GatewaySettings,
-        "",
-        nats_url,
-        users_address=platform.users.running.address,
-        organizations_address=platform.organizations_service.address,
-        threads_address=threads.service.address if threads else None,
-        notifications_address=notifications.service.address if notifications else None,
-        agents_address=agents.service.address if agents else None,
-        files_address=files.address if files else None,
-        **overrides,
-    )
+    addresses = {
+        "users_address": platform.users.running.address,
+        "organizations_address": platform.organizations_service.address,
+        "threads_address": threads.service.address if threads else None,
+        "notifications_address": notifications.service.address if notifications else None,
+        "agents_address": agents.service.address if agents else None,
+        "files_address": files.address if files else None,
+    }
+    # An override may put another server behind a route (`agents_address=...`).
+    settings = in_process_settings(GatewaySettings, "", nats_url, **{**addresses, **overrides})
     running = await start_gateway(settings, anonymous_methods=anonymous_methods, jwks_refetch_interval=0)
     await running.bus.wait_ready(15)
     url = f"http://{running.address}"

@@ -32,6 +32,7 @@ SERVICES: tuple[LocalService, ...] = (
     LocalService(name="gateway", module="agyn_gateway", database=False, port=8080),
     LocalService(name="agents", module="agyn_agents"),
     LocalService(name="files", module="agyn_files", object_store=True),
+    LocalService(name="runners", module="agyn_runners"),
     # The reference runner daemon; it runs what StartWorkload asks, as the user of `make up`
     # (the tests' platforms run nothing: they do not get these settings). Not enrolled: that
     # takes a runner registered in Runners and its RUNNER_SERVICE_TOKEN.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agyn_common.caller import current_caller
+from agyn_common.credentials import DEVICE_CREDENTIAL_PREFIX, new_secret, secret_hash
 from agyn_common.db import Database
 from agyn_common.errors import not_found
 from agyn_common.pagination import clamp_page_size, decode_uuid_page_token
@@ -11,7 +12,6 @@ from agynio.api.users.v1 import users_pb2
 
 from agyn_users import store
 from agyn_users.convert import device_message
-from agyn_users.credentials import DEVICE_CREDENTIAL_PREFIX, new_secret, secret_hash
 from agyn_users.limits import MAX_NAME
 from agyn_users.rpc.accounts import require_user_account
 

@@ -1,4 +1,6 @@
-"""Who is a cluster admin: Users owns the role (organizations sheet §4.4, §8 #10).
+"""Who is a cluster admin: Users owns the role (DESIGN §3; organizations sheet §4.4, §8 #10).
+
+Shared by the services that check the role themselves (Organizations, Runners).
 
 Asked as the identity itself: `GetUser` answers only cluster admins, and reports the role.
 Answers are kept a few seconds and dropped on Users' `cluster_role_changed` event.
@@ -11,13 +13,14 @@ import logging
 import uuid
 
 import grpc
+from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+from nats.aio.msg import Msg
+
 from agyn_common.bus import Bus
 from agyn_common.cache import TtlCache
 from agyn_common.caller import acting_as
 from agyn_common.errors import dependency_unavailable
 from agyn_common.org_access import CLUSTER_ROLE_EVENTS
-from agynio.api.users.v1 import users_pb2, users_pb2_grpc
-from nats.aio.msg import Msg
 
 log = logging.getLogger(__name__)
 

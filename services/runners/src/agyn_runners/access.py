@@ -1,0 +1,65 @@
+"""Who may call the runners deployable (runners sheet §4, §8 #2 and #9; DESIGN §3, §6).
+
+The single source for the in-process check and the Istio AuthorizationPolicy; every method of
+RUNNERS needs an entry, or tools/deploy/tests/test_method_tables.py fails.
+"""
+
+from agyn_common.access import AccessBuilder, IdentityRule
+from agyn_common.gateway_surface import GATEWAY_WORKLOAD, exposed_methods
+
+RUNNERS = "agynio.api.runners.v1.RunnersService"
+ORCHESTRATOR = "agents-orchestrator"
+
+# Through the Gateway with an identity: managing runners, an agent's touch, the logs (§8 #9).
+IDENTITY_REQUIRED = ("RegisterRunner", "UpdateRunner", "DeleteRunner", "TouchWorkload", "StreamWorkloadLogs")
+# The reads: an identity when a client asks, none when a platform service does.
+READS = tuple(
+    name for name in exposed_methods(RUNNERS) if name not in IDENTITY_REQUIRED and name != "EnrollRunner"
+)
+WRITES = (
+    "CreateWorkload",
+    "UpdateWorkload",
+    "UpdateWorkloadStatus",
+    "DeleteWorkload",
+    "BatchUpdateWorkloadSampledAt",
+    "CreateVolume",
+    "UpdateVolume",
+    "BatchUpdateVolumeSampledAt",
+)
+ORCHESTRATOR_READS = (
+    "GetRunner",
+    "ListRunners",
+    "GetWorkload",
+    "ListWorkloads",
+    "ListWorkloadsByThread",
+    "GetVolume",
+    "ListVolumes",
+    "ListVolumesByThread",
+)
+
+ACCESS = (
+    AccessBuilder("runners")
+    .allow(RUNNERS, IDENTITY_REQUIRED, callers=[GATEWAY_WORKLOAD], identity=IdentityRule.REQUIRED)
+    .allow(RUNNERS, READS, callers=[GATEWAY_WORKLOAD], identity=IdentityRule.OPTIONAL)
+    # The daemon has no identity yet: its service token is the credential.
+    .allow(RUNNERS, ["EnrollRunner"], callers=[GATEWAY_WORKLOAD], identity=IdentityRule.NONE)
+    .allow(RUNNERS, WRITES, callers=[ORCHESTRATOR], identity=IdentityRule.NONE)
+    .allow(RUNNERS, ORCHESTRATOR_READS, callers=[ORCHESTRATOR], identity=IdentityRule.OPTIONAL)
+    .allow(
+        RUNNERS,
+        ["ValidateServiceToken"],
+        callers=[GATEWAY_WORKLOAD, ORCHESTRATOR],
+        identity=IdentityRule.NONE,
+    )
+    # Chat asks, usually for its user, which workloads of a thread are active.
+    .allow(RUNNERS, ["ListWorkloadsByThread"], callers=["chat"], identity=IdentityRule.OPTIONAL)
+    # Resolving a workload's runner, organization, existence (Notifications: room checks).
+    .allow(
+        RUNNERS,
+        ["GetWorkload"],
+        callers=["terminal-proxy", "expose", "notifications"],
+        identity=IdentityRule.NONE,
+    )
+    .allow(RUNNERS, ["GetVolume"], callers=["notifications"], identity=IdentityRule.NONE)
+    .build()
+)
