@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import TypeAlias
 
@@ -19,6 +20,7 @@ from agyn_runner.workloads import Workload, Workloads
 
 Context: TypeAlias = grpc.aio.ServicerContext
 UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
+EXEC_READ_SECONDS = 1.0
 
 
 def unimplemented(method: str, why: str) -> ServiceError:
@@ -206,6 +208,12 @@ class RunnerServicer(runner_pb2_grpc.RunnerServiceServicer):
     async def Exec(
         self, request_iterator: AsyncIterator[pb.ExecRequest], context: Context
     ) -> AsyncIterator[pb.ExecResponse]:
+        # What the client sends is read (for a moment) before the answer: a call that ends
+        # while the client is still sending may reach it as INTERNAL (RST_STREAM), not as why.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(EXEC_READ_SECONDS):
+                async for _ in request_iterator:
+                    pass
         raise unimplemented("Exec", "workloads are local processes; run commands through a sidecar")
         yield  # a response stream, as the pipeline expects of it
 
