@@ -12,7 +12,7 @@ ORCHESTRATOR = "agents-orchestrator"
 
 # Through the Gateway with an identity: managing runners, an agent's touch, the logs (§8 #9).
 IDENTITY_REQUIRED = ("RegisterRunner", "UpdateRunner", "DeleteRunner", "TouchWorkload", "StreamWorkloadLogs")
-# The reads: an identity when a client asks, none when a platform service does.
+# The reads: the Gateway always acts for someone; platform services (below) may act alone.
 READS = tuple(
     name for name in exposed_methods(RUNNERS) if name not in IDENTITY_REQUIRED and name != "EnrollRunner"
 )
@@ -40,10 +40,12 @@ ORCHESTRATOR_READS = (
 ACCESS = (
     AccessBuilder("runners")
     .allow(RUNNERS, IDENTITY_REQUIRED, callers=[GATEWAY_WORKLOAD], identity=IdentityRule.REQUIRED)
-    .allow(RUNNERS, READS, callers=[GATEWAY_WORKLOAD], identity=IdentityRule.OPTIONAL)
+    .allow(RUNNERS, READS, callers=[GATEWAY_WORKLOAD], identity=IdentityRule.REQUIRED)
     # The daemon has no identity yet: its service token is the credential.
     .allow(RUNNERS, ["EnrollRunner"], callers=[GATEWAY_WORKLOAD], identity=IdentityRule.NONE)
     .allow(RUNNERS, WRITES, callers=[ORCHESTRATOR], identity=IdentityRule.NONE)
+    # A retried create with the same key returns the first record (the ids are the caller's).
+    .idempotent(RUNNERS, ["CreateWorkload", "CreateVolume"])
     .allow(RUNNERS, ORCHESTRATOR_READS, callers=[ORCHESTRATOR], identity=IdentityRule.OPTIONAL)
     .allow(
         RUNNERS,
