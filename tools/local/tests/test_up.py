@@ -215,13 +215,24 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
         returncode, stdout, stderr = up.finish()
         assert returncode == 0, stderr
         # It said what it waited for, in order, before the endpoints.
-        waits = [line for line in stdout.splitlines() if line.startswith(("waiting for", "creating"))]
+        waits = [
+            line
+            for line in stdout.splitlines()
+            if line.startswith(("waiting for", "creating", "registering"))
+        ]
         assert waits == [
             "waiting for postgres… ready",
             "waiting for nats… ready",
             "waiting for s3… ready",
-            *(f"waiting for {service.name} (SERVING)… ready" for service in SERVICES),
+            *(
+                f"waiting for {service.name} (SERVING)… ready"
+                for service in SERVICES
+                if not service.local_runner
+            ),
             "creating the local admin… done",
+            "registering the local runner… done",
+            "waiting for runner (SERVING)… ready",
+            "waiting for runner to enroll… ready",
         ]
         assert "Agyn is up" in stdout
         assert not up.endpoints_path.exists()

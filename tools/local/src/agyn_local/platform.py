@@ -27,6 +27,7 @@ import grpc
 from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedS3, free_port
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from agyn_local import runner as local_runner
 from agyn_local.services import ADMIN_SERVICE, SERVICES, LocalService
 
 HOST = "127.0.0.1"
@@ -241,12 +242,15 @@ class LocalPlatform:
             self._s3.start()
         addresses = {name: f"{HOST}:{port}" for name, port in ports.items()}
         for service in SERVICES:
-            self._processes.append(self._spawn(service, ports[service.name], addresses))
+            if not service.local_runner:
+                self._processes.append(self._spawn(service, ports[service.name], addresses))
         for running in self._processes:
             with self._step(f"waiting for {running.service.name} (SERVING)"):
                 self._wait_until_serving(running)
         with self._step("creating the local admin", done="done"):
             self._bootstrap_admin(addresses)
+        for service in (service for service in SERVICES if service.local_runner):
+            self._start_local_runner(service, ports[service.name], addresses)
         write_json_atomically(
             self.endpoints_path,
             {
@@ -257,6 +261,33 @@ class LocalPlatform:
                 "metrics": self.metrics_urls,
             },
         )
+
+    def _start_local_runner(self, service: LocalService, port: int, addresses: dict[str, str]) -> None:
+        """The daemon as the local cluster runner: registered once, enrolled through the Gateway."""
+        admin = self.admin_identity_path.read_text().strip()
+        with self._step("registering the local runner", done="done"):
+            runner_id, token = local_runner.service_token(self.state_dir, addresses["runners"], admin)
+        running = self._spawn(
+            service,
+            port,
+            addresses,
+            RUNNER_SERVICE_TOKEN=token,
+            GATEWAY_URL=f"http://{addresses[FRONT_DOOR]}",
+        )
+        self._processes.append(running)
+        with self._step(f"waiting for {service.name} (SERVING)"):
+            self._wait_until_serving(running)
+        with self._step(f"waiting for {service.name} to enroll"):
+            try:
+                local_runner.wait_enrolled(
+                    addresses["runners"], admin, runner_id, lambda: not self.stop_requested
+                )
+            except TimeoutError as error:
+                raise StartupFailed(
+                    f"{error}; the end of {running.log_path}:\n{log_tail(running.log_path)}"
+                ) from None
+            if self.stop_requested:
+                raise Stopped
 
     def _object_store(self) -> EmbeddedS3:
         """SeaweedFS on --s3-port and the seven after it, or on free ports with --base-port 0."""
@@ -295,13 +326,15 @@ class LocalPlatform:
             environment.setdefault(name, value)  # the user's environment wins
         return environment
 
-    def _spawn(self, service: LocalService, port: int, addresses: dict[str, str]) -> RunningProcess:
+    def _spawn(
+        self, service: LocalService, port: int, addresses: dict[str, str], **settings: str
+    ) -> RunningProcess:
         log_path = self.logs_dir / f"{service.name}.log"
         log_handle = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
         self._log_handles.append(log_handle)
         process = subprocess.Popen(
             [sys.executable, "-m", service.module, "serve"],
-            env=self.service_environment(service, port, addresses),
+            env={**self.service_environment(service, port, addresses), **settings},
             stdout=log_handle,
             stderr=log_handle,
             # Its own session: Ctrl-C reaches only us, and we stop the services in order.

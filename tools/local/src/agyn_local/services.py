@@ -22,6 +22,9 @@ class LocalService:
     # Its settings under `make up` (unless the environment sets them): not given to the
     # platforms tests start from this table.
     settings: Mapping[str, str] = field(default_factory=dict, hash=False)
+    # A runner daemon: `make up` starts it once the local admin exists, as the local cluster
+    # runner (registered in Runners on the first run), which it enrolls as through the Gateway.
+    local_runner: bool = False
 
 
 SERVICES: tuple[LocalService, ...] = (
@@ -34,14 +37,14 @@ SERVICES: tuple[LocalService, ...] = (
     LocalService(name="files", module="agyn_files", object_store=True),
     LocalService(name="runners", module="agyn_runners"),
     # The reference runner daemon; it runs what StartWorkload asks, as the user of `make up`
-    # (the tests' platforms run nothing: they do not get these settings). Not enrolled: that
-    # takes a runner registered in Runners and its RUNNER_SERVICE_TOKEN.
+    # (the tests' platforms run nothing: they do not get these settings).
     LocalService(
         name="runner",
         module="agyn_runner",
         database=False,
         state_dir=True,
         settings={"RUNNER_ALLOWED_COMMANDS": "*"},
+        local_runner=True,
     ),
 )
 
