@@ -18,8 +18,11 @@ from typing import TypeVar
 import grpc
 import httpx
 from agyn_common.embedded import free_port
+from agyn_inprocess.gateway import frame, frames
 from agyn_local.services import SERVICES
+from agynio.api.gateway.v1 import runners_pb2_grpc as runners_gateway
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
+from agynio.api.runner.v1 import runner_pb2
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
 START_TIMEOUT_SECONDS = 90
@@ -199,6 +202,42 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
             assert [(m.identity_id, m.role) for m in members.memberships] == [
                 (admin_id, organizations_pb2.MEMBERSHIP_ROLE_OWNER)
             ]
+
+        # The README's workload on the local runner, its logs followed through the Gateway while
+        # it prints: over gRPC as it runs, then over Connect and gRPC-Web once it has ended.
+        started = subprocess.run(
+            [sys.executable, "-m", "agyn_local", "run-workload", "--dir", str(state_dir),
+             "--organization-id", created.organization.id, "--",
+             "/bin/sh", "-c", "for i in 1 2 3 4 5; do echo step $i; sleep 0.3; done"],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        workload = json.loads(started.stdout)
+        request = runner_pb2.StreamWorkloadLogsRequest(
+            workload_id=workload["workload_id"], container_name="main", follow=True
+        )
+        with grpc.insecure_channel(endpoints["gateway"]) as channel:
+            stream = runners_gateway.RunnersGatewayStub(channel).StreamWorkloadLogs(
+                request, metadata=[("authorization", f"Bearer {token}")], timeout=60
+            )
+            followed = b"".join(reply.chunk.data for reply in stream)  # ends OK when the process does
+        assert followed == b"".join(f"step {i}\n".encode() for i in range(1, 6))
+        logs_path = "agynio.api.gateway.v1.RunnersGateway/StreamWorkloadLogs"
+        request.follow = False
+        for content_type in ("application/connect+proto", "application/grpc-web+proto"):
+            reply = httpx.post(
+                f"http://{endpoints['gateway']}/api/{logs_path}",
+                content=frame(request.SerializeToString()),
+                headers={**bearer, "content-type": content_type},
+                timeout=30,
+            )
+            *messages, (end_flags, end) = frames(reply.content)
+            chunks = [runner_pb2.StreamWorkloadLogsResponse.FromString(m).chunk.data for _, m in messages]
+            assert b"".join(chunks) == followed, content_type
+            # The end: Connect's end-of-stream message without an error, gRPC-Web's trailers with OK.
+            assert end_flags in (0x02, 0x80), content_type
+            assert (
+                (b"error" not in end) if end_flags == 0x02 else (b"grpc-status:0" in end.replace(b" ", b""))
+            )
 
         # One platform per state directory.
         second = subprocess.run(

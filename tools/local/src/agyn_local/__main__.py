@@ -1,5 +1,6 @@
 """`python -m agyn_local up`: run the whole platform on this machine until Ctrl-C or SIGTERM.
-`python -m agyn_local issue-token --username <name>`: an API token for an account on it."""
+`python -m agyn_local issue-token --username <name>`: an API token for an account on it.
+`python -m agyn_local run-workload --organization-id <id> -- <argv...>`: a workload on its runner."""
 
 from __future__ import annotations
 
@@ -11,15 +12,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+import grpc
+
 from agyn_local.platform import (
     LocalPlatform,
     Options,
     StartupFailed,
     Stopped,
     exclusive,
+    read_endpoints,
     run_service_command,
 )
 from agyn_local.services import ADMIN_SERVICE, SERVICES
+from agyn_local.workloads import print_started
 
 
 def parse_command(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -33,7 +38,14 @@ def parse_command(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[
         help="an API token for an account on the running platform: `agyn-users issue-token` "
         "with the environment `up` gives Users (try `issue-token --help`)",
     )
-    for command in (up_command, issue_token):
+    run_workload = commands.add_parser(
+        "run-workload",
+        help="start a process on the local runner and record it in Runners, as the agents "
+        "orchestrator would: its workload id (follow its logs through the Gateway)",
+    )
+    run_workload.add_argument("--organization-id", required=True, help="the organization it runs for")
+    run_workload.add_argument("argv", nargs="+", help="the command, after --")
+    for command in (up_command, issue_token, run_workload):
         command.add_argument(
             "--dir",
             type=Path,
@@ -50,6 +62,10 @@ def parse_command(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[
         default=50051,
         help="port of the first service, the next ones follow; 0: any free",
     )
+    if argv is None:
+        argv = sys.argv[1:]
+    if "run-workload" in argv:  # what follows `--` is the workload's command, not ours
+        return parser.parse_args(argv), []
     options, rest = parser.parse_known_args(argv)
     if rest and options.command != "issue-token":  # only issue-token passes arguments on
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
@@ -91,6 +107,15 @@ def up(options: Options) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     options, rest = parse_command(argv)
     state_dir = options.dir.resolve()
+    if options.command == "run-workload":
+        try:
+            endpoints = read_endpoints(state_dir)
+            runner_id = (state_dir / "runner-id").read_text().strip()
+            print_started(endpoints, runner_id, options.organization_id, options.argv)
+        except (StartupFailed, OSError, RuntimeError, grpc.RpcError) as failure:
+            print(f"agyn-local: {failure}", file=sys.stderr)
+            return 1
+        return 0
     if options.command == "issue-token":
         (users,) = (service for service in SERVICES if service.name == ADMIN_SERVICE)
         try:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 import grpc
@@ -179,13 +179,19 @@ def database_url(postgres_url: str, database: str) -> str:
     return urlsplit(postgres_url)._replace(path=f"/{database}").geturl()
 
 
-def run_service_command(state_dir: Path, service: LocalService, args: Sequence[str]) -> int:
-    """`python -m <service> <args...>` against the running platform, with the environment
-    `up` gives the service (its database, NATS, every address): its exit code."""
+def read_endpoints(state_dir: Path) -> dict[str, Any]:
+    """What the running platform wrote to endpoints.json; StartupFailed when it is not up."""
     endpoints_path = state_dir / "endpoints.json"
     if not endpoints_path.exists():
         raise StartupFailed(f"the platform is not up in {state_dir}; start it with `make up`")
-    endpoints = json.loads(endpoints_path.read_text())
+    endpoints: dict[str, Any] = json.loads(endpoints_path.read_text())
+    return endpoints
+
+
+def run_service_command(state_dir: Path, service: LocalService, args: Sequence[str]) -> int:
+    """`python -m <service> <args...>` against the running platform, with the environment
+    `up` gives the service (its database, NATS, every address): its exit code."""
+    endpoints = read_endpoints(state_dir)
     addresses = {name: endpoints[name] for name in (local.name for local in SERVICES)}
     environment = service_environment(
         endpoints["nats"],
