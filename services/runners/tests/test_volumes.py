@@ -166,9 +166,15 @@ async def test_conflicts_and_missing_records(runners, cast):
         await expect_error(call, grpc.StatusCode.NOT_FOUND)
 
 
-async def test_reads_are_checked_against_the_organization(runners, cast):
+async def test_reads_are_checked_against_the_organization(runners, agents, cast):
     volume = await create(runners, cast)
-    for who in (cast.member, cast.outsider):  # can_view_volumes: owners (and cluster admins)
+    for who in (cast.owner, await agents.platform.admin()):  # can_view_volumes
+        got = await runners.stub.GetVolume(pb.GetVolumeRequest(id=volume.meta.id), metadata=metadata(who))
+        listed = await runners.stub.ListVolumes(
+            pb.ListVolumesRequest(organization_id=cast.org), metadata=metadata(who)
+        )
+        assert [got.volume.meta.id] == [item.meta.id for item in listed.volumes] == [volume.meta.id]
+    for who in (cast.member, cast.outsider):
         await expect_error(
             runners.stub.GetVolume(pb.GetVolumeRequest(id=volume.meta.id), metadata=metadata(who)),
             grpc.StatusCode.PERMISSION_DENIED,
