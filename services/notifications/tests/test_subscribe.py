@@ -53,7 +53,8 @@ async def test_subscribe_rejects_bad_input_naming_the_field(notifications: Notif
 
 DENIED_ROOMS = [
     participant(uuid.uuid4()),  # somebody else's
-    f"workload:{uuid.uuid4()}",
+    f"workload:{uuid.uuid4()}",  # no such record in Runners
+    f"volume:{uuid.uuid4()}",
     f"agent:{uuid.uuid4()}",  # no such agent
     "trace:" + "ab" * 16,
     "egress_rules",

@@ -138,6 +138,20 @@ async def test_list_workloads_pages_by_every_sort(runners, cast, sort_field):
     assert made <= set(seen) and len(seen) == len(set(seen))
 
 
+@pytest.mark.parametrize(
+    "sort_field", [pb.LIST_WORKLOADS_SORT_FIELD_STARTED, pb.LIST_WORKLOADS_SORT_FIELD_AGENT]
+)
+async def test_a_bad_page_token_is_refused_even_with_nothing_to_list(runners, cast, sort_field):
+    request = pb.ListWorkloadsRequest(
+        organization_id=cast.org, page_token="not a token", sort=pb.ListWorkloadsSort(field=sort_field)
+    )
+    await expect_error(
+        runners.stub.ListWorkloads(request, metadata=metadata(cast.owner)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "page_token",
+    )
+
+
 async def test_touch_flips_idle_to_processing_and_the_sweep_back_once(runners, cast, nats):
     workload = (await runners.stub.CreateWorkload(workload_request(cast), metadata=ORCHESTRATOR)).workload
     await runners.stub.UpdateWorkload(

@@ -150,10 +150,14 @@ async def threads(
 
 @pytest.fixture
 async def notifications(
-    services: Scope, platform: Platform, agents: Agents, nats: EmbeddedNats
+    services: Scope, platform: Platform, agents: Agents, runners: Runners, nats: EmbeddedNats
 ) -> AsyncIterator[Notifications]:
+    """Notifications asking Agents and Runners whose agent, workload and volume rooms are."""
+
     def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Notifications]:
-        return in_process_notifications(platform, nats.url, agents.service.address)
+        return in_process_notifications(
+            platform, nats.url, agents.service.address, runners_address=runners.address
+        )
 
     async with services.service("notifications", start) as running:
         yield running
@@ -164,8 +168,8 @@ def notifications_with(
     platform: Platform, nats: EmbeddedNats
 ) -> Callable[..., AbstractAsyncContextManager[Notifications]]:
     """Notifications of the test's own, with other settings:
-    `async with notifications_with(stream_buffer_size=2)`; Agents is away unless
-    `agents_address` is given."""
+    `async with notifications_with(stream_buffer_size=2)`; Agents and Runners are away unless
+    `agents_address` and `runners_address` are given."""
 
     def start(**overrides: Any) -> AbstractAsyncContextManager[Notifications]:
         return in_process_notifications(platform, nats.url, **overrides)
@@ -181,13 +185,20 @@ async def gateway(
     threads: Threads,
     notifications: Notifications,
     files: Files,
+    runners: Runners,
     nats: EmbeddedNats,
 ) -> AsyncIterator[Gateway]:
     """The Gateway in front of every service."""
 
     def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Gateway]:
         return in_process_gateway(
-            platform, nats.url, threads=threads, agents=agents, notifications=notifications, files=files
+            platform,
+            nats.url,
+            threads=threads,
+            agents=agents,
+            notifications=notifications,
+            files=files,
+            runners=runners,
         )
 
     async with services.service("gateway", start) as running:

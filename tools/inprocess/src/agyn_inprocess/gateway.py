@@ -1,5 +1,5 @@
-"""The Gateway in-process in front of Users, Organizations, Threads, Notifications, Agents and
-Files, a test OIDC issuer, and the wire formats of the three protocols written out by hand (so
+"""The Gateway in-process in front of Users, Organizations, Threads, Notifications, Agents,
+Files and Runners, a test OIDC issuer, and the wire formats of the three protocols written out by hand (so
 that the tests check the bytes clients send and receive, not a library's idea of them)."""
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from agyn_inprocess.agents import Agents
 from agyn_inprocess.files import Files
 from agyn_inprocess.notifications import Notifications
 from agyn_inprocess.organizations import Platform
+from agyn_inprocess.runners import Runners
 from agyn_inprocess.threads import Threads
 
 USERS_GATEWAY = "agynio.api.gateway.v1.UsersGateway"
@@ -80,6 +81,7 @@ async def in_process_gateway(
     agents: Agents | None = None,
     notifications: Notifications | None = None,
     files: Files | None = None,
+    runners: Runners | None = None,
     anonymous_methods: frozenset[str] = frozenset(),
     **overrides: Any,
 ) -> AsyncIterator[Gateway]:
@@ -90,6 +92,7 @@ async def in_process_gateway(
         "notifications_address": notifications.service.address if notifications else None,
         "agents_address": agents.service.address if agents else None,
         "files_address": files.address if files else None,
+        "runners_address": runners.address if runners else None,
     }
     # An override may put another server behind a route (`agents_address=...`).
     settings = in_process_settings(GatewaySettings, "", nats_url, **{**addresses, **overrides})

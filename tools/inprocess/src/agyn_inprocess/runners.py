@@ -33,6 +33,38 @@ class Runners:
         return self.service.address
 
 
+@dataclass
+class Cast:
+    """An organization with an owner, a member and an outsider, an agent, and a runner of the
+    organization with its service token."""
+
+    org: str
+    owner: uuid.UUID
+    member: uuid.UUID
+    outsider: uuid.UUID
+    agent_id: str
+    runner: pb.Runner
+    token: str
+
+
+async def new_cast(agents: Agents, runners: Runners) -> Cast:
+    platform = agents.platform
+    owner = await platform.user("owner")
+    org = await platform.create_org(owner)
+    member = await platform.user("member")
+    await platform.join(owner, org, member)
+    agent = await agents.create(owner, org)
+    reply = await runners.stub.RegisterRunner(
+        pb.RegisterRunnerRequest(
+            name="edge", organization_id=org, labels={"zone": "a"}, capabilities=["gpu"]
+        ),
+        metadata=metadata(owner),
+    )
+    return Cast(
+        org, owner, member, await platform.user("outsider"), agent.meta.id, reply.runner, reply.service_token
+    )
+
+
 @asynccontextmanager
 async def in_process_runners(
     agents: Agents,
@@ -63,7 +95,7 @@ async def in_process_runners(
         await running.stop(1)
 
 
-def workload_request(cast: Any, **fields: object) -> pb.CreateWorkloadRequest:
+def workload_request(cast: Cast, **fields: object) -> pb.CreateWorkloadRequest:
     values: dict[str, object] = {
         "id": str(uuid.uuid4()),
         "runner_id": cast.runner.meta.id,
@@ -75,7 +107,7 @@ def workload_request(cast: Any, **fields: object) -> pb.CreateWorkloadRequest:
     return pb.CreateWorkloadRequest(**{**values, **fields})  # type: ignore[arg-type]
 
 
-def volume_request(cast: Any, **fields: object) -> pb.CreateVolumeRequest:
+def volume_request(cast: Cast, **fields: object) -> pb.CreateVolumeRequest:
     values: dict[str, object] = {
         "id": str(uuid.uuid4()),
         "volume_id": str(uuid.uuid4()),

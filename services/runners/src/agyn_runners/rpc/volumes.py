@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from agyn_common.caller import current_caller
 from agyn_common.db import Database
 from agyn_common.errors import invalid_argument
-from agyn_common.pagination import clamp_page_size, decode_uuid_page_token, split_page
+from agyn_common.pagination import clamp_page_size, decode_cursor, decode_uuid_page_token, split_page
 from agyn_common.validation import check_length, parse_uuid, parse_uuid_list
 from agynio.api.runners.v1 import runners_pb2 as pb
 
@@ -166,6 +166,9 @@ class VolumeHandlers:
         if caller is not None and organization_id is not None:
             await self._permissions.require(caller, CAN_VIEW_VOLUMES, organization_id)
         names = self._names()
+        kind_scope = scope(
+            "volumes", str(organization_id), given, request.sort, *sorted(statuses), *map(str, runner_ids)
+        )
         source: Any = volumes
         sort: Any = volumes.c.created_at
         if field == pb.LIST_VOLUMES_SORT_FIELD_SIZE:
@@ -180,13 +183,11 @@ class VolumeHandlers:
                     )
                 ).all()
             if not definitions:
+                decode_cursor(request.page_token, kind_scope, 2)  # a bad token is still refused
                 return pb.ListVolumesResponse()
             named = names_table(await names.volumes(definitions))
             source = volumes.outerjoin(named, named.c.id == volumes.c.volume_id)
             sort = sa.func.coalesce(named.c.sort_name, "unknown").label("sort_key")
-        kind_scope = scope(
-            "volumes", str(organization_id), given, request.sort, *sorted(statuses), *map(str, runner_ids)
-        )
         page = keyset(
             request.page_token, request.page_size, kind_scope, sort, volumes.c.id, descending=descending
         )

@@ -17,7 +17,7 @@ from agyn_common.caller import current_caller
 from agyn_common.clients import ServiceChannels
 from agyn_common.db import Database
 from agyn_common.errors import ServiceError, failed_precondition, invalid_argument, permission_denied
-from agyn_common.pagination import KeysetPage
+from agyn_common.pagination import KeysetPage, decode_cursor
 from agyn_common.validation import check_length, parse_uuid, parse_uuid_list
 from agynio.api.runner.v1 import runner_pb2, runner_pb2_grpc
 from agynio.api.runners.v1 import runners_pb2 as pb
@@ -233,6 +233,9 @@ class WorkloadHandlers:
         if caller is not None and organization_id is not None:
             await self._permissions.require(caller, CAN_VIEW_WORKLOADS, organization_id)
         names = self._names()
+        kind_scope = scope(
+            "workloads", str(organization_id), given, request.sort, *sorted(statuses), *map(str, runner_ids)
+        )
         joined: Any = workloads.join(runners, runners.c.id == workloads.c.runner_id)
         sort: Any = workloads.c.created_at
         if field == pb.LIST_WORKLOADS_SORT_FIELD_DURATION:
@@ -249,24 +252,13 @@ class WorkloadHandlers:
                     )
                 ).all()
             if not agent_ids_found:
+                decode_cursor(request.page_token, kind_scope, 2)  # a bad token is still refused
                 return pb.ListWorkloadsResponse()
             named = names_table(await names.agents(agent_ids_found))
             joined = joined.outerjoin(named, named.c.id == workloads.c.agent_id)
             sort = sa.func.coalesce(named.c.sort_name, "unknown").label("sort_key")
         page = keyset(
-            request.page_token,
-            request.page_size,
-            scope(
-                "workloads",
-                str(organization_id),
-                given,
-                request.sort,
-                *sorted(statuses),
-                *map(str, runner_ids),
-            ),
-            sort,
-            workloads.c.id,
-            descending=descending,
+            request.page_token, request.page_size, kind_scope, sort, workloads.c.id, descending=descending
         )
         query = (
             sa.select(workloads, runners.c.name.label("runner_name"), sort)
