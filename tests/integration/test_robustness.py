@@ -258,6 +258,7 @@ async def bounded(calls: list[Callable[[], Awaitable[None]]]) -> None:
     await asyncio.gather(*(run(call) for call in calls))
 
 
+@pytest.mark.timeout(300)
 async def test_every_method_of_every_served_service_survives_adversarial_requests(
     world: Seeded, request: pytest.FixtureRequest
 ) -> None:
@@ -515,6 +516,9 @@ def grpc_code(number: str) -> str:
     return names.get(number, f"grpc-status {number!r}")
 
 
+# Thousands of requests over every route of every backend: a minute or more on two cores; the
+# hang guard leaves it room when the machine is busy with the other tests.
+@pytest.mark.timeout(300)
 async def test_the_gateway_answers_no_5xx_to_odd_connect_requests(
     world: Seeded, request: pytest.FixtureRequest
 ) -> None:
