@@ -116,15 +116,23 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("runners"),
         "Runners, and the runtime records of the workloads and volumes placed on them; their logs.",
-        calls=("organizations", "users", "agents"),
+        # The runner daemon too: its logs are read where it said it serves (x-runner-address).
+        calls=("organizations", "users", "agents", "runner"),
     ),
     Deployable(
         _local("runner"),
         "The reference runner daemon: workloads as local processes, for Runners and the agents orchestrator.",
         calls=(),
         # State on the pod's /tmp (an emptyDir): mount a volume there to keep it. Nothing runs
-        # until the operator lists the commands workloads may run.
-        settings={"RUNNER_STATE_DIR": "/tmp/agyn-runner", "RUNNER_ALLOWED_COMMANDS": ""},
+        # until the operator lists the commands workloads may run. It enrolls through the
+        # Gateway once given RUNNER_SERVICE_TOKEN (extraEnv, from a Secret), and tells Runners
+        # its Service's address.
+        settings={
+            "RUNNER_STATE_DIR": "/tmp/agyn-runner",
+            "RUNNER_ALLOWED_COMMANDS": "",
+            "GATEWAY_URL": "http://gateway:8080",
+            "RUNNER_ADVERTISED_ADDRESS": "runner:50051",
+        },
     ),
 )
 
