@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 import grpc
 import sqlalchemy as sa
 from agyn_common.db import Database
+from agyn_inprocess.gateway import recording_backend
 from agyn_testkit.calls import expect_error
 from agynio.api.gateway.v1 import runners_pb2_grpc as runners_gateway
 from agynio.api.runners.v1 import runners_pb2 as pb
@@ -105,36 +104,6 @@ async def test_anonymous_enrollment_records_the_address_and_the_credential_is_th
     assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
 
 
-@asynccontextmanager
-async def recording_runners() -> AsyncIterator[tuple[str, list[tuple[str, dict[str, str]]]]]:
-    """A gRPC server standing where Runners would, answering EnrollRunner and GetRunner with
-    empty messages and keeping the metadata of each call: what Runners receives."""
-    seen: list[tuple[str, dict[str, str]]] = []
-
-    def answer(method: str) -> grpc.RpcMethodHandler:
-        async def handle(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-            pairs = context.invocation_metadata() or ()
-            seen.append((method, {key: str(value) for key, value in pairs if key.startswith("x-")}))
-            return b""
-
-        return grpc.unary_unary_rpc_method_handler(handle)
-
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers(
-        [
-            grpc.method_handlers_generic_handler(
-                RUNNERS_SERVICE, {name: answer(name) for name in ("EnrollRunner", "GetRunner")}
-            )
-        ]
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield f"127.0.0.1:{port}", seen
-    finally:
-        await server.stop(None)
-
-
 async def test_only_the_enrollments_address_header_is_passed_on(gateway_with, platform):
     user = await platform.user()
     spoofed = {
@@ -142,7 +111,10 @@ async def test_only_the_enrollments_address_header_is_passed_on(gateway_with, pl
         "x-identity-id": str(uuid.uuid4()),
         "x-agyn-caller": "agents-orchestrator",
     }
-    async with recording_runners() as (address, seen), gateway_with(runners_address=address) as gateway:
+    async with (
+        recording_backend(RUNNERS_SERVICE, ["EnrollRunner", "GetRunner"]) as (address, seen),
+        gateway_with(runners_address=address) as gateway,
+    ):
         token = await gateway.token_for(user)
         for method, bearer_token in (("EnrollRunner", None), ("GetRunner", token)):
             reply = await call(gateway, method, {}, bearer_token, **spoofed)

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import grpc
+from agyn_inprocess.gateway import recording_backend
 from agyn_inprocess.users import agent_credential, runner_credential
 from agyn_testkit.calls import metadata
 from agynio.api.ziti_management.v1 import ziti_management_pb2 as pb
@@ -32,38 +30,14 @@ async def refused_within(gateway, credential: str, seconds: float) -> None:
     assert reply.json()["detail"] == "invalid workload credential"
 
 
-@asynccontextmanager
-async def recording_backend() -> AsyncIterator[tuple[str, list[dict[str, str]]]]:
-    """A gRPC server standing where Agents would, answering GetAgent with an empty message and
-    keeping the identity metadata of each call: what a service receives from the Gateway."""
-    seen: list[dict[str, str]] = []
-
-    async def get_agent(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-        pairs = context.invocation_metadata() or ()
-        seen.append({key: str(value) for key, value in pairs if key in FORWARDED})
-        return b""
-
-    server = grpc.aio.server()
-    server.add_generic_rpc_handlers(
-        [
-            grpc.method_handlers_generic_handler(
-                AGENTS_SERVICE, {"GetAgent": grpc.unary_unary_rpc_method_handler(get_agent)}
-            )
-        ]
-    )
-    port = server.add_insecure_port("127.0.0.1:0")
-    await server.start()
-    try:
-        yield f"127.0.0.1:{port}", seen
-    finally:
-        await server.stop(None)
-
-
 async def test_an_agent_workload_credential_is_the_agent_with_its_workload(gateway_with, platform):
     agent, workload = uuid.uuid4(), uuid.uuid4()
     credential = (await agent_credential(platform.users, agent, workload)).enrollment_jwt
     user = await platform.user()
-    async with recording_backend() as (address, seen), gateway_with(agents_address=address) as gateway:
+    async with (
+        recording_backend(AGENTS_SERVICE, ["GetAgent"]) as (address, seen),
+        gateway_with(agents_address=address) as gateway,
+    ):
         assert (await me(gateway, credential)).json() == {"identity_id": str(agent), "identity_type": "agent"}
         spoofed = {"x-workload-id": str(uuid.uuid4()), "x-identity-type": "user"}
         for bearer in (credential, await gateway.token_for(user)):
@@ -72,7 +46,7 @@ async def test_an_agent_workload_credential_is_the_agent_with_its_workload(gatew
             )
             assert reply.status_code == 200, reply.text
     # What Agents would see: the workload with the agent's call, none with the user's.
-    assert seen == [
+    assert [{key: value for key, value in headers.items() if key in FORWARDED} for _, headers in seen] == [
         {"x-identity-id": str(agent), "x-identity-type": "agent", "x-workload-id": str(workload)},
         {"x-identity-id": str(user), "x-identity-type": "user"},
     ]

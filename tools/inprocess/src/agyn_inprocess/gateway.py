@@ -10,12 +10,13 @@ import struct
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import grpc
 import httpx
 import jwt
 from agyn_gateway.server import RunningGateway, start_gateway
@@ -233,3 +234,32 @@ def start_issuer() -> OidcIssuer:
     issuer.rotate()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return issuer
+
+
+Recorded = list[tuple[str, dict[str, str]]]  # (method, the call's x-* metadata), in call order
+
+
+@asynccontextmanager
+async def recording_backend(service: str, methods: Sequence[str]) -> AsyncIterator[tuple[str, Recorded]]:
+    """A gRPC server standing where `service` would, answering `methods` with empty messages
+    and keeping the x-* metadata of each call: what a service receives from the Gateway."""
+    seen: Recorded = []
+
+    def answer(method: str) -> grpc.RpcMethodHandler:
+        async def handle(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+            pairs = context.invocation_metadata() or ()
+            seen.append((method, {key: str(value) for key, value in pairs if key.startswith("x-")}))
+            return b""
+
+        return grpc.unary_unary_rpc_method_handler(handle)
+
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        [grpc.method_handlers_generic_handler(service, {name: answer(name) for name in methods})]
+    )
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    try:
+        yield f"127.0.0.1:{port}", seen
+    finally:
+        await server.stop(None)
