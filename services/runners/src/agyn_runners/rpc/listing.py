@@ -10,16 +10,69 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from agyn_common.errors import invalid_argument
 from agyn_common.pagination import KeysetPage
+from agyn_common.validation import parse_uuid, parse_uuid_list
 from agynio.api.runners.v1 import runners_pb2 as pb
+from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
 from google.protobuf.message import Message
 
+from agyn_runners import store
 from agyn_runners.names import UNKNOWN
 
 MAX_NAMED = 1000  # distinct agents or volume definitions a sort by name resolves
+MAX_IDS = 100  # ids one filter list may hold
+
+
+@dataclass
+class Filtered:
+    """What ListWorkloads and ListVolumes filter alike, as SQL conditions on their table."""
+
+    conditions: list[Any]
+    organization_id: uuid.UUID | None  # required of identity callers; cross-organization without
+    runner_ids: list[uuid.UUID]
+
+
+def common_filters(table: sa.Table, request: Any, statuses: list[str], *, with_identity: bool) -> Filtered:
+    """The organization, the runners (the filter's and the deprecated field), the statuses
+    (parsed by the caller: each listing has its own) and the pending-sample predicate, the
+    filter's winning over the deprecated field (sheet §3.2, §3.3)."""
+    conditions: list[Any] = []
+    organization_id = None
+    if with_identity or request.HasField("organization_id"):
+        organization_id = parse_uuid(request.organization_id.strip(), "organization_id")
+        conditions.append(table.c.organization_id == organization_id)
+    given = request.filter
+    runner_ids = parse_uuid_list(given.runner_id_in, "filter.runner_id_in", max_items=MAX_IDS)
+    if request.HasField("runner_id"):
+        runner_ids.append(parse_uuid(request.runner_id.strip(), "runner_id"))
+    if runner_ids:
+        conditions.append(table.c.runner_id.in_(runner_ids))
+    if statuses:
+        conditions.append(table.c.status.in_(statuses))
+    pending = (
+        given.pending_sample
+        if given.HasField("pending_sample")
+        else (request.pending_sample if request.HasField("pending_sample") else None)
+    )
+    if pending is not None:
+        predicate = store.pending_sample(table)
+        conditions.append(predicate if pending else sa.not_(predicate))
+    return Filtered(conditions, organization_id, runner_ids)
+
+
+def checked_sort(sort: Any, fields: EnumTypeWrapper) -> int:
+    """The sort's field, once it and its direction are values the contract defines."""
+    if sort.field not in fields.values():
+        raise invalid_argument("sort.field", f"unknown sort field {sort.field}")
+    if sort.direction not in pb.SortDirection.values():
+        raise invalid_argument("sort.direction", f"unknown sort direction {sort.direction}")
+    field: int = sort.field
+    return field
 
 
 def direction(value: int, default_descending: bool) -> bool:

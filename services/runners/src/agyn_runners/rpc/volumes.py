@@ -8,7 +8,6 @@ definition's name and attachments from Agents.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC
 from typing import Any
 
@@ -17,7 +16,7 @@ from agyn_common.caller import current_caller
 from agyn_common.db import Database
 from agyn_common.errors import invalid_argument
 from agyn_common.pagination import clamp_page_size, decode_cursor, decode_uuid_page_token, split_page
-from agyn_common.validation import check_length, parse_uuid, parse_uuid_list
+from agyn_common.validation import check_length, parse_uuid
 from agynio.api.runners.v1 import runners_pb2 as pb
 
 from agyn_runners import convert, store
@@ -25,11 +24,18 @@ from agyn_runners.events import RunnerEvents
 from agyn_runners.models import volumes
 from agyn_runners.names import Names, NameSource
 from agyn_runners.permissions import CAN_VIEW_VOLUMES, Permissions
-from agyn_runners.rpc.listing import MAX_NAMED, direction, keyset, names_table, scope
+from agyn_runners.rpc.listing import (
+    MAX_NAMED,
+    checked_sort,
+    common_filters,
+    direction,
+    keyset,
+    names_table,
+    scope,
+)
 from agyn_runners.rpc.sampled import sampled_entries
 
 MAX_TEXT = 4096
-MAX_IDS = 100
 MAX_SCANNED = 1000  # rows one ListVolumes reads looking for matches of its in-memory filters
 SIZE = re.compile(r"\d{1,12}(\.\d{1,6})?")  # a non-negative decimal (§8 #14)
 # Filter kinds → the attachment kind they match (UNATTACHED: no attachment at all).
@@ -121,32 +127,18 @@ class VolumeHandlers:
 
     async def list(self, request: pb.ListVolumesRequest) -> pb.ListVolumesResponse:
         caller = current_caller().identity_id
-        conditions: list[Any] = []
-        organization_id: uuid.UUID | None = None
-        if caller is not None or request.HasField("organization_id"):
-            organization_id = parse_uuid(request.organization_id.strip(), "organization_id")
-            conditions.append(volumes.c.organization_id == organization_id)
         given = request.filter
-        runner_ids = parse_uuid_list(given.runner_id_in, "filter.runner_id_in", max_items=MAX_IDS)
-        if request.HasField("runner_id"):
-            runner_ids.append(parse_uuid(request.runner_id.strip(), "runner_id"))
-        if runner_ids:
-            conditions.append(volumes.c.runner_id.in_(runner_ids))
         statuses = [
             _status(value, f"{field}[{index}]")
             for field, values in (("filter.status_in", given.status_in), ("statuses", request.statuses))
             for index, value in enumerate(values[: len(convert.VOLUME_STATUS) + 1])
         ]
-        if statuses:
-            conditions.append(volumes.c.status.in_(statuses))
-        pending = (
-            given.pending_sample
-            if given.HasField("pending_sample")
-            else (request.pending_sample if request.HasField("pending_sample") else None)
+        filtered = common_filters(volumes, request, statuses, with_identity=caller is not None)
+        conditions, organization_id, runner_ids = (
+            filtered.conditions,
+            filtered.organization_id,
+            filtered.runner_ids,
         )
-        if pending is not None:
-            predicate = store.pending_sample(volumes)
-            conditions.append(predicate if pending else sa.not_(predicate))
         kinds: set[int] = set()
         for index, kind in enumerate(given.attached_to_kind_in[:8]):
             if kind not in pb.VolumeAttachmentFilterKind.values() or kind == 0:
@@ -157,11 +149,7 @@ class VolumeHandlers:
         substring = check_length(
             given.volume_name_substring.strip(), "filter.volume_name_substring", max_chars=256
         ).lower()
-        field = request.sort.field
-        if field not in pb.ListVolumesSortField.values():
-            raise invalid_argument("sort.field", f"unknown sort field {field}")
-        if request.sort.direction not in pb.SortDirection.values():
-            raise invalid_argument("sort.direction", f"unknown sort direction {request.sort.direction}")
+        field = checked_sort(request.sort, pb.ListVolumesSortField)
         descending = direction(request.sort.direction, default_descending=False)
         if caller is not None and organization_id is not None:
             await self._permissions.require(caller, CAN_VIEW_VOLUMES, organization_id)

@@ -27,11 +27,19 @@ from agyn_runners.events import RunnerEvents
 from agyn_runners.models import runners, workloads
 from agyn_runners.names import NameSource
 from agyn_runners.permissions import CAN_VIEW_WORKLOADS, Permissions
-from agyn_runners.rpc.listing import MAX_NAMED, direction, keyset, names_table, scope
+from agyn_runners.rpc.listing import (
+    MAX_IDS,
+    MAX_NAMED,
+    checked_sort,
+    common_filters,
+    direction,
+    keyset,
+    names_table,
+    scope,
+)
 from agyn_runners.rpc.sampled import sampled_entries
 
 MAX_TEXT = 4096
-MAX_IDS = 100
 
 
 def _status(value: int, field: str = "status") -> str:
@@ -195,40 +203,22 @@ class WorkloadHandlers:
 
     async def list(self, request: pb.ListWorkloadsRequest) -> pb.ListWorkloadsResponse:
         caller = current_caller().identity_id
-        conditions: list[Any] = []
-        organization_id: uuid.UUID | None = None
-        if caller is not None or request.HasField("organization_id"):
-            organization_id = parse_uuid(request.organization_id.strip(), "organization_id")
-            conditions.append(workloads.c.organization_id == organization_id)
         given = request.filter
+        statuses = _statuses(given.status_in, "filter.status_in") + _statuses(request.statuses, "statuses")
+        filtered = common_filters(workloads, request, statuses, with_identity=caller is not None)
+        conditions, organization_id, runner_ids = (
+            filtered.conditions,
+            filtered.organization_id,
+            filtered.runner_ids,
+        )
         agent_ids = parse_uuid_list(given.agent_id_in, "filter.agent_id_in", max_items=MAX_IDS)
         if agent_ids:
             conditions.append(workloads.c.agent_id.in_(agent_ids))
-        runner_ids = parse_uuid_list(given.runner_id_in, "filter.runner_id_in", max_items=MAX_IDS)
-        if request.HasField("runner_id"):
-            runner_ids.append(parse_uuid(request.runner_id.strip(), "runner_id"))
-        if runner_ids:
-            conditions.append(workloads.c.runner_id.in_(runner_ids))
-        statuses = _statuses(given.status_in, "filter.status_in") + _statuses(request.statuses, "statuses")
-        if statuses:
-            conditions.append(workloads.c.status.in_(statuses))
         if given.HasField("started_after"):
             conditions.append(workloads.c.created_at >= given.started_after.ToDatetime(tzinfo=UTC))
         if given.HasField("started_before"):
             conditions.append(workloads.c.created_at < given.started_before.ToDatetime(tzinfo=UTC))
-        pending = (
-            given.pending_sample
-            if given.HasField("pending_sample")
-            else (request.pending_sample if request.HasField("pending_sample") else None)
-        )
-        if pending is not None:
-            predicate = store.pending_sample(workloads)
-            conditions.append(predicate if pending else sa.not_(predicate))
-        field = request.sort.field
-        if field not in pb.ListWorkloadsSortField.values():
-            raise invalid_argument("sort.field", f"unknown sort field {field}")
-        if request.sort.direction not in pb.SortDirection.values():
-            raise invalid_argument("sort.direction", f"unknown sort direction {request.sort.direction}")
+        field = checked_sort(request.sort, pb.ListWorkloadsSortField)
         descending = direction(request.sort.direction, default_descending=True)
         if caller is not None and organization_id is not None:
             await self._permissions.require(caller, CAN_VIEW_WORKLOADS, organization_id)
