@@ -13,7 +13,7 @@ from agynio.api.runner.v1 import runner_pb2 as pb
 from agynio.api.runner.v1 import runner_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from agyn_runner import spec
+from agyn_runner import archives, spec
 from agyn_runner.events import Events, FellBehind
 from agyn_runner.stopping import DaemonStopping
 from agyn_runner.workloads import Workload, Workloads
@@ -145,7 +145,7 @@ class RunnerServicer(runner_pb2_grpc.RunnerServiceServicer):
         )
 
     async def ListVolumes(self, request: pb.ListVolumesRequest, context: Context) -> pb.ListVolumesResponse:
-        volumes = await asyncio.to_thread(self.workloads.volumes)
+        volumes = await asyncio.to_thread(self.workloads.named_volumes.listed)
         return pb.ListVolumesResponse(
             volumes=[pb.VolumeListItem(instance_id=name, volume_key=key) for name, key in volumes]
         )
@@ -166,7 +166,7 @@ class RunnerServicer(runner_pb2_grpc.RunnerServiceServicer):
 
     async def PutArchive(self, request: pb.PutArchiveRequest, context: Context) -> pb.PutArchiveResponse:
         await self.workloads.loaded.wait()
-        await self.workloads.put_archive(request.workload_id, request.path, request.tar_payload)
+        await archives.unpack(self.workloads.get(request.workload_id).root, request.path, request.tar_payload)
         return pb.PutArchiveResponse()
 
     async def StreamWorkloadLogs(

@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
-import json
 import logging
 import os
 import shutil
 import signal
-import tarfile
 import time
 import uuid
 from collections.abc import Coroutine
@@ -39,6 +36,7 @@ from agyn_runner.state import (
     process_start_ticks,
     write_atomically,
 )
+from agyn_runner.volumes import NamedVolumes
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +91,7 @@ class Workload:
 class Workloads:
     def __init__(self, state_dir: Path, allowed: frozenset[str], stop_timeout: float, events: Events) -> None:
         self.workloads_dir = state_dir / "workloads"
-        self.volumes_dir = state_dir / "volumes"
+        self.named_volumes = NamedVolumes(state_dir / "volumes")
         self.allowed = allowed
         self.stop_timeout = stop_timeout
         self.events = events
@@ -203,10 +201,10 @@ class Workloads:
         sources = {}
         for volume in plan.volumes:
             if volume.persistent_name:
-                home = self.volumes_dir / volume.persistent_name
-                (home / "data").mkdir(parents=True, exist_ok=True)
-                write_atomically(home / "labels.json", json.dumps(dict(volume.labels)))
-                sources[volume.name] = (home / "data", True)
+                sources[volume.name] = (
+                    self.named_volumes.provide(volume.persistent_name, volume.labels),
+                    True,
+                )
             else:
                 sources[volume.name] = (directory / "volumes" / volume.name, False)
                 sources[volume.name][0].mkdir(parents=True)
@@ -426,23 +424,11 @@ class Workloads:
 
     # --- volumes and archives ---------------------------------------------------------------
 
-    def volumes(self) -> list[tuple[str, str]]:
-        """(persistent name, its `volume_key` label) of every named volume (in a thread)."""
-        found = []
-        if self.volumes_dir.is_dir():
-            for home in sorted(self.volumes_dir.iterdir()):
-                try:
-                    labels = json.loads((home / "labels.json").read_text())
-                except (OSError, ValueError):
-                    labels = {}
-                found.append((home.name, str(labels.get("volume_key", ""))))
-        return found
-
     def using(self, volume: str) -> list[WorkloadState]:
         return [state for state in self.all() if volume in state.named_volumes]
 
     async def remove_volume(self, name: str, force: bool) -> None:
-        if not spec.NAME.fullmatch(name) or not await asyncio.to_thread((self.volumes_dir / name).is_dir):
+        if not spec.NAME.fullmatch(name) or not await asyncio.to_thread(self.named_volumes.exists, name):
             raise not_found(f"volume {name!r} not found")
         users = [state.id for state in self.using(name) if state.running]
         if users and not force:
@@ -451,22 +437,4 @@ class Workloads:
                 "VOLUME_IN_USE",
                 volume=name,
             )
-        await asyncio.to_thread(shutil.rmtree, self.volumes_dir / name, True)
-
-    async def put_archive(self, workload_id: str, path: str, payload: bytes) -> None:
-        workload = self.get(workload_id)
-        target = workload.root / spec.under_root("path", path)
-
-        def unpack() -> None:
-            with tarfile.open(fileobj=io.BytesIO(payload)) as archive:
-                target.mkdir(parents=True, exist_ok=True)
-                archive.extractall(target, filter="data")  # nothing lands outside `target`
-
-        try:
-            await asyncio.to_thread(unpack)
-        except tarfile.TarError as error:
-            raise invalid_argument("tar_payload", f"not a usable tar archive: {error}") from None
-        except OSError as error:
-            raise ServiceError(
-                grpc.StatusCode.FAILED_PRECONDITION, f"path: cannot unpack there: {error.strerror}"
-            ) from None
+        await asyncio.to_thread(self.named_volumes.remove, name)
