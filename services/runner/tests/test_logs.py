@@ -49,7 +49,7 @@ async def test_tail_lines_and_since_time_select_the_end_and_without_follow_the_s
     assert await runner.text(started.id, tail=1) == "e\n"  # deprecated, used when tail_lines is unset
     assert await runner.text(started.id, tail=1, tail_lines=3) == "c\nd\ne\n"
     chunks = await runner.logs(started.id)
-    d_at = next(chunk.ts for chunk in chunks if chunk.data == b"d\n")
+    d_at = next(chunk.ts for chunk in chunks if chunk.data.startswith(b"d\n"))
     assert await runner.text(started.id, since_time=d_at) == "d\ne\n"
     later = Timestamp()
     later.FromNanoseconds(d_at.ToNanoseconds() + 10**9 * 3600)
@@ -68,6 +68,17 @@ async def test_the_stream_contract_statuses(runner: Runner):
     # A container that has ended: its logs, then OK, with or without follow.
     await runner.wait_exited(started.id)
     assert await runner.text(started.id, follow=True) == "hi\n"
+
+
+async def test_lines_read_together_go_out_together(runner: Runner):
+    """Lines that came from the pipe at once share a timestamp and one message (up to 64 KiB),
+    instead of a message a line."""
+    started = await runner.start(shell("seq 1 20000"))
+    await runner.wait_exited(started.id)
+    chunks = await runner.logs(started.id)
+    assert b"".join(chunk.data for chunk in chunks) == b"".join(b"%d\n" % i for i in range(1, 20001))
+    assert len(chunks) < 1000  # 20,000 lines; stdio writes them in blocks of a few KiB
+    assert all(len(chunk.data) <= 64 * 2**10 for chunk in chunks)
 
 
 async def test_output_that_is_not_utf8_comes_back_byte_for_byte(runner: Runner):

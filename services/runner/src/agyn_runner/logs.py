@@ -19,6 +19,9 @@ from typing import IO
 from agyn_runner.stopping import DaemonStopping
 
 READ_BYTES = 256 * 2**10
+# The most bytes one record read back carries: lines that arrived together (one timestamp)
+# go out together, up to this much, instead of a message a line.
+CHUNK_BYTES = 64 * 2**10
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,23 @@ def _encode(ts_ns: int, data: bytes) -> bytes:
 def _decode(line: bytes) -> Record:
     fields = json.loads(line)
     return Record(int(fields["t"]), str(fields["d"]).encode("utf-8", "surrogateescape"))
+
+
+def _joined(records: list[Record]) -> list[Record]:
+    """Consecutive records of the same instant as one (at most CHUNK_BYTES): a process's lines
+    read from its pipe at once share their timestamp, so nothing is lost by joining them."""
+    joined: list[Record] = []
+    for record in records:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and last.ts_ns == record.ts_ns
+            and len(last.data) + len(record.data) <= CHUNK_BYTES
+        ):
+            joined[-1] = Record(last.ts_ns, last.data + record.data)
+        else:
+            joined.append(record)
+    return joined
 
 
 def _read_from(path: Path, offset: int, limit: int | None) -> tuple[list[Record], int]:
@@ -87,12 +107,12 @@ class ContainerLog:
         `follow`, then every new one until the process has ended and its last bytes are read."""
         records, offset = await asyncio.to_thread(_read_from, self.path, 0, None)
         selected = [record for record in records if record.ts_ns >= since_ns]
-        for record in selected[-tail_lines:] if tail_lines else selected:
+        for record in _joined(selected[-tail_lines:] if tail_lines else selected):
             yield record
         while follow:
             changed, closed = self._changed, self.closed  # before the read: no wake-up is missed
             records, offset = await asyncio.to_thread(_read_from, self.path, offset, READ_BYTES)
-            for record in records:
+            for record in _joined(records):
                 yield record
             if records:
                 continue
