@@ -4,8 +4,9 @@
 
 Runs `messaging.py` (SendMessage and its delivery at 1, 10 and 100 senders, next to raw
 PostgreSQL and NATS), `gateway.py` (GetMe through the Gateway and straight to Users),
-`calls.py` (GetUser next to a bare grpc.aio echo server, with each server's CPU per call) and
-`files.py` (20 MiB through the Gateway next to the object store itself, and Files' memory),
+`calls.py` (GetUser next to a bare grpc.aio echo server, with each server's CPU per call),
+`files.py` (20 MiB through the Gateway next to the object store itself, and Files' memory) and
+`workload_logs.py` (a workload's log through the Gateway and Runners next to the runner itself),
 each printing its own table, and ends with one row per goal. Every ratio compares two figures
 taken in this run on this machine. A benchmark, not a test: it asserts nothing.
 """
@@ -20,6 +21,7 @@ import calls
 import files
 import gateway
 import messaging
+import workload_logs
 from agyn_local.platform import LocalPlatform
 from figures import on_a_local_platform
 
@@ -42,6 +44,8 @@ async def measure(platform: LocalPlatform) -> None:
     cost = await calls.measure(platform)
     print("\n== Files: 20 MiB through the Gateway and straight to the store")
     stored = await files.measure(platform)
+    print("\n== A workload's log through the Gateway and straight from the runner")
+    await workload_logs.measure(platform)
 
     at_100, at_10 = levels[100], levels[10]
     send_ratio = at_100.sending.throughput / at_100.insert.throughput

@@ -48,6 +48,7 @@ async def measure(platform: LocalPlatform) -> dict[str, float]:
     request = runner_pb2.StreamWorkloadLogsRequest(container_name="main", follow=True)
     direct_request = runner_pb2.StreamWorkloadLogsRequest(container_name="main", follow=True)
     request.workload_id, direct_request.workload_id = started["workload_id"], started["instance_id"]
+    expected = sum(len(f"{i}\n") for i in range(1, LINES + 1))
     seconds: dict[str, list[float]] = {"straight from the runner": [], "through the Gateway": []}
     sizes: set[int] = set()
     async with (
@@ -64,12 +65,16 @@ async def measure(platform: LocalPlatform) -> dict[str, float]:
                 request, metadata=(("authorization", f"Bearer {token}"),), timeout=120
             ),
         }
+        # Followed once to its end first: the process has printed everything before the timing.
+        first = sum([len(reply.chunk.data) async for reply in calls["straight from the runner"]()])
+        assert first == expected, (first, expected)
         for _ in range(ROUNDS):  # in turns, so that the machine's other load weighs on both
             for label, call in calls.items():
                 begun = time.perf_counter()
                 sizes.add(sum([len(reply.chunk.data) async for reply in call()]))
                 seconds[label].append(time.perf_counter() - begun)
-    (size,) = sizes  # every read gave the same whole log
+    assert sizes == {expected}, sizes  # every read gave the whole log
+    size = expected
     rates = {label: size / MIB / statistics.median(taken) for label, taken in seconds.items()}
     direct = rates["straight from the runner"]
     print(

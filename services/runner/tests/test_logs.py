@@ -81,6 +81,15 @@ async def test_lines_read_together_go_out_together(runner: Runner):
     assert all(len(chunk.data) <= 64 * 2**10 for chunk in chunks)
 
 
+async def test_a_process_that_prints_more_than_is_read_by_its_exit_loses_none_of_it(runner: Runner):
+    """Half a million lines are out of the process long before the daemon has read and stored them:
+    its exit does not end the reading while the pipe still has them."""
+    started = await runner.start(shell("seq 1 500000"))
+    await runner.wait_exited(started.id, timeout=120)
+    data = b"".join(chunk.data for chunk in await runner.logs(started.id, timeout=120))
+    assert data == b"".join(b"%d\n" % i for i in range(1, 500001))
+
+
 async def test_output_that_is_not_utf8_comes_back_byte_for_byte(runner: Runner):
     started = await runner.start(shell(r"printf 'caf\351 \000 end'"))
     await runner.wait_exited(started.id)

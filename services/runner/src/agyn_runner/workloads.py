@@ -44,8 +44,8 @@ log = logging.getLogger(__name__)
 # environment, which holds its secrets.
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 READ_BYTES = 64 * 2**10
-# After a process ends, how long its last bytes may take to arrive (a child it left behind
-# may hold the pipe open for ever).
+# After a process ends, how long its pipe may stay quiet before it is given up (a process
+# that left the group may hold it open for ever).
 DRAIN_SECONDS = 0.5
 ORPHAN_POLL_SECONDS = 0.5
 
@@ -283,17 +283,25 @@ class Workloads:
         container_log: ContainerLog,
         ended: asyncio.Event,
     ) -> None:
+        last_read = time.monotonic()
+
         async def pump() -> None:
+            nonlocal last_read
             assert process.stdout is not None
             while chunk := await process.stdout.read(READ_BYTES):
+                last_read = time.monotonic()
                 container_log.append(chunk)
 
         pumping = asyncio.ensure_future(pump())
         code = await process.wait()
-        _, draining = await asyncio.wait({pumping}, timeout=DRAIN_SECONDS)
-        for task in draining:
-            task.cancel()
+        last_read = time.monotonic()  # quiet from the exit on
         signal_group(container.pid, signal.SIGKILL)  # what it left behind in its group
+        # What it wrote is in the pipe: read to the end however long that takes (a loaded
+        # machine reads slowly), giving up only on a pipe that stays quiet (held open by a
+        # process that left its group).
+        while not pumping.done() and (quiet := time.monotonic() - last_read) < DRAIN_SECONDS:
+            await asyncio.wait({pumping}, timeout=DRAIN_SECONDS - quiet)
+        pumping.cancel()
         container_log.close()
         await self._ended(workload, container, code)
         ended.set()
