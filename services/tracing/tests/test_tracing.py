@@ -10,6 +10,8 @@ import pytest
 from agyn_inprocess.agents import Agents
 from agyn_inprocess.users import agent_credential
 from agyn_testkit.calls import metadata
+from agyn_testkit.harness import read_events
+from agynio.api.notifications.v1 import notifications_pb2
 from agynio.api.tracing.v1 import access_pb2
 from agynio.api.tracing.v1 import tracing_pb2 as pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -139,6 +141,35 @@ async def test_a_re_export_replaces_the_span(tracing, org):
         "SPAN_STATUS_OK": 1,
         "SPAN_STATUS_ERROR": 0,
     }
+
+
+async def test_every_upsert_is_announced_on_the_trace_room_and_the_bus(tracing, org, nats):
+    trace_id = uuid.uuid4().bytes
+    await tracing.otlp.Export(export([span(trace_id, 1)]), metadata=org["bearer"])
+    await tracing.otlp.Export(export([span(trace_id, 1, end=5_000)]), metadata=org["bearer"])
+    envelopes = await read_events(
+        nats.url,
+        f"agyn.rooms.trace.{trace_id.hex()}",
+        lambda got: len(got) >= 2,
+        decode=notifications_pb2.NotificationEnvelope.FromString,
+    )
+    assert [envelope.event for envelope in envelopes] == ["span.created", "span.updated"]
+    assert dict(envelopes[0].payload) == {
+        "trace_id": trace_id.hex(),
+        "span_id": (1).to_bytes(8, "big").hex(),
+        "organization_id": org["org"],
+    }
+    events = await read_events(
+        nats.url,
+        "agyn.events.tracing.span.*",
+        lambda got: sum(e["data"]["trace_id"] == trace_id.hex() for e in got) >= 2,
+    )
+    mine = [e for e in events if e["data"]["trace_id"] == trace_id.hex()]
+    assert [(e["type"], e["data"]["revision"], e["data"]["status"]) for e in mine] == [
+        ("tracing.span.created", 1, "SPAN_STATUS_RUNNING"),
+        ("tracing.span.updated", 2, "SPAN_STATUS_OK"),
+    ]
+    assert mine[0]["data"]["workload_id"] == org["workload"]
 
 
 async def test_malformed_spans_are_rejected_and_the_rest_stored(tracing, org):
@@ -304,3 +335,27 @@ async def test_outsiders_are_denied(tracing, org, method):
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await getattr(tracing.stub, method)(requests[method], metadata=metadata(org["outsider"]), timeout=10)
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_threads_and_messages_are_checked_as_the_agent(tracing, threads, org):
+    thread = await threads.create(org["owner"], org["org"], uuid.UUID(org["agent"]))
+    message = await threads.send(org["owner"], thread.id)
+    elsewhere = await threads.create(org["owner"], org["org"])
+    trace_id = uuid.uuid4().bytes
+    asserted = (attr("agyn.thread.id", thread.id), attr("agyn.thread.message.id", message.id))
+    await tracing.otlp.Export(export([span(trace_id, 1)], *asserted), metadata=org["bearer"])
+    listed = await tracing.stub.ListSpans(
+        pb.ListSpansRequest(organization_id=org["org"], filter=pb.SpanFilter(message_id=message.id)),
+        metadata=metadata(org["owner"]),
+    )
+    assert [s.trace_id for s in spans_of(listed)] == [trace_id]
+
+    other_message = (attr("agyn.thread.id", thread.id), attr("agyn.thread.message.id", str(uuid.uuid4())))
+    for attributes, code in (
+        ((attr("agyn.thread.id", elsewhere.id),), grpc.StatusCode.PERMISSION_DENIED),
+        ((attr("agyn.thread.id", str(uuid.uuid4())),), grpc.StatusCode.PERMISSION_DENIED),
+        (other_message, grpc.StatusCode.INVALID_ARGUMENT),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await tracing.otlp.Export(export([span(trace_id, 2)], *attributes), metadata=org["bearer"])
+        assert refused.value.code() == code

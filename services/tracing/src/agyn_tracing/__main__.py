@@ -17,6 +17,7 @@ from agyn_tracing.attribution import ExporterResolver
 from agyn_tracing.models import metadata
 from agyn_tracing.servicer import OtlpTraceServicer, TraceAccessServicer, TracingServicer
 from agyn_tracing.settings import TracingSettings
+from agyn_tracing.threads import ThreadChecks
 
 
 def register(server: grpc.aio.Server, runtime: Runtime[TracingSettings]) -> None:
@@ -31,10 +32,15 @@ def register(server: grpc.aio.Server, runtime: Runtime[TracingSettings]) -> None
         ttl=settings.identity_resolution_cache_seconds,
         max_entries=settings.identity_resolution_cache_size,
     )
+    threads = ThreadChecks(
+        runtime.channels.channel(settings.threads_address),
+        ttl=settings.thread_auth_cache_seconds,
+        max_entries=settings.thread_auth_cache_size,
+    )
     tracing_pb2_grpc.add_TracingServiceServicer_to_server(TracingServicer(runtime.db, organizations), server)
     access_pb2_grpc.add_TraceAccessServiceServicer_to_server(TraceAccessServicer(runtime.db), server)
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
-        OtlpTraceServicer(runtime.db, exporters), server
+        OtlpTraceServicer(runtime.db, runtime.outbox, exporters, threads), server
     )
 
 

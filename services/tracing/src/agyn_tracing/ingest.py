@@ -73,7 +73,8 @@ def _upsert_sql() -> str:
         f"FROM unnest({arrays}) AS u({', '.join(names)}) "
         f"ON CONFLICT (trace_id, span_id) DO UPDATE SET {updates}, "
         "revision = spans.revision + 1, updated_at = now() "
-        "RETURNING trace_id, span_id, revision, (xmax = 0) AS created"
+        "RETURNING trace_id, span_id, revision, (xmax = 0) AS created, "
+        "organization_id, workload_id, name, end_time_unix_nano, status_code"
     )
 
 
@@ -84,17 +85,14 @@ UPSERT = Query(
         sa.column("span_id", sa.LargeBinary),
         sa.column("revision", sa.BigInteger),
         sa.column("created", sa.Boolean),
+        sa.column("organization_id", sa.Text),
+        sa.column("workload_id", sa.Text),
+        sa.column("name", sa.Text),
+        sa.column("end_time_unix_nano", sa.BigInteger),
+        sa.column("status_code", sa.SmallInteger),
     ),
     "Upserted",
 )
-
-
-@dataclass(frozen=True)
-class Upserted:
-    trace_id: bytes
-    span_id: bytes
-    revision: int
-    created: bool
 
 
 def _string_attribute(attributes: Sequence[common_pb2.KeyValue], key: str) -> str | None:
@@ -143,9 +141,16 @@ def attribute_resources(
         resource.attributes.extend(attribute(key, value) for key, value in injected)
 
 
-def check_threads(request: trace_service_pb2.ExportTraceServiceRequest) -> set[tuple[str, str | None]]:
-    """Step 3: the (thread, message) pairs the resources assert."""
-    asserted = set()
+@dataclass(frozen=True)
+class AssertedThread:
+    thread_id: str
+    message_id: str | None
+    field: str  # where it was asserted, for the error that names it
+
+
+def asserted_threads(request: trace_service_pb2.ExportTraceServiceRequest) -> list[AssertedThread]:
+    """Step 3: the distinct (thread, message) pairs the resources assert, well-formed."""
+    asserted: dict[tuple[str, str | None], AssertedThread] = {}
     for index, resource_spans in enumerate(request.resource_spans):
         field = f"resource_spans[{index}].resource.attributes"
         thread = _asserted(resource_spans.resource, THREAD_ID, field)
@@ -153,8 +158,8 @@ def check_threads(request: trace_service_pb2.ExportTraceServiceRequest) -> set[t
         if message is not None and thread is None:
             raise invalid_argument(field, f"{MESSAGE_ID} needs {THREAD_ID}")
         if thread is not None:
-            asserted.add((thread, message))
-    return asserted
+            asserted.setdefault((thread, message), AssertedThread(thread, message, field))
+    return list(asserted.values())
 
 
 def _json(message: Any) -> Any:
@@ -222,7 +227,8 @@ def rows(request: trace_service_pb2.ExportTraceServiceRequest) -> tuple[dict[str
     return columns, rejected
 
 
-async def upsert(connection: AsyncConnection, columns: dict[str, list[Any]]) -> list[Upserted]:
+async def upsert(connection: AsyncConnection, columns: dict[str, list[Any]]) -> Sequence[Any]:
+    """The rows as stored, `created` telling an insert from a replacement."""
     if not columns["trace_id"]:
         return []
-    return [Upserted(*row) for row in await UPSERT.all(connection, **columns)]
+    return await UPSERT.all(connection, **columns)

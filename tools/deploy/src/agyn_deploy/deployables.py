@@ -137,7 +137,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("tracing"),
         "Tracing: the span store. OTLP Export from agents and platform services, and the trace queries.",
-        calls=("users", "agents", "organizations"),
+        calls=("users", "agents", "organizations", "threads"),
         # Any pod may export (the servicer authenticates the exporter's credential).
         extra_ingress=({"ports": [{"port": GRPC_PORT, "protocol": "TCP"}]},),
     ),

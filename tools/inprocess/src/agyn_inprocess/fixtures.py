@@ -137,9 +137,11 @@ async def runners(services: Scope, agents: Agents, nats: EmbeddedNats) -> AsyncI
 
 
 @pytest.fixture
-async def tracing(services: Scope, agents: Agents, nats: EmbeddedNats) -> AsyncIterator[Tracing]:
+async def tracing(
+    services: Scope, agents: Agents, threads: Threads, nats: EmbeddedNats
+) -> AsyncIterator[Tracing]:
     def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Tracing]:
-        return in_process_tracing(agents, databases, nats.url)
+        return in_process_tracing(agents, threads, databases, nats.url)
 
     async with services.service("tracing", start) as running:
         yield running

@@ -1,4 +1,4 @@
-"""Tracing in-process next to Users, Organizations and Agents."""
+"""Tracing in-process next to Users, Organizations, Agents and Threads."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from agynio.api.tracing.v1 import access_pb2_grpc, tracing_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from agyn_inprocess.agents import Agents
+from agyn_inprocess.threads import Threads
 
 
 @dataclass
@@ -33,7 +34,7 @@ class Tracing:
 
 @asynccontextmanager
 async def in_process_tracing(
-    agents: Agents, database_factory: DatabaseFactory, nats_url: str
+    agents: Agents, threads: Threads, database_factory: DatabaseFactory, nats_url: str
 ) -> AsyncIterator[Tracing]:
     platform = agents.platform
     running = await start_service(
@@ -45,6 +46,7 @@ async def in_process_tracing(
             users_address=platform.users.running.address,
             agents_address=agents.service.address,
             organizations_address=platform.organizations_service.address,
+            threads_address=threads.service.address,
         ),
     )
     channel = grpc.aio.insecure_channel(running.address)
