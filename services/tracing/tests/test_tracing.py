@@ -3,6 +3,7 @@ calls them (files-tracing B.3, B.4)."""
 
 from __future__ import annotations
 
+import base64
 import uuid
 
 import grpc
@@ -359,3 +360,35 @@ async def test_threads_and_messages_are_checked_as_the_agent(tracing, threads, o
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await tracing.otlp.Export(export([span(trace_id, 2)], *attributes), metadata=org["bearer"])
         assert refused.value.code() == code
+
+
+@pytest.mark.parametrize(
+    "service", ["agynio.api.gateway.v1.TracingGateway", "agynio.api.tracing.v1.TracingGateway"]
+)
+async def test_the_gateway_serves_the_queries(tracing, gateway_with, org, service):
+    trace_id = uuid.uuid4().bytes
+    await tracing.otlp.Export(export([span(trace_id, 1)]), metadata=org["bearer"])
+    async with gateway_with(tracing_address=tracing.address) as gateway:
+        body = {"traceId": base64.b64encode(trace_id).decode()}
+        reply = await gateway.connect(
+            "GetTraceSummary", body, await gateway.token_for(org["owner"]), service=service
+        )
+        assert (reply.status_code, reply.json()["totalSpans"]) == (200, "1")
+        refused = await gateway.connect(
+            "GetTraceSummary", body, await gateway.token_for(org["outsider"]), service=service
+        )
+        assert (refused.status_code, refused.json()["code"]) == (403, "permission_denied")
+
+
+async def test_a_large_batch_with_a_repeated_span_is_stored_at_once(tracing, org):
+    """Over gRPC's default 4 MiB; a span exported twice in one batch keeps its last version."""
+    trace_id = uuid.uuid4().bytes
+    context = attr("agyn.llm.response_text", "x" * 2_500)
+    spans = [span(trace_id, n, attributes=[context]) for n in range(1, 2_001)]
+    spans.append(span(trace_id, 1, end=7_000))
+    reply = await tracing.otlp.Export(export(spans), metadata=org["bearer"], timeout=30)
+    assert export(spans).ByteSize() > 4 * 2**20 and not reply.HasField("partial_success")
+    summary = await tracing.stub.GetTraceSummary(
+        pb.GetTraceSummaryRequest(trace_id=trace_id), metadata=metadata(org["owner"])
+    )
+    assert (summary.total_spans, summary.counts_by_status["SPAN_STATUS_OK"]) == (2_000, 1)

@@ -162,10 +162,6 @@ def asserted_threads(request: trace_service_pb2.ExportTraceServiceRequest) -> li
     return list(asserted.values())
 
 
-def _json(message: Any) -> Any:
-    return MessageToDict(message)
-
-
 def rows(request: trace_service_pb2.ExportTraceServiceRequest) -> tuple[dict[str, list[Any]], int]:
     """The spans as one list per column, the last export of a repeated key winning, and how
     many spans were rejected (step 6)."""
@@ -173,13 +169,13 @@ def rows(request: trace_service_pb2.ExportTraceServiceRequest) -> tuple[dict[str
     rejected = 0
     for resource_spans in request.resource_spans:
         resource = resource_spans.resource
-        resource_json = json.dumps(_json(resource), sort_keys=True)
+        resource_json = json.dumps(MessageToDict(resource), sort_keys=True)
         organization = _string_attribute(resource.attributes, ORGANIZATION_ID)
         thread = _string_attribute(resource.attributes, THREAD_ID)
         workload = _string_attribute(resource.attributes, WORKLOAD_ID)
         resource_message = _string_attribute(resource.attributes, MESSAGE_ID)
         for scope_spans in resource_spans.scope_spans:
-            scope_json = json.dumps(_json(scope_spans.scope), sort_keys=True)
+            scope_json = json.dumps(MessageToDict(scope_spans.scope), sort_keys=True)
             for span in scope_spans.spans:
                 if (
                     len(span.trace_id) != 16
@@ -200,11 +196,11 @@ def rows(request: trace_service_pb2.ExportTraceServiceRequest) -> tuple[dict[str
                     "kind": span.kind,
                     "start_time_unix_nano": span.start_time_unix_nano,
                     "end_time_unix_nano": span.end_time_unix_nano,
-                    "attributes": json.dumps([_json(kv) for kv in span.attributes]),
+                    "attributes": json.dumps([MessageToDict(kv) for kv in span.attributes]),
                     "dropped_attributes_count": span.dropped_attributes_count,
-                    "events": json.dumps([_json(event) for event in span.events]),
+                    "events": json.dumps([MessageToDict(event) for event in span.events]),
                     "dropped_events_count": span.dropped_events_count,
-                    "links": json.dumps([_json(link) for link in span.links]),
+                    "links": json.dumps([MessageToDict(link) for link in span.links]),
                     "dropped_links_count": span.dropped_links_count,
                     "status_code": span.status.code,
                     "status_message": span.status.message,

@@ -58,10 +58,10 @@ class TracingServicer(tracing_pb2_grpc.TracingServiceServicer):
     ) -> pb.ListSpansResponse:
         identity = current_caller().require_identity()
         organization = parse_uuid(request.organization_id, "organization_id")
-        store.list_query(request, str(organization))  # every argument checked before access
+        page = store.list_query(request, str(organization))  # every argument checked before access
         await self._organizations.require(identity, MEMBER, organization)
         async with self._db.read() as connection:
-            rows, token = await store.list_spans(connection, request, str(organization))
+            rows, token = await store.list_spans(connection, page)
         return pb.ListSpansResponse(resource_spans=resource_spans(rows), next_page_token=token)
 
     async def GetSpan(

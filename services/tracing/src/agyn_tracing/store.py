@@ -86,9 +86,18 @@ class Cursor:
         return cursor
 
 
-def list_query(request: pb.ListSpansRequest, organization_id: str) -> tuple[sa.Select[Any], int, int]:
-    """The ListSpans statement (page_size + 1 rows), its page size and ordering; validates
-    every field first."""
+@dataclass(frozen=True)
+class SpanPage:
+    """A ListSpans request, checked: its statement (page_size + 1 rows) and what the next
+    page's token needs."""
+
+    query: sa.Select[Any]
+    page_size: int
+    order_by: int
+
+
+def list_query(request: pb.ListSpansRequest, organization_id: str) -> SpanPage:
+    """The ListSpans page; INVALID_ARGUMENT naming the first bad field."""
     f = request.filter
     if f.trace_id:
         check_trace_id(f.trace_id, "filter.trace_id")
@@ -145,18 +154,16 @@ def list_query(request: pb.ListSpansRequest, organization_id: str) -> tuple[sa.S
     columns = (c.start_time_unix_nano, c.trace_id, c.span_id)
     ordering = [column.desc() if descending else column.asc() for column in columns]
     query = sa.select(spans).where(*conditions).order_by(*ordering).limit(page_size + 1)
-    return query, page_size, order_by
+    return SpanPage(query, page_size, order_by)
 
 
-async def list_spans(
-    connection: AsyncConnection, request: pb.ListSpansRequest, organization_id: str
-) -> tuple[Sequence[Any], str]:
-    query, page_size, order_by = list_query(request, organization_id)
-    rows = (await connection.execute(query)).all()
-    if len(rows) <= page_size:
+async def list_spans(connection: AsyncConnection, page: SpanPage) -> tuple[Sequence[Any], str]:
+    rows = (await connection.execute(page.query)).all()
+    if len(rows) <= page.page_size:
         return rows, ""
-    last = rows[page_size - 1]
-    return rows[:page_size], Cursor(order_by, last.start_time_unix_nano, last.trace_id, last.span_id).encode()
+    last = rows[page.page_size - 1]
+    token = Cursor(page.order_by, last.start_time_unix_nano, last.trace_id, last.span_id).encode()
+    return rows[: page.page_size], token
 
 
 async def get_span(connection: AsyncConnection, trace_id: bytes, span_id: bytes) -> Any:
