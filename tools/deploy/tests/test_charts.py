@@ -10,7 +10,7 @@ from typing import Any
 import helm_python as helm
 import pytest
 import yaml
-from agyn_common.access import IdentityRule
+from agyn_common.access import ANY_WORKLOAD, IdentityRule
 from agyn_deploy import charts, generate
 from agyn_deploy.deployables import DEPLOYABLES
 from agyn_deploy.validate import problems_in
@@ -242,13 +242,14 @@ def test_the_rendered_policy_admits_exactly_what_the_declaration_does(helm_dir, 
     expected: dict[tuple[str, str], bool] = {}
     for path, grants in declaration.methods.items():
         for grant in grants:
-            for caller in grant.callers:
+            for caller in grant.callers - {ANY_WORKLOAD}:  # open paths: the open rule, below
                 required = grant.identity is IdentityRule.REQUIRED
                 expected[(caller, path)] = expected.get((caller, path), True) and required
     assert admitted(policy) == expected
     open_rule = policy["spec"]["rules"][0]
     assert "from" not in open_rule  # health and reflection: any caller (probes, tooling)
     assert "/grpc.health.v1.Health/*" in open_rule["to"][0]["operation"]["paths"]
+    assert set(declaration.open_paths) <= set(open_rule["to"][0]["operation"]["paths"])
     # Whoever the service table says calls this service gets through its policy.
     callers = {caller for caller, _ in admitted(policy)}
     assert {d.name for d in DEPLOYABLES if deployable.name in d.calls} <= callers

@@ -17,7 +17,7 @@ spec:
   action: ALLOW
   rules:
     {{- with $access.openPaths }}
-    # Health and reflection: reachable from any workload in the mesh.
+    # Health, reflection and the methods open to any workload (OTLP Export).
     - to:
         - operation:
             methods: ["POST"]

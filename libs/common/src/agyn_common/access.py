@@ -34,6 +34,10 @@ OPEN_SERVICES = (
     "grpc.reflection.v1alpha.ServerReflection",
 )
 
+# In a grant's callers: any workload, named or not (an OTLP exporter in an agent's pod). The
+# method authenticates its callers itself; Istio lets every peer reach it.
+ANY_WORKLOAD = "*"
+
 _SPIFFE_SA = re.compile(r"spiffe://[^/]+/ns/(?P<ns>[^/]+)/sa/(?P<sa>[^/;,\"]+)")
 
 
@@ -61,6 +65,13 @@ class ServiceAccess:
     def grants_for(self, method_path: str) -> tuple[Grant, ...]:
         return self.methods.get(method_path, ())
 
+    @property
+    def open_paths(self) -> tuple[str, ...]:
+        """The methods any workload may call."""
+        return tuple(
+            path for path, grants in self.methods.items() if any(ANY_WORKLOAD in g.callers for g in grants)
+        )
+
 
 @dataclass
 class AccessBuilder:
@@ -79,6 +90,10 @@ class AccessBuilder:
     def through_gateway(self, service: str, identity: IdentityRule = IdentityRule.REQUIRED) -> AccessBuilder:
         """The gateway workload on every method the gateway protos expose of `service`."""
         return self.allow(service, exposed_methods(service), callers=[GATEWAY_WORKLOAD], identity=identity)
+
+    def open_to_any_workload(self, service: str, methods: Iterable[str]) -> AccessBuilder:
+        """Any caller, even one that names no workload: the method authenticates it itself."""
+        return self.allow(service, methods, callers=[ANY_WORKLOAD], identity=IdentityRule.NONE)
 
     def idempotent(self, service: str, methods: Iterable[str]) -> AccessBuilder:
         """These create-style methods honour `idempotency-key`."""
@@ -175,6 +190,9 @@ class AccessPolicy:
         if not grants:
             raise permission_denied(f"{method_path} is not callable")
         workload = self.calling_workload(metadata, peer)
+        if any(ANY_WORKLOAD in grant.callers for grant in grants):
+            _calling_workload.set(workload)
+            return
         if workload is None:
             raise permission_denied("calling workload not identified")
         matching = [grant for grant in grants if workload in grant.callers]

@@ -15,7 +15,8 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -143,6 +144,57 @@ def event_subject(service: str, event: str) -> str:
     return f"{EVENTS_SUBJECT_PREFIX}.{service}.{event}"
 
 
+@dataclass(frozen=True)
+class RoomEvent:
+    """A notification envelope for rooms (DESIGN §5)."""
+
+    source: str
+    event: str
+    rooms: Sequence[str]
+    payload: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    """A domain event on `agyn.events.<service>.<event>` with a JSON body."""
+
+    service: str
+    event: str
+    data: Mapping[str, Any]
+
+
+Copy = tuple[uuid.UUID, str, bytes]  # message id, subject, payload
+
+
+def _envelope_copies(room_event: RoomEvent, at: datetime | None) -> list[Copy]:
+    """The envelope once per room subject; none without rooms."""
+    if not room_event.rooms:
+        return []
+    data = struct_pb2.Struct()
+    data.update(room_event.payload)
+    envelope = notifications_pb2.NotificationEnvelope(
+        id=str(uuid.uuid4()),
+        source=room_event.source,
+        event=room_event.event,
+        rooms=list(room_event.rooms),
+        payload=data,
+    )
+    envelope.ts.FromDatetime(at or datetime.now(UTC))
+    return [(copy.message_id, copy.subject, copy.body) for copy in room_messages(envelope)]
+
+
+def _event_copy(domain_event: DomainEvent) -> Copy:
+    event_id = uuid.uuid4()
+    body = {
+        "id": str(event_id),
+        "type": f"{domain_event.service}.{domain_event.event}",
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "data": dict(domain_event.data),
+    }
+    subject = event_subject(domain_event.service, domain_event.event)
+    return event_id, subject, json.dumps(body, separators=(",", ":")).encode()
+
+
 class Outbox:
     def __init__(
         self, db: Database, metadata: sa.MetaData, *, batch_size: int = 200, poll_seconds: float = 2.0
@@ -193,7 +245,7 @@ class Outbox:
     def _rows(
         self,
         connection: AsyncConnection,
-        rows: list[tuple[uuid.UUID, str, bytes]],
+        rows: list[Copy],
         headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """The parameters of `QUEUE_ROWS` for (id, subject, payload) rows that share `headers`;
@@ -217,22 +269,37 @@ class Outbox:
         self, connection: AsyncConnection, service: str, event: str, data: Mapping[str, Any]
     ) -> uuid.UUID:
         """A domain event on `agyn.events.<service>.<event>` with a JSON body."""
-        event_id = uuid.uuid4()
-        body = {
-            "id": str(event_id),
-            "type": f"{service}.{event}",
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "data": dict(data),
-        }
-        emitted = await self.emit(
-            connection,
-            event_subject(service, event),
-            json.dumps(body, separators=(",", ":")).encode(),
-            message_id=event_id,
-        )
-        if self._measures is not None:
-            after_commit(connection, self._measures.committed.labels(f"{service}.{event}").inc)
+        event_id, subject, body = _event_copy(DomainEvent(service, event, data))
+        emitted = await self.emit(connection, subject, body, message_id=event_id)
+        self._count(connection, [f"{service}.{event}"])
         return emitted
+
+    def _count(self, connection: AsyncConnection, types: Iterable[str]) -> None:
+        """Count the domain events of these types once `connection`'s transaction commits."""
+        if self._measures is None:
+            return
+        counters = [self._measures.committed.labels(kind) for kind in types]
+
+        def count() -> None:
+            for counter in counters:
+                counter.inc()
+
+        after_commit(connection, count)
+
+    async def emit_many(
+        self,
+        connection: AsyncConnection,
+        *,
+        room_events: Iterable[RoomEvent] = (),
+        domain_events: Iterable[DomainEvent] = (),
+    ) -> None:
+        """Notifications and domain events of a batch write, queued in one statement."""
+        domain_events = list(domain_events)
+        copies = [copy for room_event in room_events for copy in _envelope_copies(room_event, None)]
+        copies += [_event_copy(domain_event) for domain_event in domain_events]
+        if copies:
+            await _QUEUE_ROWS.run(connection, **self._rows(connection, copies))
+            self._count(connection, (f"{e.service}.{e.event}" for e in domain_events))
 
     async def emit_to_rooms(
         self,
@@ -262,17 +329,7 @@ class Outbox:
     ) -> dict[str, Any]:
         """What `emit_to_rooms` queues, as the parameters of `QUEUE_ROWS` for a statement of
         the caller's own that includes it; no rooms, no rows."""
-        rooms = list(rooms)
-        if not rooms:
-            return self._rows(connection, [])
-        data = struct_pb2.Struct()
-        data.update(payload)
-        envelope = notifications_pb2.NotificationEnvelope(
-            id=str(uuid.uuid4()), source=source, event=event, rooms=rooms, payload=data
-        )
-        envelope.ts.FromDatetime(at or datetime.now(UTC))
-        copies = [(copy.message_id, copy.subject, copy.body) for copy in room_messages(envelope)]
-        return self._rows(connection, copies)
+        return self._rows(connection, _envelope_copies(RoomEvent(source, event, list(rooms), payload), at))
 
     def wake(self) -> None:
         self._wake.set()

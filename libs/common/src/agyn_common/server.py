@@ -348,7 +348,10 @@ async def start_service(
     )
     # No SO_REUSEPORT (grpc's default): a second server on a taken port fails to start
     # instead of silently sharing the port and answering the other's calls.
-    server = grpc.aio.server(interceptors=[pipeline], options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(
+        interceptors=[pipeline],
+        options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", settings.grpc_max_recv_bytes)],
+    )
     if definition.prepare is not None:
         await definition.prepare(runtime)
     definition.register(server, runtime)

@@ -25,6 +25,8 @@ class ServiceSettings(BaseSettings):
     nats_url: str = Field(default="nats://127.0.0.1:4222")
     grpc_host: str = Field(default="0.0.0.0")
     grpc_port: int = Field(default=50051, ge=0, le=65535)
+    # The largest request message the server takes (gRPC's own default).
+    grpc_max_recv_bytes: int = Field(default=4 * 2**20, gt=0)
     agyn_access_mode: AccessMode = Field(default=AccessMode.MESH)
     # In mesh mode, accept callers only from this Kubernetes namespace (unset: any).
     agyn_mesh_namespace: str | None = None

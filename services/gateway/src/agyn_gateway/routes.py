@@ -63,6 +63,7 @@ BACKENDS: tuple[Backend, ...] = (
         anonymous=frozenset({"EnrollRunner"}),
         passed_headers={"EnrollRunner": ("x-runner-address",)},
     ),
+    Backend("tracing", "agynio.api.tracing.v1.TracingService"),
 )
 
 

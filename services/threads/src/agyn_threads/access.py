@@ -34,5 +34,7 @@ ACCESS = (
         identity=IdentityRule.REQUIRED,
     )
     .allow(THREADS, ["DegradeThread"], callers=["agents-orchestrator"], identity=IdentityRule.NONE)
+    # Tracing checks, as the exporting agent, the threads and messages its spans name.
+    .allow(THREADS, ["GetThread", "GetMessages"], callers=["tracing"], identity=IdentityRule.REQUIRED)
     .build()
 )

@@ -92,7 +92,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("gateway"),
         "The external API: Connect, gRPC and gRPC-Web on one port, authenticated.",
-        calls=("users", "organizations", "threads", "notifications", "agents", "files", "runners"),
+        calls=("users", "organizations", "threads", "notifications", "agents", "files", "runners", "tracing"),
         port=8080,
         port_name="http2",
         # Istio's ingress names the real client; the per-client rate limits key on it.
@@ -133,6 +133,13 @@ DEPLOYABLES: tuple[Deployable, ...] = (
             "GATEWAY_URL": "http://gateway:8080",
             "RUNNER_ADVERTISED_ADDRESS": "runner:50051",
         },
+    ),
+    Deployable(
+        _local("tracing"),
+        "Tracing: the span store. OTLP Export from agents and platform services, and the trace queries.",
+        calls=("users", "agents", "organizations", "threads"),
+        # Any pod may export (the servicer authenticates the exporter's credential).
+        extra_ingress=({"ports": [{"port": GRPC_PORT, "protocol": "TCP"}]},),
     ),
 )
 

@@ -18,7 +18,7 @@ from string import Template
 from typing import Any
 
 import yaml
-from agyn_common.access import OPEN_SERVICES, IdentityRule, ServiceAccess
+from agyn_common.access import ANY_WORKLOAD, OPEN_SERVICES, IdentityRule, ServiceAccess
 
 from agyn_deploy import dashboard, schema
 from agyn_deploy.deployables import DEPLOYABLES, Deployable
@@ -51,6 +51,8 @@ def access_rules(declaration: ServiceAccess) -> list[dict[str, Any]]:
     grouped: dict[tuple[tuple[str, ...], IdentityRule], list[str]] = {}
     for path, grants in declaration.methods.items():
         for grant in grants:
+            if ANY_WORKLOAD in grant.callers:
+                continue  # an open path (access_file)
             grouped.setdefault((tuple(sorted(grant.callers)), grant.identity), []).append(path)
     return [
         {"callers": list(callers), "identity": identity.value, "paths": paths}
@@ -61,7 +63,8 @@ def access_rules(declaration: ServiceAccess) -> list[dict[str, Any]]:
 def access_file(deployable: Deployable) -> str:
     declaration = deployable.access()
     content: dict[str, Any] = {
-        "openPaths": [f"/{service}/*" for service in OPEN_SERVICES],
+        "openPaths": [f"/{service}/*" for service in OPEN_SERVICES]
+        + ([] if declaration is None else list(declaration.open_paths)),
         "rules": [] if declaration is None else access_rules(declaration),
     }
     source = "the Gateway has no declaration: its callers come from the ingress"

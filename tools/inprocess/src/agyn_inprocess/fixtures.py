@@ -30,6 +30,7 @@ from agyn_inprocess.notifications import Notifications, in_process_notifications
 from agyn_inprocess.organizations import Platform, in_process_platform
 from agyn_inprocess.runners import Runners, in_process_runners
 from agyn_inprocess.threads import Threads, in_process_threads
+from agyn_inprocess.tracing import Tracing, in_process_tracing
 
 FRESH = "fresh_platform"
 T = TypeVar("T")
@@ -132,6 +133,17 @@ async def runners(services: Scope, agents: Agents, nats: EmbeddedNats) -> AsyncI
         return in_process_runners(agents, databases, nats.url)
 
     async with services.service("runners", start) as running:
+        yield running
+
+
+@pytest.fixture
+async def tracing(
+    services: Scope, agents: Agents, threads: Threads, nats: EmbeddedNats
+) -> AsyncIterator[Tracing]:
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Tracing]:
+        return in_process_tracing(agents, threads, databases, nats.url)
+
+    async with services.service("tracing", start) as running:
         yield running
 
 

@@ -46,6 +46,7 @@ SERVICES: tuple[LocalService, ...] = (
         settings={"RUNNER_ALLOWED_COMMANDS": "*"},
         local_runner=True,
     ),
+    LocalService(name="tracing", module="agyn_tracing"),
 )
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.

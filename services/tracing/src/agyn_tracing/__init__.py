@@ -1,0 +1,1 @@
+"""The Tracing service."""

@@ -1,0 +1,17 @@
+from agyn_common.settings import ServiceSettings
+from pydantic import Field
+
+
+class TracingSettings(ServiceSettings):
+    users_address: str = Field(description="host:port of the users service (the credential issuer)")
+    agents_address: str = Field(description="host:port of the agents service")
+    organizations_address: str = Field(description="host:port of the organizations service")
+    threads_address: str = Field(description="host:port of the threads service")
+    # Full LLM contexts make large export batches (files-tracing B.3.2).
+    grpc_max_recv_bytes: int = Field(default=32 * 2**20, gt=0)
+    # Resolved exporter credentials kept in memory (B.6); revocations take effect after the TTL.
+    identity_resolution_cache_size: int = Field(default=1000, gt=0)
+    identity_resolution_cache_seconds: float = Field(default=5.0, ge=0)
+    # An agent's read access to a thread its spans name, and messages found in their thread.
+    thread_auth_cache_size: int = Field(default=1000, gt=0)
+    thread_auth_cache_seconds: float = Field(default=5.0, ge=0)
