@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 from agyn_common.caller import current_caller
 from agyn_common.db import Database
-from agyn_common.errors import invalid_argument, not_found
+from agyn_common.errors import ServiceError, invalid_argument, not_found
 from agyn_common.metrics import Metrics
 from agyn_common.timestamps import timestamp
 from agyn_common.validation import parse_uuid
@@ -21,7 +21,7 @@ from agyn_files import store
 from agyn_files.convert import file_info
 from agyn_files.objects import ObjectStore
 from agyn_files.settings import MAX_URL_EXPIRY, FilesSettings
-from agyn_files.uploads import check_metadata, checked_chunks
+from agyn_files.uploads import check_metadata, checked_chunks, discard_rest
 
 # GetFileContent's message size (files sheet A.8-8).
 CONTENT_CHUNK_BYTES = 64 * 2**10
@@ -67,9 +67,14 @@ class FilesServicer(files_pb2_grpc.FilesServiceServicer):
             max_size=self._settings.max_file_size,
         )
         file_id = uuid.uuid4()
-        await self._objects.put(
-            file_id, checked_chunks(messages, upload.size_bytes), upload.size_bytes, upload.content_type
-        )
+        try:
+            await self._objects.put(
+                file_id, checked_chunks(messages, upload.size_bytes), upload.size_bytes, upload.content_type
+            )
+        except ServiceError as refusal:
+            if refusal.code is grpc.StatusCode.INVALID_ARGUMENT:
+                await discard_rest(messages)
+            raise
         caller = current_caller()
         try:
             row = await store.insert_file(

@@ -7,15 +7,18 @@ aborts the store's upload and is the call's answer.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from agyn_common.errors import invalid_argument, resource_exhausted
+from agyn_common.errors import ServiceError, invalid_argument, resource_exhausted
 from agynio.api.files.v1 import files_pb2 as pb
 
 # Clients send 64 KiB; anything past this in one message is refused (step 8).
 MAX_CHUNK_BYTES = 256 * 2**10
+# What is read and dropped of a refused upload before the refusal is sent (discard_rest).
+DISCARD_MAX_BYTES = 64 * 2**20
 MAX_FILENAME_CHARS = 1024
 # type "/" subtype, each an HTTP token (RFC 9110 §5.6.2).
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
@@ -85,3 +88,15 @@ async def checked_chunks(
         raise invalid_argument(
             "metadata.size_bytes", f"file size does not match metadata: {received} of {declared} bytes came"
         )
+
+
+async def discard_rest(messages: AsyncIterator[pb.UploadFileRequest]) -> None:
+    """Read what the client still sends of a refused upload, up to DISCARD_MAX_BYTES, so that
+    the refusal reaches it: a gRPC client still writing when the server ends the call may see
+    "Internal error from Core" instead of the server's status (grpc-core's race)."""
+    discarded = 0
+    with contextlib.suppress(ServiceError):  # a message refused on its own ends the reading
+        async for message in messages:
+            discarded += message.ByteSize()
+            if discarded > DISCARD_MAX_BYTES:
+                return
