@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from agyn_common.db import Database
 from agyn_common.errors import invalid_argument
-from agyn_common.pagination import KeysetPage
+from agyn_common.pagination import KeysetPage, decode_cursor
 from agyn_common.validation import parse_uuid, parse_uuid_list
 from agynio.api.runners.v1 import runners_pb2 as pb
 from google.protobuf.internal.enum_type_wrapper import EnumTypeWrapper
@@ -97,6 +98,28 @@ def names_table(names: Mapping[uuid.UUID, str]) -> Any:
     return sa.values(sa.column("id", sa.Uuid), sa.column("sort_name", sa.Text), name="named").data(
         [(key, (value.strip() or UNKNOWN).lower()) for key, value in names.items()]
     )
+
+
+async def sort_by_name(
+    db: Database,
+    id_column: Any,
+    conditions: list[Any],
+    lookup: Callable[[Collection[uuid.UUID]], Awaitable[Mapping[uuid.UUID, str]]],
+    page_token: str,
+    kind: str,
+) -> tuple[Any, Any] | None:
+    """A sort by a name kept in Agents: the names of the (at most MAX_NAMED) distinct ids the
+    filter matches, as a table to outer-join on `id_column`, and the sort key; None when
+    nothing matches (after refusing a bad page token all the same)."""
+    async with db.read() as connection:
+        ids = (
+            await connection.scalars(sa.select(id_column).where(*conditions).distinct().limit(MAX_NAMED))
+        ).all()
+    if not ids:
+        decode_cursor(page_token, kind, 2)
+        return None
+    named = names_table(await lookup(ids))
+    return named, sa.func.coalesce(named.c.sort_name, UNKNOWN).label("sort_key")
 
 
 def keyset(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from agyn_common.caller import current_caller
 from agyn_common.db import Database
 from agyn_common.errors import invalid_argument
-from agyn_common.pagination import clamp_page_size, decode_cursor, decode_uuid_page_token, split_page
+from agyn_common.pagination import clamp_page_size, decode_uuid_page_token, split_page
 from agyn_common.validation import check_length, parse_uuid
 from agynio.api.runners.v1 import runners_pb2 as pb
 
@@ -25,13 +25,12 @@ from agyn_runners.models import volumes
 from agyn_runners.names import Names, NameSource
 from agyn_runners.permissions import CAN_VIEW_VOLUMES, Permissions
 from agyn_runners.rpc.listing import (
-    MAX_NAMED,
     checked_sort,
     common_filters,
     direction,
     keyset,
-    names_table,
     scope,
+    sort_by_name,
 )
 from agyn_runners.rpc.sampled import sampled_entries
 
@@ -164,18 +163,13 @@ class VolumeHandlers:
         elif field == pb.LIST_VOLUMES_SORT_FIELD_STATUS:
             sort = volumes.c.status
         elif field in (pb.LIST_VOLUMES_SORT_FIELD_NAME, pb.LIST_VOLUMES_SORT_FIELD_UNSPECIFIED):
-            async with self._db.read() as connection:
-                definitions = (
-                    await connection.scalars(
-                        sa.select(volumes.c.volume_id).where(*conditions).distinct().limit(MAX_NAMED)
-                    )
-                ).all()
-            if not definitions:
-                decode_cursor(request.page_token, kind_scope, 2)  # a bad token is still refused
+            by_name = await sort_by_name(
+                self._db, volumes.c.volume_id, conditions, names.volumes, request.page_token, kind_scope
+            )
+            if by_name is None:
                 return pb.ListVolumesResponse()
-            named = names_table(await names.volumes(definitions))
+            named, sort = by_name
             source = volumes.outerjoin(named, named.c.id == volumes.c.volume_id)
-            sort = sa.func.coalesce(named.c.sort_name, "unknown").label("sort_key")
         page = keyset(
             request.page_token, request.page_size, kind_scope, sort, volumes.c.id, descending=descending
         )

@@ -17,7 +17,7 @@ from agyn_common.caller import current_caller
 from agyn_common.clients import ServiceChannels
 from agyn_common.db import Database
 from agyn_common.errors import ServiceError, failed_precondition, invalid_argument, permission_denied
-from agyn_common.pagination import KeysetPage, decode_cursor
+from agyn_common.pagination import KeysetPage
 from agyn_common.validation import check_length, parse_uuid, parse_uuid_list
 from agynio.api.runner.v1 import runner_pb2, runner_pb2_grpc
 from agynio.api.runners.v1 import runners_pb2 as pb
@@ -29,13 +29,12 @@ from agyn_runners.names import NameSource
 from agyn_runners.permissions import CAN_VIEW_WORKLOADS, Permissions
 from agyn_runners.rpc.listing import (
     MAX_IDS,
-    MAX_NAMED,
     checked_sort,
     common_filters,
     direction,
     keyset,
-    names_table,
     scope,
+    sort_by_name,
 )
 from agyn_runners.rpc.sampled import sampled_entries
 
@@ -235,18 +234,13 @@ class WorkloadHandlers:
         elif field == pb.LIST_WORKLOADS_SORT_FIELD_RUNNER:
             sort = sa.func.lower(runners.c.name).label("sort_key")
         elif field == pb.LIST_WORKLOADS_SORT_FIELD_AGENT:
-            async with self._db.read() as connection:
-                agent_ids_found = (
-                    await connection.scalars(
-                        sa.select(workloads.c.agent_id).where(*conditions).distinct().limit(MAX_NAMED)
-                    )
-                ).all()
-            if not agent_ids_found:
-                decode_cursor(request.page_token, kind_scope, 2)  # a bad token is still refused
+            by_name = await sort_by_name(
+                self._db, workloads.c.agent_id, conditions, names.agents, request.page_token, kind_scope
+            )
+            if by_name is None:
                 return pb.ListWorkloadsResponse()
-            named = names_table(await names.agents(agent_ids_found))
+            named, sort = by_name
             joined = joined.outerjoin(named, named.c.id == workloads.c.agent_id)
-            sort = sa.func.coalesce(named.c.sort_name, "unknown").label("sort_key")
         page = keyset(
             request.page_token, request.page_size, kind_scope, sort, workloads.c.id, descending=descending
         )
