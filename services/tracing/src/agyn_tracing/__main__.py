@@ -15,6 +15,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from agyn_tracing.access import ACCESS, OTLP_TRACES, TRACE_ACCESS, TRACING
 from agyn_tracing.attribution import ExporterResolver
 from agyn_tracing.models import metadata
+from agyn_tracing.run_events import RunEventHub
 from agyn_tracing.servicer import OtlpTraceServicer, TraceAccessServicer, TracingServicer
 from agyn_tracing.settings import TracingSettings
 from agyn_tracing.threads import ThreadChecks
@@ -37,7 +38,11 @@ def register(server: grpc.aio.Server, runtime: Runtime[TracingSettings]) -> None
         ttl=settings.thread_auth_cache_seconds,
         max_entries=settings.thread_auth_cache_size,
     )
-    tracing_pb2_grpc.add_TracingServiceServicer_to_server(TracingServicer(runtime.db, organizations), server)
+    runs = RunEventHub(runtime.bus, runtime.metrics, settings.run_events_buffer_size)
+    runtime.on_stopping(lambda: runs.close("the server is stopping; reconnect with replay"))
+    tracing_pb2_grpc.add_TracingServiceServicer_to_server(
+        TracingServicer(runtime.db, organizations, runs, settings.run_events_heartbeat_seconds), server
+    )
     access_pb2_grpc.add_TraceAccessServiceServicer_to_server(TraceAccessServicer(runtime.db), server)
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
         OtlpTraceServicer(runtime.db, runtime.outbox, exporters, threads), server

@@ -14,7 +14,7 @@ RUNNING, OK, ERROR = pb.SPAN_STATUS_RUNNING, pb.SPAN_STATUS_OK, pb.SPAN_STATUS_E
 STATUS_ERROR = trace_pb2.Status.STATUS_CODE_ERROR
 
 
-def span_status(end_time_unix_nano: int, status_code: int) -> int:
+def span_status(end_time_unix_nano: int, status_code: int) -> pb.SpanStatus:
     """B.3.1: ERROR wins; else RUNNING until the span ends."""
     if status_code == STATUS_ERROR:
         return ERROR

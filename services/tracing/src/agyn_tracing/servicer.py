@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import AsyncIterator
 
 import grpc
 from agyn_common.access import calling_workload
@@ -20,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 from agyn_tracing import events, ingest, store
 from agyn_tracing.attribution import ExporterResolver, bearer
 from agyn_tracing.convert import resource_spans
+from agyn_tracing.run_events import Run, RunEventHub, stream_run_events
 from agyn_tracing.threads import ThreadChecks
 
 log = logging.getLogger(__name__)
@@ -27,9 +29,13 @@ MEMBER = "member"
 
 
 class TracingServicer(tracing_pb2_grpc.TracingServiceServicer):
-    def __init__(self, db: Database, organizations: OrganizationAccess) -> None:
+    def __init__(
+        self, db: Database, organizations: OrganizationAccess, runs: RunEventHub, heartbeat_seconds: float
+    ) -> None:
         self._db = db
         self._organizations = organizations
+        self._runs = runs
+        self._heartbeat_seconds = heartbeat_seconds
 
     async def _readable(self, trace_id: bytes, *, must_exist: bool) -> list[str]:
         """The trace's organizations the caller is a member of (B.4): NOT_FOUND before
@@ -107,6 +113,15 @@ class TracingServicer(tracing_pb2_grpc.TracingServiceServicer):
             return pb.GetTraceSpanTotalsResponse(token_usage=pb.TokenUsageTotals())
         async with self._db.read() as connection:
             return await store.span_totals(connection, trace_id, organizations, names, statuses)
+
+    async def StreamRunEvents(
+        self, request: pb.StreamRunEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[pb.StreamRunEventsResponse]:
+        identity = current_caller().require_identity()
+        run = Run.parse(request)
+        await self._organizations.require(identity, MEMBER, uuid.UUID(run.organization_id))
+        async for response in stream_run_events(self._db, self._runs, run, self._heartbeat_seconds):
+            yield response
 
 
 class TraceAccessServicer(access_pb2_grpc.TraceAccessServiceServicer):

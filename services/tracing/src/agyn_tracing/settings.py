@@ -15,3 +15,7 @@ class TracingSettings(ServiceSettings):
     # An agent's read access to a thread its spans name, and messages found in their thread.
     thread_auth_cache_size: int = Field(default=1000, gt=0)
     thread_auth_cache_seconds: float = Field(default=5.0, ge=0)
+    # StreamRunEvents (B.9): a heartbeat after this long without a message, and how many
+    # changed spans may wait for a client that does not read before its stream ends.
+    run_events_heartbeat_seconds: float = Field(default=15.0, gt=0)
+    run_events_buffer_size: int = Field(default=1000, gt=0)

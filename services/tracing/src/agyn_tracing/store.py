@@ -198,11 +198,29 @@ async def trace_spans(
     return (await connection.execute(query)).all()
 
 
-async def summary(
-    connection: AsyncConnection, trace_id: bytes, organizations: Sequence[str]
-) -> pb.GetTraceSummaryResponse:
+@dataclass(frozen=True)
+class Summary:
+    """What GetTraceSummary and a run's RunSummary report of a set of spans (B.3.6)."""
+
+    status: int
+    first_span_start_time: int
+    last_span_start_time: int
+    last_span_end_time: int
+    counts_by_name: dict[str, int]
+    counts_by_status: dict[str, int]
+    total_spans: int
+
+
+def trace_status(counts_by_status: dict[str, int]) -> int:
+    if counts_by_status["SPAN_STATUS_RUNNING"]:
+        return pb.TRACE_STATUS_RUNNING
+    if counts_by_status["SPAN_STATUS_ERROR"]:
+        return pb.TRACE_STATUS_ERROR
+    return pb.TRACE_STATUS_COMPLETED
+
+
+async def summarize(connection: AsyncConnection, where: Sequence[sa.ColumnElement[bool]]) -> Summary:
     c = spans.c
-    where = _in_trace(trace_id, organizations)
     counts = {status: sa.func.count().filter(status_condition(status)) for status in STATUS_KEYS}
     totals = (
         await connection.execute(
@@ -218,22 +236,43 @@ async def summary(
     by_name = await connection.execute(
         sa.select(c.name, sa.func.count().label("n")).where(*where).group_by(c.name)
     )
-    by_status = {STATUS_KEYS[status]: int(getattr(totals, STATUS_KEYS[status])) for status in STATUS_KEYS}
-    if by_status["SPAN_STATUS_RUNNING"]:
-        status = pb.TRACE_STATUS_RUNNING
-    elif by_status["SPAN_STATUS_ERROR"]:
-        status = pb.TRACE_STATUS_ERROR
-    else:
-        status = pb.TRACE_STATUS_COMPLETED
-    return pb.GetTraceSummaryResponse(
-        trace_id=trace_id,
-        status=status,
+    by_status = {key: int(getattr(totals, key)) for key in STATUS_KEYS.values()}
+    return Summary(
+        status=trace_status(by_status),
         first_span_start_time=totals.first or 0,
         last_span_start_time=totals.last or 0,
         last_span_end_time=totals.ended or 0,
         counts_by_name={row.name: row.n for row in by_name},
         counts_by_status=by_status,
         total_spans=totals.total,
+    )
+
+
+async def summary(
+    connection: AsyncConnection, trace_id: bytes, organizations: Sequence[str]
+) -> pb.GetTraceSummaryResponse:
+    found = await summarize(connection, _in_trace(trace_id, organizations))
+    return pb.GetTraceSummaryResponse(trace_id=trace_id, **vars(found))
+
+
+_TOKEN_SUMS = [
+    sa.func.coalesce(sa.func.sum(column), 0).label(column.name)
+    for column in (
+        spans.c.input_tokens,
+        spans.c.output_tokens,
+        spans.c.cache_read_input_tokens,
+        spans.c.reasoning_tokens,
+    )
+]
+
+
+def _usage(row: Any) -> pb.TokenUsageTotals:
+    return pb.TokenUsageTotals(
+        input_tokens=int(row.input_tokens),
+        output_tokens=int(row.output_tokens),
+        cache_read_input_tokens=int(row.cache_read_input_tokens),
+        reasoning_tokens=int(row.reasoning_tokens),
+        total_tokens=int(row.input_tokens) + int(row.output_tokens),
     )
 
 
@@ -250,16 +289,58 @@ async def span_totals(
         where.append(c.name.in_(list(names)))
     if statuses:
         where.append(sa.or_(*(status_condition(status) for status in statuses)))
-    sums = [
-        sa.func.coalesce(sa.func.sum(column), 0).label(column.name)
-        for column in (c.input_tokens, c.output_tokens, c.cache_read_input_tokens, c.reasoning_tokens)
-    ]
-    row = (await connection.execute(sa.select(sa.func.count().label("n"), *sums).where(*where))).one()
-    usage = pb.TokenUsageTotals(
-        input_tokens=int(row.input_tokens),
-        output_tokens=int(row.output_tokens),
-        cache_read_input_tokens=int(row.cache_read_input_tokens),
-        reasoning_tokens=int(row.reasoning_tokens),
-        total_tokens=int(row.input_tokens) + int(row.output_tokens),
+    row = (await connection.execute(sa.select(sa.func.count().label("n"), *_TOKEN_SUMS).where(*where))).one()
+    return pb.GetTraceSpanTotalsResponse(span_count=row.n, token_usage=_usage(row))
+
+
+# A run (B.9): the spans of one organization in one trace, or with one agyn.workload.id.
+RunKey = tuple[int, bytes, bytes]  # (start_time_unix_nano, trace_id, span_id), the replay order
+
+
+def in_run(
+    organization_id: str, trace_id: bytes | None, workload_id: str | None
+) -> list[sa.ColumnElement[bool]]:
+    selected = spans.c.trace_id == trace_id if trace_id is not None else spans.c.workload_id == workload_id
+    return [spans.c.organization_id == organization_id, selected]
+
+
+async def run_page(
+    connection: AsyncConnection, run: Sequence[sa.ColumnElement[bool]], after: RunKey | None, limit: int
+) -> Sequence[Any]:
+    """The run's spans after `after`, in replay order, at most `limit`."""
+    c = spans.c
+    where = list(run)
+    if after is not None:
+        last = sa.tuple_(
+            sa.literal(after[0], sa.BigInteger),
+            sa.literal(after[1], sa.LargeBinary),
+            sa.literal(after[2], sa.LargeBinary),
+        )
+        where.append(sa.tuple_(c.start_time_unix_nano, c.trace_id, c.span_id) > last)
+    query = (
+        sa.select(spans).where(*where).order_by(c.start_time_unix_nano, c.trace_id, c.span_id).limit(limit)
     )
-    return pb.GetTraceSpanTotalsResponse(span_count=row.n, token_usage=usage)
+    return (await connection.execute(query)).all()
+
+
+async def run_spans_by_key(
+    connection: AsyncConnection, run: Sequence[sa.ColumnElement[bool]], keys: Sequence[tuple[bytes, bytes]]
+) -> Sequence[Any]:
+    """The current rows of these (trace_id, span_id) keys that belong to the run."""
+    if not keys:
+        return []
+    wanted = sa.tuple_(spans.c.trace_id, spans.c.span_id).in_(
+        [sa.tuple_(sa.literal(t, sa.LargeBinary), sa.literal(s, sa.LargeBinary)) for t, s in keys]
+    )
+    return (await connection.execute(sa.select(spans).where(*run, wanted))).all()
+
+
+async def run_summary(connection: AsyncConnection, run: Sequence[sa.ColumnElement[bool]]) -> pb.RunSummary:
+    found = await summarize(connection, run)
+    usage = (await connection.execute(sa.select(*_TOKEN_SUMS).where(*run))).one()
+    trace_ids = await connection.execute(
+        sa.select(spans.c.trace_id).where(*run).group_by(spans.c.trace_id).order_by(spans.c.trace_id)
+    )
+    return pb.RunSummary(
+        **vars(found), token_usage=_usage(usage), trace_ids=[row.trace_id for row in trace_ids]
+    )

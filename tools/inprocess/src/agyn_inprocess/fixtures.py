@@ -148,6 +148,19 @@ async def tracing(
 
 
 @pytest.fixture
+def tracing_with(
+    agents: Agents, threads: Threads, database_factory: DatabaseFactory, nats: EmbeddedNats
+) -> Callable[..., AbstractAsyncContextManager[Tracing]]:
+    """Tracing of the test's own, on a database of its own, with other settings:
+    `async with tracing_with(run_events_buffer_size=2)`."""
+
+    def start(**overrides: Any) -> AbstractAsyncContextManager[Tracing]:
+        return in_process_tracing(agents, threads, database_factory, nats.url, **overrides)
+
+    return start
+
+
+@pytest.fixture
 async def threads(
     services: Scope, platform: Platform, agents: Agents, files: Files, nats: EmbeddedNats
 ) -> AsyncIterator[Threads]:

@@ -1,7 +1,9 @@
-"""Tracing in-process next to Users, Organizations, Agents and Threads."""
+"""Tracing in-process next to Users, Organizations, Agents and Threads, and the OTLP
+messages its tests and benches export."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,10 +16,14 @@ from agyn_testkit.harness import in_process_settings
 from agyn_tracing.__main__ import DEFINITION as TRACING
 from agyn_tracing.settings import TracingSettings
 from agynio.api.tracing.v1 import access_pb2_grpc, tracing_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
+from opentelemetry.proto.trace.v1 import trace_pb2
 
 from agyn_inprocess.agents import Agents
 from agyn_inprocess.threads import Threads
+from agyn_inprocess.users import agent_credential
 
 
 @dataclass
@@ -34,7 +40,7 @@ class Tracing:
 
 @asynccontextmanager
 async def in_process_tracing(
-    agents: Agents, threads: Threads, database_factory: DatabaseFactory, nats_url: str
+    agents: Agents, threads: Threads, database_factory: DatabaseFactory, nats_url: str, **overrides: Any
 ) -> AsyncIterator[Tracing]:
     platform = agents.platform
     running = await start_service(
@@ -47,6 +53,7 @@ async def in_process_tracing(
             agents_address=agents.service.address,
             organizations_address=platform.organizations_service.address,
             threads_address=threads.service.address,
+            **overrides,
         ),
     )
     channel = grpc.aio.insecure_channel(running.address)
@@ -60,3 +67,54 @@ async def in_process_tracing(
     finally:
         await channel.close()
         await running.stop(1)
+
+
+def attr(key: str, value: str | int) -> common_pb2.KeyValue:
+    if isinstance(value, int):
+        return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(int_value=value))
+    return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=value))
+
+
+def span(trace_id: bytes, n: int, *, end: int = 0, **fields: Any) -> trace_pb2.Span:
+    """Span number `n` of a trace (its id is n), started at 1000 + n."""
+    return trace_pb2.Span(
+        trace_id=trace_id,
+        span_id=n.to_bytes(8, "big"),
+        name=fields.pop("name", "llm.call"),
+        start_time_unix_nano=1_000 + n,
+        end_time_unix_nano=end,
+        **fields,
+    )
+
+
+def export(
+    spans: list[trace_pb2.Span], *resource_attributes: common_pb2.KeyValue
+) -> trace_service_pb2.ExportTraceServiceRequest:
+    """One resource with these attributes, one scope, these spans."""
+    return trace_service_pb2.ExportTraceServiceRequest(
+        resource_spans=[
+            trace_pb2.ResourceSpans(
+                resource=resource_pb2.Resource(attributes=list(resource_attributes)),
+                scope_spans=[trace_pb2.ScopeSpans(spans=spans)],
+            )
+        ]
+    )
+
+
+async def exporting_agent(agents: Agents) -> dict[str, Any]:
+    """An organization with its owner, an outsider, and an agent whose workload holds a
+    credential: `bearer` is the metadata its exporter sends."""
+    platform = agents.platform
+    owner = await platform.user("owner")
+    org = await platform.create_org(owner)
+    agent = await agents.create(owner, org)
+    workload = uuid.uuid4()
+    credential = await agent_credential(platform.users, uuid.UUID(agent.meta.id), workload)
+    return {
+        "org": org,
+        "owner": owner,
+        "outsider": await platform.user("outsider"),
+        "agent": agent.meta.id,
+        "workload": str(workload),
+        "bearer": (("authorization", f"Bearer {credential.enrollment_jwt}"),),
+    }

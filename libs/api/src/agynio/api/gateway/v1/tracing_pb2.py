@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from agynio.api.tracing.v1 import tracing_pb2 as agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#agynio/api/gateway/v1/tracing.proto\x12\x15\x61gynio.api.gateway.v1\x1a#agynio/api/tracing/v1/tracing.proto2\x94\x04\n\x0eTracingGateway\x12^\n\tListSpans\x12\'.agynio.api.tracing.v1.ListSpansRequest\x1a(.agynio.api.tracing.v1.ListSpansResponse\x12X\n\x07GetSpan\x12%.agynio.api.tracing.v1.GetSpanRequest\x1a&.agynio.api.tracing.v1.GetSpanResponse\x12[\n\x08GetTrace\x12&.agynio.api.tracing.v1.GetTraceRequest\x1a\'.agynio.api.tracing.v1.GetTraceResponse\x12p\n\x0fGetTraceSummary\x12-.agynio.api.tracing.v1.GetTraceSummaryRequest\x1a..agynio.api.tracing.v1.GetTraceSummaryResponse\x12y\n\x12GetTraceSpanTotals\x12\x30.agynio.api.tracing.v1.GetTraceSpanTotalsRequest\x1a\x31.agynio.api.tracing.v1.GetTraceSpanTotalsResponseB;Z9github.com/agynio/api/gen/agynio/api/gateway/v1;gatewayv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#agynio/api/gateway/v1/tracing.proto\x12\x15\x61gynio.api.gateway.v1\x1a#agynio/api/tracing/v1/tracing.proto2\x88\x05\n\x0eTracingGateway\x12^\n\tListSpans\x12\'.agynio.api.tracing.v1.ListSpansRequest\x1a(.agynio.api.tracing.v1.ListSpansResponse\x12X\n\x07GetSpan\x12%.agynio.api.tracing.v1.GetSpanRequest\x1a&.agynio.api.tracing.v1.GetSpanResponse\x12[\n\x08GetTrace\x12&.agynio.api.tracing.v1.GetTraceRequest\x1a\'.agynio.api.tracing.v1.GetTraceResponse\x12p\n\x0fGetTraceSummary\x12-.agynio.api.tracing.v1.GetTraceSummaryRequest\x1a..agynio.api.tracing.v1.GetTraceSummaryResponse\x12y\n\x12GetTraceSpanTotals\x12\x30.agynio.api.tracing.v1.GetTraceSpanTotalsRequest\x1a\x31.agynio.api.tracing.v1.GetTraceSpanTotalsResponse\x12r\n\x0fStreamRunEvents\x12-.agynio.api.tracing.v1.StreamRunEventsRequest\x1a..agynio.api.tracing.v1.StreamRunEventsResponse0\x01\x42;Z9github.com/agynio/api/gen/agynio/api/gateway/v1;gatewayv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,5 +34,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z9github.com/agynio/api/gen/agynio/api/gateway/v1;gatewayv1'
   _globals['_TRACINGGATEWAY']._serialized_start=100
-  _globals['_TRACINGGATEWAY']._serialized_end=632
+  _globals['_TRACINGGATEWAY']._serialized_end=748
 # @@protoc_insertion_point(module_scope)

@@ -59,6 +59,11 @@ class TracingGatewayStub:
                 request_serializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsRequest.SerializeToString,
                 response_deserializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsResponse.FromString,
                 _registered_method=True)
+        self.StreamRunEvents = channel.unary_stream(
+                '/agynio.api.gateway.v1.TracingGateway/StreamRunEvents',
+                request_serializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsResponse.FromString,
+                _registered_method=True)
 
 
 class TracingGatewayServicer:
@@ -94,6 +99,12 @@ class TracingGatewayServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamRunEvents(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TracingGatewayServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +132,11 @@ def add_TracingGatewayServicer_to_server(servicer, server):
                     servicer.GetTraceSpanTotals,
                     request_deserializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsRequest.FromString,
                     response_serializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsResponse.SerializeToString,
+            ),
+            'StreamRunEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamRunEvents,
+                    request_deserializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -258,6 +274,33 @@ class TracingGateway:
             '/agynio.api.gateway.v1.TracingGateway/GetTraceSpanTotals',
             agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsRequest.SerializeToString,
             agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamRunEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/agynio.api.gateway.v1.TracingGateway/StreamRunEvents',
+            agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsRequest.SerializeToString,
+            agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from opentelemetry.proto.trace.v1 import trace_pb2 as opentelemetry_dot_proto_dot_trace_dot_v1_dot_trace__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#agynio/api/tracing/v1/tracing.proto\x12\x15\x61gynio.api.tracing.v1\x1a(opentelemetry/proto/trace/v1/trace.proto\"\xb1\x02\n\nSpanFilter\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\x12\x16\n\x0eparent_span_id\x18\x02 \x01(\x0c\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x39\n\x04kind\x18\x04 \x01(\x0e\x32+.opentelemetry.proto.trace.v1.Span.SpanKind\x12\x16\n\x0estart_time_min\x18\x05 \x01(\x06\x12\x16\n\x0estart_time_max\x18\x06 \x01(\x06\x12\x18\n\x0bin_progress\x18\x07 \x01(\x08H\x00\x88\x01\x01\x12\r\n\x05names\x18\x08 \x03(\t\x12\x33\n\x08statuses\x18\t \x03(\x0e\x32!.agynio.api.tracing.v1.SpanStatus\x12\x12\n\nmessage_id\x18\n \x01(\tB\x0e\n\x0c_in_progress\"\xc0\x01\n\x10ListSpansRequest\x12\x31\n\x06\x66ilter\x18\x01 \x01(\x0b\x32!.agynio.api.tracing.v1.SpanFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x39\n\x08order_by\x18\x04 \x01(\x0e\x32\'.agynio.api.tracing.v1.ListSpansOrderBy\x12\x17\n\x0forganization_id\x18\x05 \x01(\t\"q\n\x11ListSpansResponse\x12\x43\n\x0eresource_spans\x18\x01 \x03(\x0b\x32+.opentelemetry.proto.trace.v1.ResourceSpans\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x0eGetSpanRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\x12\x0f\n\x07span_id\x18\x02 \x01(\x0c\"V\n\x0fGetSpanResponse\x12\x43\n\x0eresource_spans\x18\x01 \x03(\x0b\x32+.opentelemetry.proto.trace.v1.ResourceSpans\"#\n\x0fGetTraceRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\"W\n\x10GetTraceResponse\x12\x43\n\x0eresource_spans\x18\x01 \x03(\x0b\x32+.opentelemetry.proto.trace.v1.ResourceSpans\"*\n\x16GetTraceSummaryRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\"\xf1\x03\n\x17GetTraceSummaryResponse\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".agynio.api.tracing.v1.TraceStatus\x12\x1d\n\x15\x66irst_span_start_time\x18\x03 \x01(\x06\x12\x1c\n\x14last_span_start_time\x18\x04 \x01(\x06\x12\x1a\n\x12last_span_end_time\x18\x05 \x01(\x06\x12X\n\x0e\x63ounts_by_name\x18\x06 \x03(\x0b\x32@.agynio.api.tracing.v1.GetTraceSummaryResponse.CountsByNameEntry\x12\\\n\x10\x63ounts_by_status\x18\x07 \x03(\x0b\x32\x42.agynio.api.tracing.v1.GetTraceSummaryResponse.CountsByStatusEntry\x12\x13\n\x0btotal_spans\x18\x08 \x01(\x03\x1a\x33\n\x11\x43ountsByNameEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a\x35\n\x13\x43ountsByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"q\n\x19GetTraceSpanTotalsRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\x12\r\n\x05names\x18\x02 \x03(\t\x12\x33\n\x08statuses\x18\x03 \x03(\x0e\x32!.agynio.api.tracing.v1.SpanStatus\"n\n\x1aGetTraceSpanTotalsResponse\x12\x12\n\nspan_count\x18\x01 \x01(\x03\x12<\n\x0btoken_usage\x18\x02 \x01(\x0b\x32\'.agynio.api.tracing.v1.TokenUsageTotals\"\x90\x01\n\x10TokenUsageTotals\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x03\x12\x15\n\routput_tokens\x18\x02 \x01(\x03\x12\x1f\n\x17\x63\x61\x63he_read_input_tokens\x18\x03 \x01(\x03\x12\x18\n\x10reasoning_tokens\x18\x04 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x05 \x01(\x03*\x88\x01\n\x10ListSpansOrderBy\x12#\n\x1fLIST_SPANS_ORDER_BY_UNSPECIFIED\x10\x00\x12\'\n#LIST_SPANS_ORDER_BY_START_TIME_DESC\x10\x01\x12&\n\"LIST_SPANS_ORDER_BY_START_TIME_ASC\x10\x02*m\n\nSpanStatus\x12\x1b\n\x17SPAN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13SPAN_STATUS_RUNNING\x10\x01\x12\x12\n\x0eSPAN_STATUS_OK\x10\x02\x12\x15\n\x11SPAN_STATUS_ERROR\x10\x03*y\n\x0bTraceStatus\x12\x1c\n\x18TRACE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14TRACE_STATUS_RUNNING\x10\x01\x12\x1a\n\x16TRACE_STATUS_COMPLETED\x10\x02\x12\x16\n\x12TRACE_STATUS_ERROR\x10\x03\x32\x94\x04\n\x0eTracingService\x12^\n\tListSpans\x12\'.agynio.api.tracing.v1.ListSpansRequest\x1a(.agynio.api.tracing.v1.ListSpansResponse\x12X\n\x07GetSpan\x12%.agynio.api.tracing.v1.GetSpanRequest\x1a&.agynio.api.tracing.v1.GetSpanResponse\x12[\n\x08GetTrace\x12&.agynio.api.tracing.v1.GetTraceRequest\x1a\'.agynio.api.tracing.v1.GetTraceResponse\x12p\n\x0fGetTraceSummary\x12-.agynio.api.tracing.v1.GetTraceSummaryRequest\x1a..agynio.api.tracing.v1.GetTraceSummaryResponse\x12y\n\x12GetTraceSpanTotals\x12\x30.agynio.api.tracing.v1.GetTraceSpanTotalsRequest\x1a\x31.agynio.api.tracing.v1.GetTraceSpanTotalsResponseB;Z9github.com/agynio/api/gen/agynio/api/tracing/v1;tracingv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#agynio/api/tracing/v1/tracing.proto\x12\x15\x61gynio.api.tracing.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(opentelemetry/proto/trace/v1/trace.proto\"\xb1\x02\n\nSpanFilter\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\x12\x16\n\x0eparent_span_id\x18\x02 \x01(\x0c\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x39\n\x04kind\x18\x04 \x01(\x0e\x32+.opentelemetry.proto.trace.v1.Span.SpanKind\x12\x16\n\x0estart_time_min\x18\x05 \x01(\x06\x12\x16\n\x0estart_time_max\x18\x06 \x01(\x06\x12\x18\n\x0bin_progress\x18\x07 \x01(\x08H\x00\x88\x01\x01\x12\r\n\x05names\x18\x08 \x03(\t\x12\x33\n\x08statuses\x18\t \x03(\x0e\x32!.agynio.api.tracing.v1.SpanStatus\x12\x12\n\nmessage_id\x18\n \x01(\tB\x0e\n\x0c_in_progress\"\xc0\x01\n\x10ListSpansRequest\x12\x31\n\x06\x66ilter\x18\x01 \x01(\x0b\x32!.agynio.api.tracing.v1.SpanFilter\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x39\n\x08order_by\x18\x04 \x01(\x0e\x32\'.agynio.api.tracing.v1.ListSpansOrderBy\x12\x17\n\x0forganization_id\x18\x05 \x01(\t\"q\n\x11ListSpansResponse\x12\x43\n\x0eresource_spans\x18\x01 \x03(\x0b\x32+.opentelemetry.proto.trace.v1.ResourceSpans\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"3\n\x0eGetSpanRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\x12\x0f\n\x07span_id\x18\x02 \x01(\x0c\"V\n\x0fGetSpanResponse\x12\x43\n\x0eresource_spans\x18\x01 \x03(\x0b\x32+.opentelemetry.proto.trace.v1.ResourceSpans\"#\n\x0fGetTraceRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\"W\n\x10GetTraceResponse\x12\x43\n\x0eresource_spans\x18\x01 \x03(\x0b\x32+.opentelemetry.proto.trace.v1.ResourceSpans\"*\n\x16GetTraceSummaryRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\"\xf1\x03\n\x17GetTraceSummaryResponse\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".agynio.api.tracing.v1.TraceStatus\x12\x1d\n\x15\x66irst_span_start_time\x18\x03 \x01(\x06\x12\x1c\n\x14last_span_start_time\x18\x04 \x01(\x06\x12\x1a\n\x12last_span_end_time\x18\x05 \x01(\x06\x12X\n\x0e\x63ounts_by_name\x18\x06 \x03(\x0b\x32@.agynio.api.tracing.v1.GetTraceSummaryResponse.CountsByNameEntry\x12\\\n\x10\x63ounts_by_status\x18\x07 \x03(\x0b\x32\x42.agynio.api.tracing.v1.GetTraceSummaryResponse.CountsByStatusEntry\x12\x13\n\x0btotal_spans\x18\x08 \x01(\x03\x1a\x33\n\x11\x43ountsByNameEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a\x35\n\x13\x43ountsByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"q\n\x19GetTraceSpanTotalsRequest\x12\x10\n\x08trace_id\x18\x01 \x01(\x0c\x12\r\n\x05names\x18\x02 \x03(\t\x12\x33\n\x08statuses\x18\x03 \x03(\x0e\x32!.agynio.api.tracing.v1.SpanStatus\"n\n\x1aGetTraceSpanTotalsResponse\x12\x12\n\nspan_count\x18\x01 \x01(\x03\x12<\n\x0btoken_usage\x18\x02 \x01(\x0b\x32\'.agynio.api.tracing.v1.TokenUsageTotals\"\x90\x01\n\x10TokenUsageTotals\x12\x14\n\x0cinput_tokens\x18\x01 \x01(\x03\x12\x15\n\routput_tokens\x18\x02 \x01(\x03\x12\x1f\n\x17\x63\x61\x63he_read_input_tokens\x18\x03 \x01(\x03\x12\x18\n\x10reasoning_tokens\x18\x04 \x01(\x03\x12\x14\n\x0ctotal_tokens\x18\x05 \x01(\x03\"\xc0\x01\n\x16StreamRunEventsRequest\x12\x17\n\x0forganization_id\x18\x01 \x01(\t\x12\x12\n\x08trace_id\x18\x02 \x01(\x0cH\x00\x12\x15\n\x0bworkload_id\x18\x03 \x01(\tH\x00\x12\x32\n\x05kinds\x18\x04 \x03(\x0e\x32#.agynio.api.tracing.v1.RunEventKind\x12\x0e\n\x06replay\x18\x05 \x01(\x08\x12\x17\n\x0finclude_summary\x18\x06 \x01(\x08\x42\x05\n\x03run\"\x85\x02\n\x17StreamRunEventsResponse\x12\x30\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1f.agynio.api.tracing.v1.RunEventH\x00\x12\x34\n\x07summary\x18\x02 \x01(\x0b\x32!.agynio.api.tracing.v1.RunSummaryH\x00\x12@\n\x0freplay_complete\x18\x03 \x01(\x0b\x32%.agynio.api.tracing.v1.ReplayCompleteH\x00\x12\x35\n\theartbeat\x18\x04 \x01(\x0b\x32 .agynio.api.tracing.v1.HeartbeatH\x00\x42\t\n\x07payload\"\x90\x02\n\x08RunEvent\x12\x10\n\x08sequence\x18\x01 \x01(\x04\x12\x35\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32%.agynio.api.tracing.v1.RunEventAction\x12\x31\n\x04kind\x18\x03 \x01(\x0e\x32#.agynio.api.tracing.v1.RunEventKind\x12\x31\n\x06status\x18\x04 \x01(\x0e\x32!.agynio.api.tracing.v1.SpanStatus\x12\x10\n\x08revision\x18\x05 \x01(\x03\x12\x43\n\x0eresource_spans\x18\x06 \x01(\x0b\x32+.opentelemetry.proto.trace.v1.ResourceSpans\"\x89\x04\n\nRunSummary\x12\x32\n\x06status\x18\x01 \x01(\x0e\x32\".agynio.api.tracing.v1.TraceStatus\x12\x1d\n\x15\x66irst_span_start_time\x18\x02 \x01(\x06\x12\x1c\n\x14last_span_start_time\x18\x03 \x01(\x06\x12\x1a\n\x12last_span_end_time\x18\x04 \x01(\x06\x12K\n\x0e\x63ounts_by_name\x18\x05 \x03(\x0b\x32\x33.agynio.api.tracing.v1.RunSummary.CountsByNameEntry\x12O\n\x10\x63ounts_by_status\x18\x06 \x03(\x0b\x32\x35.agynio.api.tracing.v1.RunSummary.CountsByStatusEntry\x12\x13\n\x0btotal_spans\x18\x07 \x01(\x03\x12<\n\x0btoken_usage\x18\x08 \x01(\x0b\x32\'.agynio.api.tracing.v1.TokenUsageTotals\x12\x11\n\ttrace_ids\x18\t \x03(\x0c\x1a\x33\n\x11\x43ountsByNameEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\x1a\x35\n\x13\x43ountsByStatusEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x03:\x02\x38\x01\"(\n\x0eReplayComplete\x12\x16\n\x0ereplayed_spans\x18\x01 \x01(\x03\"<\n\tHeartbeat\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x88\x01\n\x10ListSpansOrderBy\x12#\n\x1fLIST_SPANS_ORDER_BY_UNSPECIFIED\x10\x00\x12\'\n#LIST_SPANS_ORDER_BY_START_TIME_DESC\x10\x01\x12&\n\"LIST_SPANS_ORDER_BY_START_TIME_ASC\x10\x02*m\n\nSpanStatus\x12\x1b\n\x17SPAN_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13SPAN_STATUS_RUNNING\x10\x01\x12\x12\n\x0eSPAN_STATUS_OK\x10\x02\x12\x15\n\x11SPAN_STATUS_ERROR\x10\x03*y\n\x0bTraceStatus\x12\x1c\n\x18TRACE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14TRACE_STATUS_RUNNING\x10\x01\x12\x1a\n\x16TRACE_STATUS_COMPLETED\x10\x02\x12\x16\n\x12TRACE_STATUS_ERROR\x10\x03*\x8d\x01\n\x0eRunEventAction\x12 \n\x1cRUN_EVENT_ACTION_UNSPECIFIED\x10\x00\x12\x1d\n\x19RUN_EVENT_ACTION_REPLAYED\x10\x01\x12\x1c\n\x18RUN_EVENT_ACTION_CREATED\x10\x02\x12\x1c\n\x18RUN_EVENT_ACTION_UPDATED\x10\x03*\xe4\x01\n\x0cRunEventKind\x12\x1e\n\x1aRUN_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16RUN_EVENT_KIND_MESSAGE\x10\x01\x12\x1b\n\x17RUN_EVENT_KIND_LLM_CALL\x10\x02\x12!\n\x1dRUN_EVENT_KIND_TOOL_EXECUTION\x10\x03\x12 \n\x1cRUN_EVENT_KIND_SUMMARIZATION\x10\x04\x12\x1c\n\x18RUN_EVENT_KIND_INJECTION\x10\x05\x12\x18\n\x14RUN_EVENT_KIND_OTHER\x10\x06\x32\x88\x05\n\x0eTracingService\x12^\n\tListSpans\x12\'.agynio.api.tracing.v1.ListSpansRequest\x1a(.agynio.api.tracing.v1.ListSpansResponse\x12X\n\x07GetSpan\x12%.agynio.api.tracing.v1.GetSpanRequest\x1a&.agynio.api.tracing.v1.GetSpanResponse\x12[\n\x08GetTrace\x12&.agynio.api.tracing.v1.GetTraceRequest\x1a\'.agynio.api.tracing.v1.GetTraceResponse\x12p\n\x0fGetTraceSummary\x12-.agynio.api.tracing.v1.GetTraceSummaryRequest\x1a..agynio.api.tracing.v1.GetTraceSummaryResponse\x12y\n\x12GetTraceSpanTotals\x12\x30.agynio.api.tracing.v1.GetTraceSpanTotalsRequest\x1a\x31.agynio.api.tracing.v1.GetTraceSpanTotalsResponse\x12r\n\x0fStreamRunEvents\x12-.agynio.api.tracing.v1.StreamRunEventsRequest\x1a..agynio.api.tracing.v1.StreamRunEventsResponse0\x01\x42;Z9github.com/agynio/api/gen/agynio/api/tracing/v1;tracingv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,40 +38,64 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYNAMEENTRY']._serialized_options = b'8\001'
   _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYSTATUSENTRY']._loaded_options = None
   _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYSTATUSENTRY']._serialized_options = b'8\001'
-  _globals['_LISTSPANSORDERBY']._serialized_start=1908
-  _globals['_LISTSPANSORDERBY']._serialized_end=2044
-  _globals['_SPANSTATUS']._serialized_start=2046
-  _globals['_SPANSTATUS']._serialized_end=2155
-  _globals['_TRACESTATUS']._serialized_start=2157
-  _globals['_TRACESTATUS']._serialized_end=2278
-  _globals['_SPANFILTER']._serialized_start=105
-  _globals['_SPANFILTER']._serialized_end=410
-  _globals['_LISTSPANSREQUEST']._serialized_start=413
-  _globals['_LISTSPANSREQUEST']._serialized_end=605
-  _globals['_LISTSPANSRESPONSE']._serialized_start=607
-  _globals['_LISTSPANSRESPONSE']._serialized_end=720
-  _globals['_GETSPANREQUEST']._serialized_start=722
-  _globals['_GETSPANREQUEST']._serialized_end=773
-  _globals['_GETSPANRESPONSE']._serialized_start=775
-  _globals['_GETSPANRESPONSE']._serialized_end=861
-  _globals['_GETTRACEREQUEST']._serialized_start=863
-  _globals['_GETTRACEREQUEST']._serialized_end=898
-  _globals['_GETTRACERESPONSE']._serialized_start=900
-  _globals['_GETTRACERESPONSE']._serialized_end=987
-  _globals['_GETTRACESUMMARYREQUEST']._serialized_start=989
-  _globals['_GETTRACESUMMARYREQUEST']._serialized_end=1031
-  _globals['_GETTRACESUMMARYRESPONSE']._serialized_start=1034
-  _globals['_GETTRACESUMMARYRESPONSE']._serialized_end=1531
-  _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYNAMEENTRY']._serialized_start=1425
-  _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYNAMEENTRY']._serialized_end=1476
-  _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYSTATUSENTRY']._serialized_start=1478
-  _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYSTATUSENTRY']._serialized_end=1531
-  _globals['_GETTRACESPANTOTALSREQUEST']._serialized_start=1533
-  _globals['_GETTRACESPANTOTALSREQUEST']._serialized_end=1646
-  _globals['_GETTRACESPANTOTALSRESPONSE']._serialized_start=1648
-  _globals['_GETTRACESPANTOTALSRESPONSE']._serialized_end=1758
-  _globals['_TOKENUSAGETOTALS']._serialized_start=1761
-  _globals['_TOKENUSAGETOTALS']._serialized_end=1905
-  _globals['_TRACINGSERVICE']._serialized_start=2281
-  _globals['_TRACINGSERVICE']._serialized_end=2813
+  _globals['_RUNSUMMARY_COUNTSBYNAMEENTRY']._loaded_options = None
+  _globals['_RUNSUMMARY_COUNTSBYNAMEENTRY']._serialized_options = b'8\001'
+  _globals['_RUNSUMMARY_COUNTSBYSTATUSENTRY']._loaded_options = None
+  _globals['_RUNSUMMARY_COUNTSBYSTATUSENTRY']._serialized_options = b'8\001'
+  _globals['_LISTSPANSORDERBY']._serialized_start=3303
+  _globals['_LISTSPANSORDERBY']._serialized_end=3439
+  _globals['_SPANSTATUS']._serialized_start=3441
+  _globals['_SPANSTATUS']._serialized_end=3550
+  _globals['_TRACESTATUS']._serialized_start=3552
+  _globals['_TRACESTATUS']._serialized_end=3673
+  _globals['_RUNEVENTACTION']._serialized_start=3676
+  _globals['_RUNEVENTACTION']._serialized_end=3817
+  _globals['_RUNEVENTKIND']._serialized_start=3820
+  _globals['_RUNEVENTKIND']._serialized_end=4048
+  _globals['_SPANFILTER']._serialized_start=138
+  _globals['_SPANFILTER']._serialized_end=443
+  _globals['_LISTSPANSREQUEST']._serialized_start=446
+  _globals['_LISTSPANSREQUEST']._serialized_end=638
+  _globals['_LISTSPANSRESPONSE']._serialized_start=640
+  _globals['_LISTSPANSRESPONSE']._serialized_end=753
+  _globals['_GETSPANREQUEST']._serialized_start=755
+  _globals['_GETSPANREQUEST']._serialized_end=806
+  _globals['_GETSPANRESPONSE']._serialized_start=808
+  _globals['_GETSPANRESPONSE']._serialized_end=894
+  _globals['_GETTRACEREQUEST']._serialized_start=896
+  _globals['_GETTRACEREQUEST']._serialized_end=931
+  _globals['_GETTRACERESPONSE']._serialized_start=933
+  _globals['_GETTRACERESPONSE']._serialized_end=1020
+  _globals['_GETTRACESUMMARYREQUEST']._serialized_start=1022
+  _globals['_GETTRACESUMMARYREQUEST']._serialized_end=1064
+  _globals['_GETTRACESUMMARYRESPONSE']._serialized_start=1067
+  _globals['_GETTRACESUMMARYRESPONSE']._serialized_end=1564
+  _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYNAMEENTRY']._serialized_start=1458
+  _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYNAMEENTRY']._serialized_end=1509
+  _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYSTATUSENTRY']._serialized_start=1511
+  _globals['_GETTRACESUMMARYRESPONSE_COUNTSBYSTATUSENTRY']._serialized_end=1564
+  _globals['_GETTRACESPANTOTALSREQUEST']._serialized_start=1566
+  _globals['_GETTRACESPANTOTALSREQUEST']._serialized_end=1679
+  _globals['_GETTRACESPANTOTALSRESPONSE']._serialized_start=1681
+  _globals['_GETTRACESPANTOTALSRESPONSE']._serialized_end=1791
+  _globals['_TOKENUSAGETOTALS']._serialized_start=1794
+  _globals['_TOKENUSAGETOTALS']._serialized_end=1938
+  _globals['_STREAMRUNEVENTSREQUEST']._serialized_start=1941
+  _globals['_STREAMRUNEVENTSREQUEST']._serialized_end=2133
+  _globals['_STREAMRUNEVENTSRESPONSE']._serialized_start=2136
+  _globals['_STREAMRUNEVENTSRESPONSE']._serialized_end=2397
+  _globals['_RUNEVENT']._serialized_start=2400
+  _globals['_RUNEVENT']._serialized_end=2672
+  _globals['_RUNSUMMARY']._serialized_start=2675
+  _globals['_RUNSUMMARY']._serialized_end=3196
+  _globals['_RUNSUMMARY_COUNTSBYNAMEENTRY']._serialized_start=1458
+  _globals['_RUNSUMMARY_COUNTSBYNAMEENTRY']._serialized_end=1509
+  _globals['_RUNSUMMARY_COUNTSBYSTATUSENTRY']._serialized_start=1511
+  _globals['_RUNSUMMARY_COUNTSBYSTATUSENTRY']._serialized_end=1564
+  _globals['_REPLAYCOMPLETE']._serialized_start=3198
+  _globals['_REPLAYCOMPLETE']._serialized_end=3238
+  _globals['_HEARTBEAT']._serialized_start=3240
+  _globals['_HEARTBEAT']._serialized_end=3300
+  _globals['_TRACINGSERVICE']._serialized_start=4051
+  _globals['_TRACINGSERVICE']._serialized_end=4699
 # @@protoc_insertion_point(module_scope)

@@ -60,6 +60,11 @@ class TracingServiceStub:
                 request_serializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsRequest.SerializeToString,
                 response_deserializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsResponse.FromString,
                 _registered_method=True)
+        self.StreamRunEvents = channel.unary_stream(
+                '/agynio.api.tracing.v1.TracingService/StreamRunEvents',
+                request_serializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsResponse.FromString,
+                _registered_method=True)
 
 
 class TracingServiceServicer:
@@ -99,6 +104,15 @@ class TracingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamRunEvents(self, request, context):
+        """A run's spans as they change: the current ones (replay), then every insert and update,
+        each span state at most once. Never ends by itself; UNAVAILABLE when the server stops,
+        RESOURCE_EXHAUSTED when the client falls behind: reconnect with replay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TracingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +140,11 @@ def add_TracingServiceServicer_to_server(servicer, server):
                     servicer.GetTraceSpanTotals,
                     request_deserializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsRequest.FromString,
                     response_serializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsResponse.SerializeToString,
+            ),
+            'StreamRunEvents': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamRunEvents,
+                    request_deserializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -264,6 +283,33 @@ class TracingService:
             '/agynio.api.tracing.v1.TracingService/GetTraceSpanTotals',
             agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsRequest.SerializeToString,
             agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.GetTraceSpanTotalsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamRunEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/agynio.api.tracing.v1.TracingService/StreamRunEvents',
+            agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsRequest.SerializeToString,
+            agynio_dot_api_dot_tracing_dot_v1_dot_tracing__pb2.StreamRunEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
