@@ -16,6 +16,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from agyn_tracing import otlp_json
 from agyn_tracing.attribution import INJECTED, ORGANIZATION_ID, WORKLOAD_ID, Exporter
 
 THREAD_ID = "agyn.thread.id"
@@ -27,6 +28,7 @@ TOKEN_ATTRIBUTES = {
     "cache_read_input_tokens": "gen_ai.usage.cache_read.input_tokens",
     "reasoning_tokens": "agyn.usage.reasoning_tokens",
 }
+_TOKEN_COLUMNS = {key: column for column, key in TOKEN_ATTRIBUTES.items()}
 
 # (column, the SQL array type of its values); JSON travels as text and is cast per row.
 _COLUMNS = (
@@ -113,11 +115,19 @@ def _asserted(resource: Any, key: str, field: str) -> str | None:
     return str(value.string_value.strip())
 
 
-def _int_attribute(attributes: Sequence[common_pb2.KeyValue], key: str) -> int | None:
-    for attribute in attributes:
-        if attribute.key == key and attribute.value.WhichOneof("value") == "int_value":
-            return int(attribute.value.int_value)
-    return None
+def _derived(written: list[dict[str, Any]], message_id: str | None) -> dict[str, Any]:
+    """The columns a span's attributes give (B.6), from their protojson: the first integer of
+    each token key, and the message id unless the resource named one."""
+    derived: dict[str, Any] = dict.fromkeys(TOKEN_ATTRIBUTES)
+    for pair in written:
+        key, value = pair.get("key", ""), pair.get("value", {})
+        column = _TOKEN_COLUMNS.get(key)
+        if column is not None and derived[column] is None and "intValue" in value:
+            derived[column] = int(value["intValue"])
+        elif key == MESSAGE_ID and message_id is None and "stringValue" in value:
+            message_id = value["stringValue"]
+    derived["message_id"] = message_id
+    return derived
 
 
 def attribute(key: str, value: str) -> common_pb2.KeyValue:
@@ -186,6 +196,7 @@ def rows(request: trace_service_pb2.ExportTraceServiceRequest) -> tuple[dict[str
                 ):
                     rejected += 1
                     continue
+                attributes = otlp_json.attributes(span.attributes)
                 row = {
                     "trace_id": span.trace_id,
                     "span_id": span.span_id,
@@ -196,9 +207,9 @@ def rows(request: trace_service_pb2.ExportTraceServiceRequest) -> tuple[dict[str
                     "kind": span.kind,
                     "start_time_unix_nano": span.start_time_unix_nano,
                     "end_time_unix_nano": span.end_time_unix_nano,
-                    "attributes": json.dumps([MessageToDict(kv) for kv in span.attributes]),
+                    "attributes": json.dumps(attributes),
                     "dropped_attributes_count": span.dropped_attributes_count,
-                    "events": json.dumps([MessageToDict(event) for event in span.events]),
+                    "events": json.dumps([otlp_json.event(event) for event in span.events]),
                     "dropped_events_count": span.dropped_events_count,
                     "links": json.dumps([MessageToDict(link) for link in span.links]),
                     "dropped_links_count": span.dropped_links_count,
@@ -207,13 +218,9 @@ def rows(request: trace_service_pb2.ExportTraceServiceRequest) -> tuple[dict[str
                     "resource": resource_json,
                     "instrumentation_scope": scope_json,
                     "organization_id": organization,
-                    "message_id": resource_message or _string_attribute(span.attributes, MESSAGE_ID),
                     "workload_id": workload,
                     "thread_id": thread,
-                    **{
-                        column: _int_attribute(span.attributes, key)
-                        for column, key in TOKEN_ATTRIBUTES.items()
-                    },
+                    **_derived(attributes, resource_message or None),
                 }
                 by_key[(span.trace_id, span.span_id)] = row
     columns: dict[str, list[Any]] = {name: [] for name, _ in _COLUMNS}
