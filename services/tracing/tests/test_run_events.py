@@ -7,6 +7,7 @@ import asyncio
 import base64
 import json
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -17,9 +18,11 @@ from agyn_inprocess.tracing import attr, export, exporting_agent, span
 from agyn_testkit.calls import metadata
 from agynio.api.gateway.v1 import tracing_pb2_grpc as tracing_gateway
 from agynio.api.tracing.v1 import tracing_pb2 as pb
+from agynio.api.tracing.v1 import tracing_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2
 
 READ_WITHIN = 20.0
+EXPORT_WITHIN = 30.0
 REPLAYED, CREATED, UPDATED = (
     pb.RUN_EVENT_ACTION_REPLAYED,
     pb.RUN_EVENT_ACTION_CREATED,
@@ -45,10 +48,11 @@ async def read(call: Any) -> pb.StreamRunEventsResponse:
 async def read_events(call: Any, count: int) -> list[pb.RunEvent]:
     """The next `count` events, skipping summaries and heartbeats."""
     events: list[pb.RunEvent] = []
-    while len(events) < count:
-        response = await read(call)
-        if response.HasField("event"):
-            events.append(response.event)
+    async with asyncio.timeout(READ_WITHIN):
+        while len(events) < count:
+            response = await read(call)
+            if response.HasField("event"):
+                events.append(response.event)
     return events
 
 
@@ -57,15 +61,31 @@ async def read_to_the_end(call: Any) -> None:
         await read(call)
 
 
-def open_stream(tracing: Any, org: dict[str, Any], **request: Any) -> Any:
+@pytest.fixture
+async def viewers() -> AsyncIterator[list[grpc.aio.Channel]]:
+    """The channels streams are opened on: a viewer is not the exporter, and a stream the test
+    leaves unread must not hold up the exports' connection."""
+    channels: list[grpc.aio.Channel] = []
+    yield channels
+    for channel in channels:
+        await channel.close()
+
+
+def open_stream(tracing: Any, org: dict[str, Any], viewers: list[grpc.aio.Channel], **request: Any) -> Any:
     request.setdefault("organization_id", org["org"])
-    return tracing.stub.StreamRunEvents(pb.StreamRunEventsRequest(**request), metadata=metadata(org["owner"]))
+    viewers.append(grpc.aio.insecure_channel(tracing.address))
+    stub = tracing_pb2_grpc.TracingServiceStub(viewers[-1])
+    return stub.StreamRunEvents(pb.StreamRunEventsRequest(**request), metadata=metadata(org["owner"]))
 
 
-async def test_a_client_joining_mid_run_gets_the_replay_then_every_change_once_in_order(tracing, org):
+async def test_a_client_joining_mid_run_gets_the_replay_then_every_change_once_in_order(
+    tracing, org, viewers
+):
     trace_id = uuid.uuid4().bytes
-    await tracing.otlp.Export(export([bulky(trace_id, n) for n in range(1, 301)]), metadata=org["bearer"])
-    call = open_stream(tracing, org, workload_id=org["workload"], replay=True)
+    await tracing.otlp.Export(
+        export([bulky(trace_id, n) for n in range(1, 301)]), metadata=org["bearer"], timeout=EXPORT_WITHIN
+    )
+    call = open_stream(tracing, org, viewers, workload_id=org["workload"], replay=True)
     first = await read(call)
     assert (first.event.action, span_number(first.event), first.event.revision) == (REPLAYED, 1, 1)
     # While the replay is still being sent (6 MB the client has not read): span 1 changes
@@ -73,6 +93,7 @@ async def test_a_client_joining_mid_run_gets_the_replay_then_every_change_once_i
     await tracing.otlp.Export(
         export([bulky(trace_id, 1, end=9_000), bulky(trace_id, 300, end=9_000), bulky(trace_id, 301)]),
         metadata=org["bearer"],
+        timeout=EXPORT_WITHIN,
     )
     responses = [first]
     while not responses[-1].HasField("replay_complete"):
@@ -91,10 +112,16 @@ async def test_a_client_joining_mid_run_gets_the_replay_then_every_change_once_i
         (event,) = await read_events(call, 1)
         live.append(event)
         sent_of[span_number(event)] = event.revision
+    # Three new spans in a row, in their exports' order; then one of them changes. (Two changes
+    # of a span that both land before the stream reads its row are sent as one: the stream
+    # sends the stored state.)
     for n in (302, 303, 304):
-        await tracing.otlp.Export(export([span(trace_id, n)]), metadata=org["bearer"])
-    await tracing.otlp.Export(export([span(trace_id, 302, end=9_000)]), metadata=org["bearer"])
-    live += await read_events(call, 4)
+        await tracing.otlp.Export(export([span(trace_id, n)]), metadata=org["bearer"], timeout=EXPORT_WITHIN)
+    live += await read_events(call, 3)
+    await tracing.otlp.Export(
+        export([span(trace_id, 302, end=9_000)]), metadata=org["bearer"], timeout=EXPORT_WITHIN
+    )
+    live += await read_events(call, 1)
     call.cancel()
 
     everything = replay + live
@@ -113,7 +140,7 @@ async def test_a_client_joining_mid_run_gets_the_replay_then_every_change_once_i
     assert live[-1].status == pb.SPAN_STATUS_OK
 
 
-async def test_kinds_filter_and_summaries_follow_the_changes(tracing, org):
+async def test_kinds_filter_and_summaries_follow_the_changes(tracing, org, viewers):
     trace_id = uuid.uuid4().bytes
     await tracing.otlp.Export(
         export(
@@ -124,10 +151,12 @@ async def test_kinds_filter_and_summaries_follow_the_changes(tracing, org):
             ]
         ),
         metadata=org["bearer"],
+        timeout=EXPORT_WITHIN,
     )
     call = open_stream(
         tracing,
         org,
+        viewers,
         trace_id=trace_id,
         kinds=[pb.RUN_EVENT_KIND_TOOL_EXECUTION, pb.RUN_EVENT_KIND_OTHER],
         replay=True,
@@ -150,8 +179,12 @@ async def test_kinds_filter_and_summaries_follow_the_changes(tracing, org):
     }
 
     # A filtered-out kind changes nothing the client sees but the summary; another kind is sent.
-    await tracing.otlp.Export(export([span(trace_id, 2, end=9_000, name="llm.call")]), metadata=org["bearer"])
-    await tracing.otlp.Export(export([span(trace_id, 4, name="egress.request")]), metadata=org["bearer"])
+    await tracing.otlp.Export(
+        export([span(trace_id, 2, end=9_000, name="llm.call")]), metadata=org["bearer"], timeout=EXPORT_WITHIN
+    )
+    await tracing.otlp.Export(
+        export([span(trace_id, 4, name="egress.request")]), metadata=org["bearer"], timeout=EXPORT_WITHIN
+    )
     responses = [await read(call)]
     while not (responses[-1].HasField("summary") and responses[-1].summary.total_spans == 4):
         responses.append(await read(call))
@@ -170,14 +203,14 @@ async def test_kinds_filter_and_summaries_follow_the_changes(tracing, org):
     assert sum(response.HasField("summary") for response in responses) <= 2
 
 
-async def test_only_the_requested_organizations_spans_are_sent(tracing, org, agents: Agents):
+async def test_only_the_requested_organizations_spans_are_sent(tracing, org, agents: Agents, viewers):
     other = await exporting_agent(agents)
     trace_id = uuid.uuid4().bytes
-    call = open_stream(tracing, org, trace_id=trace_id, replay=True)
+    call = open_stream(tracing, org, viewers, trace_id=trace_id, replay=True)
     assert (await read(call)).replay_complete.replayed_spans == 0
     # The other organization's span of the same trace id comes first and is never sent.
-    await tracing.otlp.Export(export([span(trace_id, 1)]), metadata=other["bearer"])
-    await tracing.otlp.Export(export([span(trace_id, 2)]), metadata=org["bearer"])
+    await tracing.otlp.Export(export([span(trace_id, 1)]), metadata=other["bearer"], timeout=EXPORT_WITHIN)
+    await tracing.otlp.Export(export([span(trace_id, 2)]), metadata=org["bearer"], timeout=EXPORT_WITHIN)
     (event,) = await read_events(call, 1)
     call.cancel()
     assert span_number(event) == 2
@@ -212,35 +245,41 @@ async def test_outsiders_are_denied(tracing, org):
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
-async def test_a_quiet_run_gets_heartbeats(tracing_with, org):
+async def test_a_quiet_run_gets_heartbeats(tracing_with, org, viewers):
     async with tracing_with(run_events_heartbeat_seconds=0.2) as tracing:
-        call = open_stream(tracing, org, workload_id=org["workload"])
+        call = open_stream(tracing, org, viewers, workload_id=org["workload"])
         beat = await read(call)
         call.cancel()
     assert beat.HasField("heartbeat") and beat.heartbeat.server_time.seconds > 0
 
 
-async def test_a_client_that_falls_behind_is_ended_resource_exhausted(tracing_with, org):
+async def test_a_client_that_falls_behind_is_ended_resource_exhausted(tracing_with, org, viewers):
     async with tracing_with(run_events_buffer_size=3) as tracing:
         trace_id = uuid.uuid4().bytes
-        call = open_stream(tracing, org, trace_id=trace_id, replay=True)
+        call = open_stream(tracing, org, viewers, trace_id=trace_id, replay=True)
         assert (await read(call)).HasField("replay_complete")
         # Live, to a client that reads no more: the stream stalls on 6 MB of events.
-        await tracing.otlp.Export(export([bulky(trace_id, n) for n in range(1, 301)]), metadata=org["bearer"])
+        await tracing.otlp.Export(
+            export([bulky(trace_id, n) for n in range(1, 301)]), metadata=org["bearer"], timeout=EXPORT_WITHIN
+        )
         with pytest.raises(grpc.aio.AioRpcError) as ended:
             await read_to_the_end(call)
         assert ended.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-async def test_changes_during_a_long_replay_are_not_counted_against_the_client(tracing_with, org):
+async def test_changes_during_a_long_replay_are_not_counted_against_the_client(tracing_with, org, viewers):
     """The replay goes at the client's pace; more changes than the buffer holds meanwhile are
     read again after it, not an overflow."""
     async with tracing_with(run_events_buffer_size=3) as tracing:
         trace_id = uuid.uuid4().bytes
-        await tracing.otlp.Export(export([bulky(trace_id, n) for n in range(1, 301)]), metadata=org["bearer"])
-        call = open_stream(tracing, org, trace_id=trace_id, replay=True)
+        await tracing.otlp.Export(
+            export([bulky(trace_id, n) for n in range(1, 301)]), metadata=org["bearer"], timeout=EXPORT_WITHIN
+        )
+        call = open_stream(tracing, org, viewers, trace_id=trace_id, replay=True)
         await read(call)
-        await tracing.otlp.Export(export([span(trace_id, n) for n in range(1, 11)]), metadata=org["bearer"])
+        await tracing.otlp.Export(
+            export([span(trace_id, n) for n in range(1, 11)]), metadata=org["bearer"], timeout=EXPORT_WITHIN
+        )
         revisions: dict[int, int] = {}
         while any(revisions.get(n) != 2 for n in range(1, 11)):
             response = await read(call)
@@ -251,9 +290,9 @@ async def test_changes_during_a_long_replay_are_not_counted_against_the_client(t
         assert len(revisions) == 300
 
 
-async def test_a_stopping_server_ends_its_streams_unavailable(tracing_with, org):
+async def test_a_stopping_server_ends_its_streams_unavailable(tracing_with, org, viewers):
     async with tracing_with() as tracing:
-        call = open_stream(tracing, org, workload_id=org["workload"], replay=True)
+        call = open_stream(tracing, org, viewers, workload_id=org["workload"], replay=True)
         assert (await read(call)).HasField("replay_complete")
         await tracing.service.stop(5)
         with pytest.raises(grpc.aio.AioRpcError) as ended:
@@ -261,12 +300,12 @@ async def test_a_stopping_server_ends_its_streams_unavailable(tracing_with, org)
         assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-async def test_changes_made_while_the_bus_is_away_still_arrive(tracing, org, nats):
+async def test_changes_made_while_the_bus_is_away_still_arrive(tracing, org, nats, viewers):
     trace_id = uuid.uuid4().bytes
-    call = open_stream(tracing, org, trace_id=trace_id, replay=True)
+    call = open_stream(tracing, org, viewers, trace_id=trace_id, replay=True)
     assert (await read(call)).HasField("replay_complete")
     nats.stop()
-    await tracing.otlp.Export(export([span(trace_id, 1)]), metadata=org["bearer"])
+    await tracing.otlp.Export(export([span(trace_id, 1)]), metadata=org["bearer"], timeout=EXPORT_WITHIN)
     nats.start()
     (event,) = await read_events(call, 1)
     call.cancel()
@@ -276,7 +315,7 @@ async def test_changes_made_while_the_bus_is_away_still_arrive(tracing, org, nat
 @pytest.mark.parametrize("protocol", ["grpc", "connect"])
 async def test_the_gateway_relays_the_stream(tracing, gateway_with, org, protocol):
     trace_id = uuid.uuid4().bytes
-    await tracing.otlp.Export(export([span(trace_id, 1)]), metadata=org["bearer"])
+    await tracing.otlp.Export(export([span(trace_id, 1)]), metadata=org["bearer"], timeout=EXPORT_WITHIN)
     async with gateway_with(tracing_address=tracing.address) as gateway:
         token = await gateway.token_for(org["owner"])
         if protocol == "grpc":
@@ -287,7 +326,9 @@ async def test_the_gateway_relays_the_stream(tracing, gateway_with, org, protoco
                 )
                 assert span_number((await read(call)).event) == 1
                 assert (await read(call)).HasField("replay_complete")
-                await tracing.otlp.Export(export([span(trace_id, 2)]), metadata=org["bearer"])
+                await tracing.otlp.Export(
+                    export([span(trace_id, 2)]), metadata=org["bearer"], timeout=EXPORT_WITHIN
+                )
                 (event,) = await read_events(call, 1)
                 call.cancel()
             assert (span_number(event), event.action) == (2, CREATED)
