@@ -9,70 +9,25 @@ import uuid
 import grpc
 import pytest
 from agyn_inprocess.agents import Agents
-from agyn_inprocess.users import agent_credential
+from agyn_inprocess.tracing import exporting_agent, spans_of
+from agyn_inprocess.tracing import otlp_attribute as attr
+from agyn_inprocess.tracing import otlp_export as export
+from agyn_inprocess.tracing import otlp_span as span
 from agyn_testkit.calls import metadata
 from agyn_testkit.harness import read_events
 from agynio.api.notifications.v1 import notifications_pb2
 from agynio.api.tracing.v1 import access_pb2
 from agynio.api.tracing.v1 import tracing_pb2 as pb
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-from opentelemetry.proto.common.v1 import common_pb2
-from opentelemetry.proto.resource.v1 import resource_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
-
-
-def attr(key: str, value: str | int) -> common_pb2.KeyValue:
-    if isinstance(value, int):
-        return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(int_value=value))
-    return common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=value))
-
-
-def span(trace_id: bytes, n: int, *, end: int = 0, **fields) -> trace_pb2.Span:
-    return trace_pb2.Span(
-        trace_id=trace_id,
-        span_id=n.to_bytes(8, "big"),
-        name=fields.pop("name", "llm.call"),
-        start_time_unix_nano=1_000 + n,
-        end_time_unix_nano=end,
-        **fields,
-    )
-
-
-def export(spans, *resource_attributes) -> trace_service_pb2.ExportTraceServiceRequest:
-    return trace_service_pb2.ExportTraceServiceRequest(
-        resource_spans=[
-            trace_pb2.ResourceSpans(
-                resource=resource_pb2.Resource(attributes=list(resource_attributes)),
-                scope_spans=[trace_pb2.ScopeSpans(spans=spans)],
-            )
-        ]
-    )
 
 
 def resource_of(reply) -> dict[str, str]:
     return {kv.key: kv.value.string_value for kv in reply.resource_spans[0].resource.attributes}
 
 
-def spans_of(reply) -> list[trace_pb2.Span]:
-    return [s for rs in reply.resource_spans for ss in rs.scope_spans for s in ss.spans]
-
-
 @pytest.fixture
 async def org(agents: Agents):
-    platform = agents.platform
-    owner = await platform.user("owner")
-    org = await platform.create_org(owner)
-    agent = await agents.create(owner, org)
-    workload = uuid.uuid4()
-    credential = await agent_credential(platform.users, uuid.UUID(agent.meta.id), workload)
-    return {
-        "org": org,
-        "owner": owner,
-        "outsider": await platform.user("outsider"),
-        "agent": agent.meta.id,
-        "workload": str(workload),
-        "bearer": (("authorization", f"Bearer {credential.enrollment_jwt}"),),
-    }
+    return await exporting_agent(agents)
 
 
 async def test_an_agent_exports_and_its_attribution_is_injected(tracing, org):
