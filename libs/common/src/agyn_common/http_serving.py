@@ -76,8 +76,9 @@ RETRY_AFTER_SECONDS = 1
 # What is still read of a body after its answer is ready (a refused one): an HTTP/1.1 client
 # writes the whole body before it reads the answer, and would see a reset instead of it.
 DRAIN_MAX_BYTES = 64 * 2**20
-# Inflating more than this is left to a thread: the event loop keeps serving meanwhile.
-INFLATE_INLINE_BYTES = 256 * 2**10
+# A gzip body larger than this (as sent) is inflated in a thread, the event loop serving
+# meanwhile; deflate inflates at most about 1,000 times, so this much costs a few ms at worst.
+INFLATE_INLINE_BYTES = 4 * 2**10
 CLIENT_CLOSED_REQUEST = 499  # nothing answered: the client went away (nginx's number)
 
 
@@ -137,7 +138,7 @@ class RequestBody:
         data = b"".join(chunks)
         if self._encoding != "gzip":
             return data
-        if len(data) <= INFLATE_INLINE_BYTES // 8:  # gzip rarely shrinks text more than 8 times
+        if len(data) <= INFLATE_INLINE_BYTES:
             return self._inflate(data)
         return await asyncio.to_thread(self._inflate, data)
 
