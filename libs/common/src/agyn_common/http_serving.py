@@ -241,10 +241,6 @@ class HttpRoutes:
         self._gate = gate
         self._outcomes = outcomes
 
-    @property
-    def paths(self) -> frozenset[str]:
-        return frozenset(self._routes)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
