@@ -55,7 +55,9 @@ def on_a_local_platform(measure: Callable[[LocalPlatform], Awaitable[object]]) -
     in `make up`, on free ports), run `measure` against it, stop it; the exit code."""
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="agyn-bench-") as state:
-        platform = LocalPlatform(Options(state_dir=Path(state), nats_port=free_port(), base_port=0))
+        # Without the platform's own spans: the figures are the calls', not their recording's.
+        options = Options(state_dir=Path(state), nats_port=free_port(), base_port=0, platform_spans=False)
+        platform = LocalPlatform(options)
         try:
             platform.start()
             print(f"platform up in {time.perf_counter() - started:.1f}s ({', '.join(platform.addresses)})")

@@ -1,5 +1,6 @@
 """The pure parts of libs/common, each on its own: page tokens, field checks, rate limits,
-caller metadata, the calling workload in both access modes, and the JSON log line."""
+caller metadata, the calling workload in both access modes, the JSON log line, and the spans
+a service never records."""
 
 from __future__ import annotations
 
@@ -29,8 +30,13 @@ from agyn_common.pagination import (
     encode_page_token,
 )
 from agyn_common.ratelimit import RateLimiter
+from agyn_common.telemetry import Unrecorded
 from agyn_common.validation import check_length, parse_uuid, parse_uuid_list
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
 
 def raised(call, *args, **kwargs) -> ServiceError:
@@ -303,3 +309,17 @@ def test_text_log_line_reads_as_one_line_with_the_trace_and_the_traceback_after(
         f" WARNING users agyn.test: failed trace_id={span.get_span_context().trace_id:032x}"
     )
     assert traceback[-1] == "ValueError: boom"
+
+
+def test_unrecorded_spans_and_what_runs_under_them_are_dropped_even_in_a_sampled_trace():
+    spans = InMemorySpanExporter()
+    provider = TracerProvider(sampler=Unrecorded({"Export"}, ParentBased(ALWAYS_ON)))
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    tracer = provider.get_tracer("test")
+    caller = SpanContext(0xAB, 0xCD, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    exported_in = set_span_in_context(NonRecordingSpan(caller))
+    with tracer.start_as_current_span("Export", context=exported_in), tracer.start_as_current_span("Resolve"):
+        pass
+    with tracer.start_as_current_span("ListSpans"):
+        pass
+    assert [span.name for span in spans.get_finished_spans()] == ["ListSpans"]

@@ -8,7 +8,7 @@ import uuid
 
 import grpc
 import pytest
-from agyn_inprocess.tracing import attr, export, span
+from agyn_inprocess.tracing import attr, export, span, spans_of
 from agyn_testkit.calls import metadata
 from agyn_testkit.harness import read_events
 from agynio.api.notifications.v1 import notifications_pb2
@@ -19,10 +19,6 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 
 def resource_of(reply) -> dict[str, str]:
     return {kv.key: kv.value.string_value for kv in reply.resource_spans[0].resource.attributes}
-
-
-def spans_of(reply) -> list[trace_pb2.Span]:
-    return [s for rs in reply.resource_spans for ss in rs.scope_spans for s in ss.spans]
 
 
 async def test_an_agent_exports_and_its_attribution_is_injected(tracing, org):

@@ -172,6 +172,10 @@ def test_the_umbrella_renders_each_service_with_its_identity_and_policy(helm_dir
         }
         assert container["ports"] == [
             {"name": deployable.port_name, "containerPort": deployable.port, "protocol": "TCP"},
+            *(
+                {"name": http.endpoint, "containerPort": http.port, "protocol": "TCP"}
+                for http in deployable.local.http_ports
+            ),
             {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
         ]
         assert container["readinessProbe"]["grpc"] == {"port": deployable.port}
@@ -376,9 +380,11 @@ def port_names(ports: list[dict[str, Any]]) -> list[str]:
 
 
 def metrics_rules(policy: dict[str, Any]) -> list[dict[str, Any]]:
-    """The AuthorizationPolicy rules that name a port: the metrics port's."""
+    """The AuthorizationPolicy rules of the metrics port."""
     return [
-        rule for rule in policy["spec"]["rules"] if "ports" in rule.get("to", [{}])[0].get("operation", {})
+        rule
+        for rule in policy["spec"]["rules"]
+        if rule.get("to", [{}])[0].get("operation", {}).get("ports") == [str(METRICS_PORT)]
     ]
 
 
@@ -638,6 +644,58 @@ def test_the_network_policy_opens_the_object_stores_port(helm_dir, endpoint, use
     # A service without an object store opens no such port.
     users = by_kind(charts.render(helm_dir / "users", values, NAMESPACE), "NetworkPolicy")["users"]
     assert [rule for rule in users["spec"]["egress"] if "to" not in rule] == []
+
+
+def test_tracing_serves_otlp_http_on_a_port_open_to_any_workload(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, ALL_OPTIONAL_ON, NAMESPACE)
+    deployment = by_kind(objects, "Deployment")["tracing"]
+    assert env_of(deployment)["OTLP_HTTP_PORT"] == "4318"
+    assert {
+        "name": "otlp-http",
+        "port": 4318,
+        "targetPort": "otlp-http",
+        "appProtocol": "http",
+        "protocol": "TCP",
+    } in by_kind(objects, "Service")["tracing"]["spec"]["ports"]
+    # The mesh lets any caller POST OTLP/HTTP's path there, and nothing else; so does the network.
+    policy = by_kind(objects, "AuthorizationPolicy")["tracing"]
+    http_rules = [rule for rule in policy["spec"]["rules"] if rule not in metrics_rules(policy)]
+    assert {
+        "to": [{"operation": {"ports": ["4318"], "methods": ["POST"], "paths": ["/v1/traces"]}}]
+    } in http_rules
+    ingress = by_kind(objects, "NetworkPolicy")["tracing"]["spec"]["ingress"]
+    assert {"ports": [{"port": 4318, "protocol": "TCP"}]} in ingress
+    # Other services have no HTTP port.
+    assert "OTLP_HTTP_PORT" not in env_of(by_kind(objects, "Deployment")["users"])
+    assert port_names(by_kind(objects, "Service")["users"]["spec"]["ports"]) == ["grpc", "metrics"]
+
+
+def test_the_otlp_endpoint_reaches_every_service_named_as_a_platform_producer(helm_dir):
+    objects = charts.render(helm_dir / generate.UMBRELLA, {}, NAMESPACE)
+    for name, deployment in by_kind(objects, "Deployment").items():
+        assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in env_of(deployment), name  # default: no export
+    endpoint = "http://tracing:50051"  # the platform's own Tracing
+    values: dict[str, Any] = {
+        "global": {"otel": {"endpoint": endpoint}},
+        **{name: {"networkPolicy": {"enabled": True, "egressPorts": []}} for name in SERVICES},
+    }
+    objects = charts.render(helm_dir / generate.UMBRELLA, values, NAMESPACE)
+    for name in SERVICES:
+        environment = env_of(by_kind(objects, "Deployment")[name])
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == endpoint, name
+        # Named without the mesh too, where x-agyn-caller is how Tracing knows a platform service.
+        assert environment["OTEL_EXPORTER_OTLP_HEADERS"] == f"x-agyn-caller={name}", name
+        egress = by_kind(objects, "NetworkPolicy")[name]["spec"]["egress"]
+        assert {"ports": [{"port": 50051, "protocol": "TCP"}]} in egress, name
+    # Headers of the operator's own (a collector's credential) replace ours.
+    headers = {"OTEL_EXPORTER_OTLP_HEADERS": "authorization=Bearer x"}
+    users = charts.render(
+        helm_dir / "users", {"global": {"otel": {"endpoint": endpoint, "env": headers}}}, NAMESPACE
+    )
+    container = by_kind(users, "Deployment")["users"]["spec"]["template"]["spec"]["containers"][0]
+    assert [item["value"] for item in container["env"] if item["name"] == "OTEL_EXPORTER_OTLP_HEADERS"] == [
+        "authorization=Bearer x"
+    ]
 
 
 @pytest.mark.parametrize(

@@ -255,6 +255,17 @@ def test_a_grpc_method_name_in_methods_is_reported() -> None:
     assert "istio/istio#20479" in problem
 
 
+def test_a_plain_http_ports_rule_takes_exact_paths() -> None:
+    policy = authorization_policy()
+    operation(policy).update({"ports": ["4318"], "paths": ["/v1/traces"]})
+    assert authorization_policy_problems(policy) == []
+    operation(policy)["paths"] = ["/v1/*"]
+    assert authorization_policy_problems(policy) == [
+        "AuthorizationPolicy/users: $.spec.rules[0].to[0].operation.paths[0]: '/v1/*' is not an exact path"
+        " /<segment>/..."
+    ]
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -17,8 +17,10 @@ from typing import TypeVar
 
 import grpc
 import httpx
+import psycopg
 from agyn_common.embedded import free_port
 from agyn_inprocess.gateway import frame, frames
+from agyn_local.platform import database_url
 from agyn_local.services import SERVICES
 from agynio.api.gateway.v1 import runners_pb2_grpc as runners_gateway
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
@@ -26,6 +28,14 @@ from agynio.api.runner.v1 import runner_pb2
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
 START_TIMEOUT_SECONDS = 90
+# The services batch their spans for 5 s (OTEL_BSP_SCHEDULE_DELAY) before sending them.
+SPANS_TIMEOUT_SECONDS = 30
+# The `service.name` of each stored span's resource.
+SERVICE_NAMES = """
+    SELECT DISTINCT attribute->'value'->>'stringValue' FROM spans,
+        jsonb_array_elements(resource->'attributes') AS attribute
+    WHERE attribute->>'key' = 'service.name'
+"""
 StubT = TypeVar("StubT")
 
 
@@ -124,6 +134,7 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
             "postgres",
             "s3",
             "metrics",
+            "otlp-http",
         }
         assert set(endpoints["metrics"]) == {service.name for service in SERVICES}
         assert endpoints["nats"] == f"nats://127.0.0.1:{nats_port}"
@@ -238,6 +249,33 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
             assert (
                 (b"error" not in end) if end_flags == 0x02 else (b"grpc-status:0" in end.replace(b" ", b""))
             )
+
+        # The services sent their own spans to Tracing, as platform producers: stored without
+        # an organization (so no query shows them). Tracing's own too, but never its handling
+        # of an export (which would beget exports for ever).
+        tracing_database = database_url(endpoints["postgres"], "tracing")
+        deadline = time.monotonic() + SPANS_TIMEOUT_SECONDS
+        while True:
+            with psycopg.connect(tracing_database) as connection:
+                services = {name for (name,) in connection.execute(SERVICE_NAMES)}
+                exports = connection.execute(
+                    "SELECT count(*) FROM spans WHERE name LIKE '%TraceService/Export' OR name LIKE 'POST %'"
+                ).fetchone()
+            if {"gateway", "users", "runners", "tracing"} <= services or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert {"gateway", "users", "runners", "tracing"} <= services
+        assert exports == (0,)
+        # OTLP/HTTP, where a collector would send its spans.
+        exported = httpx.post(
+            f"{endpoints['otlp-http']}/v1/traces",
+            json={"resourceSpans": [{"scopeSpans": [{"spans": [
+                {"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "collected", "startTimeUnixNano": "1"}
+            ]}]}]},
+            headers={"x-agyn-caller": "otel-collector"},
+            timeout=30,
+        )  # fmt: skip
+        assert (exported.status_code, exported.json()) == (200, {})
 
         # One platform per state directory.
         second = subprocess.run(

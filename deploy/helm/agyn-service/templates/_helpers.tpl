@@ -44,6 +44,10 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
   value: "0.0.0.0"
 - name: GRPC_PORT
   value: {{ .Values.port | quote }}
+{{- range .Values.httpPorts }}
+- name: {{ .setting }}
+  value: {{ .port | quote }}
+{{- end }}
 - name: METRICS_PORT
   value: {{ ternary .Values.metrics.port 0 .Values.metrics.enabled | quote }}
 - name: NATS_URL
@@ -98,6 +102,12 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- with .Values.global.otel.endpoint }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
   value: {{ . | quote }}
+{{- /* Tracing knows the service as a platform producer by its mesh identity, and without the
+mesh by this header. */}}
+{{- if not (hasKey $.Values.global.otel.env "OTEL_EXPORTER_OTLP_HEADERS") }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  value: {{ printf "x-agyn-caller=%s" (include "agyn-service.name" $) | quote }}
+{{- end }}
 {{- end }}
 {{- range $name, $value := .Values.global.otel.env }}
 - name: {{ $name }}
@@ -181,5 +191,14 @@ scheme, or AWS S3 when the endpoint is empty), else 80. */}}
 {{- regexFind "[0-9]+$" $host -}}
 {{- else -}}
 {{- ternary 443 80 $https -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The port of the OTLP endpoint (global.otel.endpoint, a URL) for the NetworkPolicy, when
+the URL names one (otherwise networkPolicy.egressPorts has OTLP's 4317). */}}
+{{- define "agyn-service.otelPort" -}}
+{{- $host := regexReplaceAll "/.*$" (regexReplaceAll "^[a-zA-Z][-a-zA-Z0-9+.]*://" .Values.global.otel.endpoint "") "" -}}
+{{- if regexMatch ":[0-9]+$" $host -}}
+{{- regexFind "[0-9]+$" $host -}}
 {{- end -}}
 {{- end -}}

@@ -24,6 +24,18 @@ spec:
             paths:
               {{- toYaml . | nindent 14 }}
     {{- end }}
+    {{- if and .Values.httpPorts $access.openHttpPaths }}
+    # The open paths of the HTTP ports (OTLP/HTTP): any caller, whom the service authenticates.
+    - to:
+        - operation:
+            ports:
+              {{- range .Values.httpPorts }}
+              - {{ .port | toString | quote }}
+              {{- end }}
+            methods: ["POST"]
+            paths:
+              {{- toYaml $access.openHttpPaths | nindent 14 }}
+    {{- end }}
     {{- range $access.rules }}
     - from:
         - source:
@@ -114,6 +126,14 @@ spec:
           protocol: TCP
         {{- end }}
     {{- end }}
+    {{- with .Values.httpPorts }}
+    # The HTTP ports: any pod (the service authenticates the caller).
+    - ports:
+        {{- range . }}
+        - port: {{ .port }}
+          protocol: TCP
+        {{- end }}
+    {{- end }}
     {{- with .Values.networkPolicy.extraIngress }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -144,6 +164,12 @@ spec:
         - port: {{ . }}
           protocol: TCP
         {{- end }}
+    {{- end }}
+    {{- with include "agyn-service.otelPort" . }}
+    # Where the spans go (global.otel.endpoint), in the cluster or not: by port.
+    - ports:
+        - port: {{ . }}
+          protocol: TCP
     {{- end }}
     {{- if .Values.objectStore.enabled }}
     # The object store, in the cluster or not: by port.

@@ -95,6 +95,11 @@ spec:
             - name: {{ .Values.portName }}
               containerPort: {{ .Values.port }}
               protocol: TCP
+            {{- range .Values.httpPorts }}
+            - name: {{ .name }}
+              containerPort: {{ .port }}
+              protocol: TCP
+            {{- end }}
             {{- if .Values.metrics.enabled }}
             - name: metrics
               containerPort: {{ .Values.metrics.port }}
@@ -175,6 +180,14 @@ spec:
       targetPort: {{ .Values.portName }}
       appProtocol: {{ .Values.portName }}
       protocol: TCP
+    {{- range .Values.httpPorts }}
+    # Plain HTTP beside the RPC port (OTLP/HTTP for tracing).
+    - name: {{ .name }}
+      port: {{ .port }}
+      targetPort: {{ .name }}
+      appProtocol: http
+      protocol: TCP
+    {{- end }}
     {{- if .Values.metrics.enabled }}
     # Prometheus's plain HTTP/1.1, on a port of its own.
     - name: metrics

@@ -61,6 +61,9 @@ class ServiceAccess:
     methods: Mapping[str, tuple[Grant, ...]]
     # Method paths whose calls the pipeline runs once per `idempotency-key` (DESIGN §6).
     idempotent: frozenset[str] = frozenset()
+    # Paths of the service's HTTP port (`Runtime.serve_http`) any workload may POST to; their
+    # handlers authenticate the caller, as those of ANY_WORKLOAD methods do.
+    open_http_paths: tuple[str, ...] = ()
 
     def grants_for(self, method_path: str) -> tuple[Grant, ...]:
         return self.methods.get(method_path, ())
@@ -78,6 +81,7 @@ class AccessBuilder:
     service_account: str
     _methods: dict[str, list[Grant]] = field(default_factory=dict)
     _idempotent: set[str] = field(default_factory=set)
+    _open_http_paths: list[str] = field(default_factory=list)
 
     def allow(
         self, service: str, methods: Iterable[str], callers: Iterable[str], identity: IdentityRule
@@ -95,6 +99,12 @@ class AccessBuilder:
         """Any caller, even one that names no workload: the method authenticates it itself."""
         return self.allow(service, methods, callers=[ANY_WORKLOAD], identity=IdentityRule.NONE)
 
+    def open_http_to_any_workload(self, paths: Iterable[str]) -> AccessBuilder:
+        """POST to these paths of the service's HTTP port, by any caller: the handler
+        authenticates it itself."""
+        self._open_http_paths.extend(paths)
+        return self
+
     def idempotent(self, service: str, methods: Iterable[str]) -> AccessBuilder:
         """These create-style methods honour `idempotency-key`."""
         self._idempotent.update(f"/{service}/{method}" for method in methods)
@@ -105,6 +115,7 @@ class AccessBuilder:
             self.service_account,
             {path: tuple(grants) for path, grants in self._methods.items()},
             frozenset(self._idempotent),
+            tuple(self._open_http_paths),
         )
 
 

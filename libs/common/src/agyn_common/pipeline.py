@@ -94,7 +94,7 @@ def _checking_each(behaviour: Callable[..., Any]) -> Callable[..., Any]:
     return lambda requests, context: behaviour(checked(requests), context)
 
 
-def _database_away(error: BaseException) -> bool:
+def database_away(error: BaseException) -> bool:
     """Whether `error`, or an error it was raised from, says the database cannot be reached."""
     cause: BaseException | None = error
     while cause is not None:
@@ -306,7 +306,7 @@ class RpcPipeline(grpc.aio.ServerInterceptor):
             raise error  # the handler already chose its status
         if not isinstance(error, ServiceError):
             span.record_exception(error)
-            if _database_away(error):
+            if database_away(error):
                 log.warning("database unavailable in %s: %s", method, error)
                 error = database_unavailable()
             elif isinstance(error, NotImplementedError):

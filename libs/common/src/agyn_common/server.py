@@ -15,6 +15,9 @@ Stop (SIGTERM/SIGINT), one sequence, as gRPC servers and Envoy do it:
      so a call that arrives just before waits at the server's door (`agyn_common.gate`)
      until the GOAWAY is out, then runs: no accepted call is refused or cancelled (short of
      clients that never leave a quiet moment, see there);
+     a service's HTTP port (`Runtime.serve_http`) closes at the same moment, its HTTP/2
+     clients told before the door closed to open no new stream; its requests pass the same
+     door and are waited for with the calls;
   3. endless calls (streams) are ended with UNAVAILABLE (`Runtime.on_stopping`; their
      clients resume elsewhere), and every other accepted call finishes within the grace
      period (`SHUTDOWN_GRACE_SECONDS`); what still runs after it is cancelled, and so is a
@@ -50,6 +53,7 @@ from agyn_common.bus import EVENTS, Bus, StreamSpec
 from agyn_common.clients import ServiceChannels
 from agyn_common.commandline import parse_command
 from agyn_common.db import Database
+from agyn_common.http_serving import HttpOutcomes, HttpRoutes, HttpServer, Route
 from agyn_common.idempotency import Idempotency
 from agyn_common.logs import configure_logging
 from agyn_common.metrics import Metrics, RpcOutcomes
@@ -86,11 +90,19 @@ class Runtime(Generic[SettingsT]):
     stopping_callbacks: list[Callable[[], None]] = field(default_factory=list)
     stopped_callbacks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=dict)
+    http: dict[str, tuple[int, tuple[Route, ...], int]] = field(default_factory=dict)
 
     def run_in_background(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `loop()` as a task from start until the stop sequence cancels it, after the
         last call: a service's own periodic work (a sweep), one task per replica."""
         self.background[name] = loop
+
+    def serve_http(self, name: str, port: int, routes: Sequence[Route], *, max_body_bytes: int) -> None:
+        """Serve `routes` over plain HTTP on `port` (0: any free one) beside the gRPC port, on
+        its host: through the calls' door, with their spans and metrics, in their stop
+        (`agyn_common.http_serving`). The port taken is `RunningService.http_ports[name]`.
+        Every path must be open in the access declaration (`open_http_to_any_workload`)."""
+        self.http[name] = (port, tuple(routes), max_body_bytes)
 
     def on_stopping(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the service stops taking calls (after the lame duck, with the
@@ -142,6 +154,8 @@ class ServiceDefinition(Generic[SettingsT]):
     commands: dict[str, Command[SettingsT]] = field(default_factory=dict)
     # Run once at start, before the server takes calls (what a local run must create first).
     prepare: Callable[[Runtime[SettingsT]], Awaitable[None]] | None = None
+    # Names of spans never recorded, nor what runs under them (agyn_common.telemetry).
+    unrecorded_spans: tuple[str, ...] = ()
 
 
 class RunningService(Generic[SettingsT]):
@@ -153,6 +167,7 @@ class RunningService(Generic[SettingsT]):
         health_servicer: health.aio.HealthServicer,
         pipeline: RpcPipeline,
         port: int,
+        http_servers: dict[str, HttpServer] | None = None,
     ) -> None:
         self.definition = definition
         self.runtime = runtime
@@ -160,6 +175,7 @@ class RunningService(Generic[SettingsT]):
         self.health = health_servicer
         self.pipeline = pipeline
         self.port = port
+        self.http_servers = http_servers or {}
         self._tasks: list[asyncio.Task[None]] = []
         self._health_task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -170,6 +186,11 @@ class RunningService(Generic[SettingsT]):
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def http_ports(self) -> dict[str, int]:
+        """The port of each HTTP port the service serves (`Runtime.serve_http`), by name."""
+        return {name: http.port for name, http in self.http_servers.items()}
 
     def start_background(self) -> None:
         self._health_task = asyncio.create_task(self._follow_dependencies(), name="health")
@@ -242,7 +263,9 @@ class RunningService(Generic[SettingsT]):
                 async with asyncio.timeout(lame_duck):
                     await self._hurry.wait()
             log.info("lame duck over: taking no new calls, letting the accepted ones finish")
-        gate = self.pipeline.gate
+        gate = self.pipeline.gate  # the HTTP requests pass it too
+        for http in self.http_servers.values():
+            await http.refuse_new_streams()
         if not await gate.close_door():
             log.warning("calls kept arriving: sending GOAWAY without a quiet moment")
         deadline = loop.time() + grace
@@ -250,6 +273,8 @@ class RunningService(Generic[SettingsT]):
         # grpc.aio's stop sends the GOAWAY and closes the port synchronously in its first step
         # (grpc_server_shutdown_and_notify), before it waits for the calls: run that step.
         await asyncio.sleep(0)
+        for http in self.http_servers.values():
+            await http.stop_taking_requests()
         for callback in self.runtime.stopping_callbacks:
             callback()
         gate.open_door()
@@ -267,6 +292,8 @@ class RunningService(Generic[SettingsT]):
         if open_calls:
             await self.server.stop(0)
         await server_stopped
+        for http in self.http_servers.values():
+            await http.wait_closed(max(deadline - loop.time(), 0.0) + OPEN_CALLS_SECONDS)
         for stopped in self.runtime.stopped_callbacks:
             try:
                 await stopped()
@@ -360,9 +387,12 @@ async def start_service(
     reflection.enable_server_reflection(
         (*definition.grpc_services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
+    http_servers = _http_servers(definition, runtime, pipeline, tracer_provider, measured)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
-    running = RunningService(definition, runtime, server, health_servicer, pipeline, port)
+    for http in http_servers.values():
+        http.start()
+    running = RunningService(definition, runtime, server, health_servicer, pipeline, port, http_servers)
     await running._set_status(health_pb2.HealthCheckResponse.NOT_SERVING)
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     if measured:
@@ -372,8 +402,52 @@ async def start_service(
     return running
 
 
+def _http_servers(
+    definition: ServiceDefinition[SettingsT],
+    runtime: Runtime[SettingsT],
+    pipeline: RpcPipeline,
+    tracer_provider: TracerProvider | None,
+    measured: bool,
+) -> dict[str, HttpServer]:
+    """The HTTP ports the service asked for (`Runtime.serve_http`), bound, not yet serving."""
+    if not runtime.http:
+        return {}
+    outcomes = None
+    if measured:
+        outcomes = HttpOutcomes(
+            runtime.metrics.histogram(
+                "http_server_request_duration_seconds",
+                "Duration of the plain-HTTP requests this service served, by method, route and status.",
+                ("http_request_method", "http_route", "http_response_status_code"),
+            )
+        )
+    servers: dict[str, HttpServer] = {}
+    for name, (port, routes, max_body_bytes) in runtime.http.items():
+        undeclared = {route.path for route in routes} - set(definition.access.open_http_paths)
+        if undeclared:
+            raise ValueError(f"HTTP paths missing from the access declaration: {sorted(undeclared)}")
+        app = HttpRoutes(
+            routes,
+            max_body_bytes=max_body_bytes,
+            tracer=current_tracer(tracer_provider),
+            gate=pipeline.gate,
+            outcomes=outcomes,
+        )
+        servers[name] = HttpServer(
+            app, runtime.settings.grpc_host, port, grace=runtime.settings.shutdown_grace_seconds
+        )
+        log.info(
+            "%s serves HTTP (%s) on %s:%d",
+            definition.name,
+            name,
+            runtime.settings.grpc_host,
+            servers[name].port,
+        )
+    return servers
+
+
 async def serve_until_signalled(definition: ServiceDefinition[SettingsT], settings: SettingsT) -> None:
-    provider = configure_tracing(definition.name)
+    provider = configure_tracing(definition.name, unrecorded=definition.unrecorded_spans)
     stop = asyncio.Event()
     running: RunningService[SettingsT] | None = None
 

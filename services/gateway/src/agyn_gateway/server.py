@@ -11,7 +11,7 @@ UNAVAILABLE. It also answers gRPC reflection for what it serves, so tools need n
 
 Its stop follows the services' (`agyn_common.server`) as far as hypercorn allows: NOT_SERVING
 at once while every request is still served for the lame duck (`SHUTDOWN_LAME_DUCK_SECONDS`);
-then HTTP/2 clients are told to open no new stream (`connections.refuse_new_streams`) and new
+then HTTP/2 clients are told to open no new stream (`HttpServer.refuse_new_streams`) and new
 requests wait at the door (`agyn_common.gate`) until none has arrived for a moment; relayed
 streams end with UNAVAILABLE (resume with the last cursor); hypercorn closes the port and
 its idle connections; the waiting requests run, and every connection closes once its
@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import socket
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 import httpx
 from agyn_common.bus import Bus
 from agyn_common.clients import ServiceChannels
+from agyn_common.http_serving import HttpServer
 from agyn_common.metrics import Metrics
 from agyn_common.ratelimit import RateLimiter
 from agyn_common.server import LIVENESS_SERVICE
@@ -46,12 +46,9 @@ from connectrpc_otel import OpenTelemetryInterceptor
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 from opentelemetry.trace import TracerProvider
 
 from agyn_gateway.auth import Authenticator
-from agyn_gateway.connections import close_connections_promptly, close_idle_connections, refuse_new_streams
 from agyn_gateway.forwarding import Forwarder
 from agyn_gateway.http_layer import GatewayHttp
 from agyn_gateway.measures import GatewayMeasures
@@ -178,12 +175,11 @@ class RunningGateway:
     channels: ServiceChannels
     http: httpx.AsyncClient
     not_serving: asyncio.Event  # health answers NOT_SERVING: the stop has begun
-    stop_requested: asyncio.Event  # hypercorn's shutdown trigger
-    serving: asyncio.Task[None]
+    server: HttpServer
+    serving: asyncio.Task[None]  # ends when the server has stopped
     grace: float
     lame_duck: float
     app: GatewayHttp
-    config: Config
     metrics: Metrics
     metrics_port: int | None  # where /metrics is served, when it is
     _hurry: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
@@ -216,21 +212,14 @@ class RunningGateway:
                 async with asyncio.timeout(lame_duck):
                     await self._hurry.wait()
             log.info("lame duck over: taking no new requests, letting the accepted ones finish")
-        await refuse_new_streams(self.config)
+        await self.server.refuse_new_streams()
         if not await self.app.gate.close_door():
             log.warning("requests kept arriving: closing without a quiet moment")
         self.forwarder.end_streams()
-        self.stop_requested.set()  # hypercorn closes the port, then each connection once idle
-        await asyncio.sleep(0)
+        # hypercorn closes the port and the idle connections, then each busy one once idle
+        await self.server.stop_taking_requests()
         self.app.gate.open_door()
-        await close_idle_connections(self.config)
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.grace + 5):
-                await asyncio.shield(self.serving)
-        if not self.serving.done():
-            self.serving.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.serving
+        await self.server.wait_closed(self.grace + 5)
         await self.channels.close()
         await self.http.aclose()
         await self.bus.close()
@@ -261,15 +250,6 @@ def _health_endpoint(not_serving: asyncio.Event, services: set[str]) -> Endpoint
         return health_pb2.HealthCheckResponse(status=status)
 
     return Endpoint.unary(method, check)
-
-
-def _listen(host: str, port: int) -> socket.socket:
-    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(1024)
-    listener.setblocking(False)
-    return listener
 
 
 async def start_gateway(
@@ -330,7 +310,7 @@ async def start_gateway(
         default_deadline=settings.default_deadline_seconds,
         upload_deadline=settings.stream_upload_deadline_seconds,
     )
-    not_serving, stop_requested = asyncio.Event(), asyncio.Event()
+    not_serving = asyncio.Event()
     endpoints = forwarder.endpoints(routes)
     gateway_services = {route.method.service_name for route in routes} | {LIVENESS_SERVICE}
     endpoints[f"/{HEALTH_SERVICE}/Check"] = _health_endpoint(not_serving, gateway_services)
@@ -351,45 +331,28 @@ async def start_gateway(
         bus.measure_with(metrics)
         metrics_port = metrics.serve(settings.grpc_host, settings.metrics_port)
 
-    close_connections_promptly()
-    listener = _listen(settings.grpc_host, settings.grpc_port)
-    port = listener.getsockname()[1]
-    config = Config()
-    config.bind = [f"fd://{listener.detach()}"]
-    config.graceful_timeout = settings.shutdown_grace_seconds
-    config.errorlog = logging.getLogger("hypercorn.error")
-    config.include_server_header = False
-    # hypercorn drops an HTTP/2 connection after this many requests, killing the calls in
-    # flight on it; gRPC clients keep one connection for everything, so never.
-    config.keep_alive_max_requests = 2**62
-    # An idle connection is kept for minutes, not hypercorn's 5 s: a client reusing it just
-    # as it is closed loses its call, and proxies in front keep connections for long.
-    config.keep_alive_timeout = 300
-    serving = asyncio.create_task(
-        serve(app, config, shutdown_trigger=stop_requested.wait, mode="asgi"),  # type: ignore[arg-type]
-        name="http",
-    )
+    server = HttpServer(app, settings.grpc_host, settings.grpc_port, grace=settings.shutdown_grace_seconds)
+    serving = server.start()
     if oidc is not None:
         asyncio.create_task(oidc.warm(), name="oidc-warm")  # noqa: RUF006 - it ends on its own
     log.info(
         "gateway listening on %s:%d for %s",
         settings.grpc_host,
-        port,
+        server.port,
         ", ".join(sorted(gateway_services)) or "nothing",
     )
     return RunningGateway(
-        port=port,
+        port=server.port,
         forwarder=forwarder,
         bus=bus,
         channels=channels,
         http=http,
         not_serving=not_serving,
-        stop_requested=stop_requested,
+        server=server,
         serving=serving,
         grace=settings.shutdown_grace_seconds,
         lame_duck=settings.shutdown_lame_duck_seconds,
         app=app,
-        config=config,
         metrics=metrics,
         metrics_port=metrics_port,
     )

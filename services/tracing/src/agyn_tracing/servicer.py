@@ -10,19 +10,17 @@ import grpc
 from agyn_common.access import calling_workload
 from agyn_common.caller import current_caller
 from agyn_common.db import Database
-from agyn_common.errors import invalid_argument, not_found, permission_denied, unauthenticated
+from agyn_common.errors import invalid_argument, not_found, permission_denied
 from agyn_common.org_access import OrganizationAccess
-from agyn_common.outbox import Outbox
 from agyn_common.validation import parse_uuid
 from agynio.api.tracing.v1 import access_pb2, access_pb2_grpc, tracing_pb2_grpc
 from agynio.api.tracing.v1 import tracing_pb2 as pb
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from agyn_tracing import events, ingest, store
-from agyn_tracing.attribution import ExporterResolver, bearer
+from agyn_tracing import store
 from agyn_tracing.convert import resource_spans
+from agyn_tracing.intake import Intake
 from agyn_tracing.run_events import Run, RunEventHub, stream_run_events
-from agyn_tracing.threads import ThreadChecks
 
 log = logging.getLogger(__name__)
 MEMBER = "member"
@@ -140,34 +138,10 @@ class TraceAccessServicer(access_pb2_grpc.TraceAccessServiceServicer):
 
 
 class OtlpTraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(
-        self, db: Database, outbox: Outbox, exporters: ExporterResolver, threads: ThreadChecks
-    ) -> None:
-        self._db = db
-        self._outbox = outbox
-        self._exporters = exporters
-        self._threads = threads
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
 
     async def Export(
         self, request: trace_service_pb2.ExportTraceServiceRequest, context: grpc.aio.ServicerContext
     ) -> trace_service_pb2.ExportTraceServiceResponse:
-        credential = bearer(context.invocation_metadata() or ())
-        if credential is not None:
-            exporter = await self._exporters.resolve(credential)
-        elif calling_workload() is not None:
-            exporter = None  # a platform producer keeps the attribution it asserts (B.8-3)
-        else:
-            raise unauthenticated("a workload credential is required")
-        ingest.attribute_resources(request, exporter)
-        asserted = ingest.asserted_threads(request)
-        if exporter is not None:  # a platform producer's threads are its own word (B.8-3)
-            await self._threads.verify(exporter.identity_id, asserted)
-        columns, rejected = ingest.rows(request)
-        async with self._db.transaction() as connection:
-            upserted = await ingest.upsert(connection, columns)
-            await events.spans_upserted(self._outbox, connection, upserted)
-        response = trace_service_pb2.ExportTraceServiceResponse()
-        if rejected:
-            response.partial_success.rejected_spans = rejected
-            response.partial_success.error_message = f"rejected {rejected} spans"
-        return response
+        return await self._intake.export(request, context.invocation_metadata() or (), calling_workload())

@@ -7,8 +7,10 @@ class TracingSettings(ServiceSettings):
     agents_address: str = Field(description="host:port of the agents service")
     organizations_address: str = Field(description="host:port of the organizations service")
     threads_address: str = Field(description="host:port of the threads service")
-    # Full LLM contexts make large export batches (files-tracing B.3.2).
+    # Full LLM contexts make large export batches (files-tracing B.3.2); OTLP/HTTP bodies too.
     grpc_max_recv_bytes: int = Field(default=32 * 2**20, gt=0)
+    # OTLP/HTTP (POST /v1/traces) on this port of GRPC_HOST; 0: any free port; unset: not served.
+    otlp_http_port: int | None = Field(default=None, ge=0, le=65535)
     # Resolved exporter credentials kept in memory (B.6); revocations take effect after the TTL.
     identity_resolution_cache_size: int = Field(default=1000, gt=0)
     identity_resolution_cache_seconds: float = Field(default=5.0, ge=0)

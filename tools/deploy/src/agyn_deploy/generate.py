@@ -67,6 +67,8 @@ def access_file(deployable: Deployable) -> str:
         + ([] if declaration is None else list(declaration.open_paths)),
         "rules": [] if declaration is None else access_rules(declaration),
     }
+    if declaration is not None and declaration.open_http_paths:
+        content["openHttpPaths"] = list(declaration.open_http_paths)
     source = "the Gateway has no declaration: its callers come from the ingress"
     if declaration is not None:
         source = f"from {deployable.module}.access"
@@ -92,6 +94,13 @@ def service_values(deployable: Deployable) -> str:
         image=deployable.image,
         port=deployable.port,
         port_name=deployable.port_name,
+        http_ports=_inline(
+            [
+                {"name": http.endpoint, "port": http.port, "setting": http.setting}
+                for http in deployable.local.http_ports
+            ],
+            2,
+        ),
         database=str(deployable.local.database).lower(),
         object_store=str(deployable.object_store).lower(),
         addresses=_inline({name: _address(name) for name in deployable.calls}, 2),

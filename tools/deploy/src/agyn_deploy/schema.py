@@ -20,6 +20,8 @@ OBJECT_LIST: Schema = {"type": "array", "items": OPEN_OBJECT}
 # Kubernetes names: DNS labels.
 NAME: Schema = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63}
 ENV_NAME: Schema = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}
+# A container or Service port's name (IANA service name).
+PORT_NAME: Schema = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 15}
 # A Prometheus duration such as 30s or 1m30s (empty matches too).
 DURATION: Schema = {
     "type": "string",
@@ -108,6 +110,13 @@ def service_values() -> Schema:
                 "replicas": positive(0),
                 "port": PORT,
                 "portName": {"enum": ["grpc", "http2"]},
+                "httpPorts": {
+                    "type": "array",
+                    "items": strict(
+                        {"name": PORT_NAME, "port": PORT, "setting": ENV_NAME},
+                        required=["name", "port", "setting"],
+                    ),
+                },
                 "database": strict(
                     {"enabled": BOOLEAN, "existingSecret": {"anyOf": [NAME, {"const": ""}]}, "key": STRING}
                 ),

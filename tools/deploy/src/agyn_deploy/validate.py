@@ -41,6 +41,8 @@ _MAX_MESSAGE = 200
 # PascalCase in protobuf style, and Istio matches paths case-sensitively, so a lowercase
 # name would silently match nothing.
 _GRPC_PATH = re.compile(r"/[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*\.[A-Z][A-Za-z0-9_]*/([A-Z][A-Za-z0-9_]*|\*)")
+# An exact request path of plain HTTP: no wildcard, query or fragment.
+_HTTP_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 _DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _PRINCIPAL = re.compile(rf"[a-z0-9]([-a-z0-9.]*[a-z0-9])?/ns/{_DNS_LABEL}/sa/{_DNS_LABEL}")
 _WHEN_KEY = re.compile(r"request\.headers\[[a-z0-9_.-]+\]")
@@ -186,12 +188,17 @@ def _principal_problems(path: str, source: dict[str, Any]) -> Iterator[str]:
 
 
 def _operation_problems(path: str, operation: dict[str, Any]) -> Iterator[str]:
+    # An operation on named ports is a plain-HTTP port's (OTLP/HTTP): its paths are exact ones.
+    plain = bool(_sequence(operation.get("ports")))
     # The negative fields match the same values, so the same mistakes apply to them.
     for field in ("paths", "notPaths"):
-        for index, grpc_path in enumerate(_sequence(operation.get(field))):
-            if not (isinstance(grpc_path, str) and _GRPC_PATH.fullmatch(grpc_path)):
+        for index, request_path in enumerate(_sequence(operation.get(field))):
+            if plain:
+                if not (isinstance(request_path, str) and _HTTP_PATH.fullmatch(request_path)):
+                    yield f"{path}.{field}[{index}]: {request_path!r} is not an exact path /<segment>/..."
+            elif not (isinstance(request_path, str) and _GRPC_PATH.fullmatch(request_path)):
                 yield (
-                    f"{path}.{field}[{index}]: {grpc_path!r} is not a gRPC path"
+                    f"{path}.{field}[{index}]: {request_path!r} is not a gRPC path"
                     " /<package>.<Service>/<Method> or /<package>.<Service>/*"
                 )
     for field in ("methods", "notMethods"):

@@ -1,10 +1,10 @@
-"""Tracing in-process next to Users, Organizations, Agents and Threads, and the OTLP
-messages its tests and benches export."""
+"""Tracing in-process next to Users, Organizations, Agents and Threads, and what its tests
+export: OTLP spans, and an agent with a workload credential to export them with."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +37,11 @@ class Tracing:
     def address(self) -> str:
         return self.service.address
 
+    @property
+    def otlp_http(self) -> str:
+        """The base URL of OTLP/HTTP (traces at /v1/traces)."""
+        return f"http://127.0.0.1:{self.service.http_ports['otlp-http']}"
+
 
 @asynccontextmanager
 async def in_process_tracing(
@@ -53,6 +58,7 @@ async def in_process_tracing(
             agents_address=agents.service.address,
             organizations_address=platform.organizations_service.address,
             threads_address=threads.service.address,
+            otlp_http_port=0,
             **overrides,
         ),
     )
@@ -76,7 +82,7 @@ def attr(key: str, value: str | int) -> common_pb2.KeyValue:
 
 
 def span(trace_id: bytes, n: int, *, end: int = 0, **fields: Any) -> trace_pb2.Span:
-    """Span number `n` of a trace (its id is n), started at 1000 + n."""
+    """Span `n` of the trace (its id is n), started at 1000 + n, running unless it has an `end`."""
     return trace_pb2.Span(
         trace_id=trace_id,
         span_id=n.to_bytes(8, "big"),
@@ -88,9 +94,9 @@ def span(trace_id: bytes, n: int, *, end: int = 0, **fields: Any) -> trace_pb2.S
 
 
 def export(
-    spans: list[trace_pb2.Span], *resource_attributes: common_pb2.KeyValue
+    spans: Sequence[trace_pb2.Span], *resource_attributes: common_pb2.KeyValue
 ) -> trace_service_pb2.ExportTraceServiceRequest:
-    """One resource with these attributes, one scope, these spans."""
+    """The spans under one resource with these attributes, in one scope."""
     return trace_service_pb2.ExportTraceServiceRequest(
         resource_spans=[
             trace_pb2.ResourceSpans(
@@ -101,9 +107,14 @@ def export(
     )
 
 
+def spans_of(reply: Any) -> list[trace_pb2.Span]:
+    """The spans of a reply holding `resource_spans`, in order."""
+    return [s for rs in reply.resource_spans for ss in rs.scope_spans for s in ss.spans]
+
+
 async def exporting_agent(agents: Agents) -> dict[str, Any]:
-    """An organization with its owner, an outsider, and an agent whose workload holds a
-    credential: `bearer` is the metadata its exporter sends."""
+    """An organization with its owner, an outsider, and an agent whose workload exports with
+    its credential (`bearer`, gRPC metadata)."""
     platform = agents.platform
     owner = await platform.user("owner")
     org = await platform.create_org(owner)

@@ -1,5 +1,5 @@
 """The local platform: embedded PostgreSQL, NATS and S3 (SeaweedFS), every service of
-`SERVICES` on loopback.
+`SERVICES` on loopback, each sending its own spans to Tracing.
 
 State lives in one directory (`.agyn/local` by default) and survives restarts: the
 PostgreSQL cluster (one database per service), the JetStream store, the object store (`s3/`),
@@ -28,7 +28,7 @@ from agyn_common.embedded import EmbeddedNats, EmbeddedPostgres, EmbeddedS3, fre
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from agyn_local import runner as local_runner
-from agyn_local.services import ADMIN_SERVICE, SERVICES, LocalService
+from agyn_local.services import ADMIN_SERVICE, SERVICES, SPANS_SERVICE, HttpPort, LocalService
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_SECONDS = 90.0
@@ -59,6 +59,9 @@ class Options:
     nats_port: int
     base_port: int  # 0: any free port for each service
     s3_port: int = 8333  # SeaweedFS takes the seven ports after it too; any free ones with base_port 0
+    # The services send their spans to Tracing, as platform producers (unless the environment
+    # names another OTLP endpoint); the benchmarks measure the calls without that.
+    platform_spans: bool = True
 
 
 @dataclass
@@ -108,6 +111,18 @@ def assign_metrics_ports(options: Options) -> dict[str, int]:
         if not port_is_free(port):
             raise StartupFailed(f"port {port} for the metrics of {name} is in use")
     return ports
+
+
+def assign_http_ports(options: Options) -> dict[str, int]:
+    """The port of each service's HTTP port (its own, or any free one with --base-port 0), by
+    its endpoint name."""
+    wanted = [http for service in SERVICES for http in service.http_ports]
+    if options.base_port == 0:
+        return {http.endpoint: free_port() for http in wanted}
+    for http in wanted:
+        if not port_is_free(http.port):
+            raise StartupFailed(f"port {http.port} for {http.endpoint} is in use")
+    return {http.endpoint: http.port for http in wanted}
 
 
 def write_json_atomically(path: Path, content: object) -> None:
@@ -167,6 +182,15 @@ def service_environment(
     return environment
 
 
+def spans_environment(service: LocalService, tracing_address: str) -> dict[str, str]:
+    """A service's OTLP settings that send its spans to Tracing, named as a platform producer
+    is locally (`x-agyn-caller` from loopback): they keep the attribution they assert."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{tracing_address}",
+        "OTEL_EXPORTER_OTLP_HEADERS": f"x-agyn-caller={service.name}",
+    }
+
+
 def state_environment(service: LocalService, state_dir: Path) -> dict[str, str]:
     """`<NAME>_STATE_DIR` of a service that keeps files on disk: its own directory under `state_dir`."""
     if not service.state_dir:
@@ -224,6 +248,7 @@ class LocalPlatform:
         self._s3: EmbeddedS3 | None = None
         self._processes: list[RunningProcess] = []
         self._metrics_ports: dict[str, int] = {}
+        self._http_ports: dict[str, int] = {}
         self._log_handles: list[IO[bytes]] = []
 
     # --- start -------------------------------------------------------------------------
@@ -232,6 +257,7 @@ class LocalPlatform:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         ports = assign_ports(self.options)
         self._metrics_ports = assign_metrics_ports(self.options)
+        self._http_ports = assign_http_ports(self.options)
         if not port_is_free(self.options.nats_port):
             raise StartupFailed(
                 f"port {self.options.nats_port} for NATS is in use; choose another with --nats-port"
@@ -264,6 +290,7 @@ class LocalPlatform:
                 "nats": self._nats.url,
                 "postgres": self._postgres.url(),
                 "s3": self._s3.endpoint,
+                **self.http_urls,
                 "metrics": self.metrics_urls,
             },
         )
@@ -328,9 +355,17 @@ class LocalPlatform:
             self._nats.url, port, addresses, database_url, metrics_port, s3_endpoint
         )
         environment.update(state_environment(service, self.state_dir))
-        for name, value in service.settings.items():
+        settings = dict(service.settings)
+        if port:  # a server, not a command
+            environment.update(self._http_environment(service.http_ports))
+            if self.options.platform_spans:
+                settings.update(spans_environment(service, addresses[SPANS_SERVICE]))
+        for name, value in settings.items():
             environment.setdefault(name, value)  # the user's environment wins
         return environment
+
+    def _http_environment(self, http_ports: Sequence[HttpPort]) -> dict[str, str]:
+        return {http.setting: str(self._http_ports[http.endpoint]) for http in http_ports}
 
     def _spawn(
         self, service: LocalService, port: int, addresses: dict[str, str], **settings: str
@@ -399,6 +434,11 @@ class LocalPlatform:
         return {running.service.name: running.address for running in self._processes}
 
     @property
+    def http_urls(self) -> dict[str, str]:
+        """The base URL of each service's HTTP port, by its endpoint name."""
+        return {name: f"http://{HOST}:{port}" for name, port in self._http_ports.items()}
+
+    @property
     def metrics_urls(self) -> dict[str, str]:
         """Each service's Prometheus metrics."""
         return {name: f"http://{HOST}:{port}/metrics" for name, port in self._metrics_ports.items()}
@@ -430,6 +470,7 @@ class LocalPlatform:
         assert self._postgres is not None and self._s3 is not None
         rows.append(f"  {'postgres':<14} {self._postgres.url()}")
         rows.append(f"  {'s3':<14} {self._s3.endpoint}")
+        rows += [f"  {name:<14} {url}" for name, url in self.http_urls.items()]
         return "\n".join(
             [
                 f"Agyn is up; state in {self.state_dir}",

@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class HttpPort:
+    """A plain-HTTP port a service serves beside its gRPC one."""
+
+    endpoint: str  # its key in endpoints.json (an http:// URL there), and its name in Kubernetes
+    setting: str  # the variable that gives the service the port
+    port: int  # under `make up` and in the chart (any free port with --base-port 0)
+
+
+@dataclass(frozen=True)
 class LocalService:
     # The key in endpoints.json, the database name, the log file name, and the prefix of
     # the `<NAME>_ADDRESS` variable every service is given to find this one.
@@ -25,6 +34,7 @@ class LocalService:
     # A runner daemon: `make up` starts it once the local admin exists, as the local cluster
     # runner (registered in Runners on the first run), which it enrolls as through the Gateway.
     local_runner: bool = False
+    http_ports: tuple[HttpPort, ...] = ()
 
 
 SERVICES: tuple[LocalService, ...] = (
@@ -46,8 +56,15 @@ SERVICES: tuple[LocalService, ...] = (
         settings={"RUNNER_ALLOWED_COMMANDS": "*"},
         local_runner=True,
     ),
-    LocalService(name="tracing", module="agyn_tracing"),
+    # OTLP/HTTP on OTLP's usual port, for collectors and SDKs that export over HTTP.
+    LocalService(
+        name="tracing",
+        module="agyn_tracing",
+        http_ports=(HttpPort("otlp-http", "OTLP_HTTP_PORT", 4318),),
+    ),
 )
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.
 ADMIN_SERVICE = "users"
+# Where the platform's services send their own spans under `make up` (OTLP/gRPC).
+SPANS_SERVICE = "tracing"

@@ -1,5 +1,5 @@
-"""hypercorn's connection, closed as soon as its client has closed it; and told, when the
-Gateway stops, to take no new streams.
+"""hypercorn's connection, closed as soon as its client has closed it; and told, when its
+server stops (the Gateway's, a service's HTTP port), to take no new streams.
 
 hypercorn 0.18 closes a connection's socket once the connection's task group is done
 (`hypercorn.asyncio.tcp_server.TCPServer.run`). That group also runs the keep-alive timer
