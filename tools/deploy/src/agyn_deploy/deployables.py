@@ -141,6 +141,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         # Any pod may export (the servicer authenticates the exporter's credential).
         extra_ingress=({"ports": [{"port": GRPC_PORT, "protocol": "TCP"}]},),
     ),
+    Deployable(_local("chat"), "The Chat service.", calls=()),
 )
 
 _missing = {service.name for service in SERVICES} - {deployable.name for deployable in DEPLOYABLES}

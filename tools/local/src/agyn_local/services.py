@@ -62,6 +62,7 @@ SERVICES: tuple[LocalService, ...] = (
         module="agyn_tracing",
         http_ports=(HttpPort("otlp-http", "OTLP_HTTP_PORT", 4318),),
     ),
+    LocalService(name="chat", module="agyn_chat"),
 )
 
 # The service whose `bootstrap-admin` command creates the local cluster admin.

@@ -1,0 +1,39 @@
+"""The chat deployable: ChatService."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import grpc
+from agyn_common.server import Runtime, ServiceDefinition
+from agyn_common.server import main as serve_main
+from agynio.api.chat.v1 import chat_pb2_grpc
+
+from agyn_chat.access import ACCESS, CHAT
+from agyn_chat.models import metadata
+from agyn_chat.servicer import ChatServicer
+from agyn_chat.settings import ChatSettings
+
+
+def register(server: grpc.aio.Server, runtime: Runtime[ChatSettings]) -> None:
+    chat_pb2_grpc.add_ChatServiceServicer_to_server(ChatServicer(runtime.db), server)
+
+
+DEFINITION = ServiceDefinition(
+    name="chat",
+    settings_type=ChatSettings,
+    access=ACCESS,
+    grpc_services=(CHAT,),
+    register=register,
+    metadata=metadata,
+    migrations=Path(__file__).parent / "migrations",
+)
+
+
+def main() -> None:
+    sys.exit(serve_main(DEFINITION))
+
+
+if __name__ == "__main__":
+    main()
