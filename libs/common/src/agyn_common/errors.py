@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import grpc
 from google.protobuf import any_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2, status_pb2
 
 ERROR_DOMAIN = "agyn.io"
@@ -29,6 +29,9 @@ class ServiceError(Exception):
     def to_status(self) -> status_pb2.Status:
         packed = []
         for detail in self.details:
+            if isinstance(detail, any_pb2.Any):  # passed on as another service packed it
+                packed.append(detail)
+                continue
             holder = any_pb2.Any()
             holder.Pack(detail)
             packed.append(holder)
@@ -84,6 +87,38 @@ def dependency_unavailable(dependency: str, error: grpc.aio.AioRpcError) -> Serv
         f"{dependency} is unavailable: {error.code().name}",
         [error_info("DEPENDENCY_UNAVAILABLE", {"dependency": dependency})],
     )
+
+
+# What a service decides about a request it was sent; the other codes say it could not answer.
+DECIDED = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.ALREADY_EXISTS,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.FAILED_PRECONDITION,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    }
+)
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+
+def passed_on(dependency: str, error: grpc.aio.AioRpcError) -> ServiceError:
+    """The answer of a service called for the caller, for the caller: its decisions come back
+    unchanged (code, message and google.rpc details, which clients may match on); anything
+    else is UNAVAILABLE naming it."""
+    if error.code() not in DECIDED:
+        return dependency_unavailable(dependency, error)
+    details: Sequence[Message] = ()
+    raw = (error.trailing_metadata() or {}).get(STATUS_DETAILS_KEY)
+    if isinstance(raw, bytes):
+        try:
+            details = tuple(status_pb2.Status.FromString(raw).details)
+        except DecodeError:
+            details = ()  # a status without readable details is still the status
+    return ServiceError(error.code(), error.details() or error.code().name, details)
 
 
 def database_unavailable() -> ServiceError:

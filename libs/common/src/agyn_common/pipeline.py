@@ -37,15 +37,13 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
 from agyn_common.access import AccessPolicy, calling_workload, is_open_method
 from agyn_common.caller import current_caller, serve_as
-from agyn_common.errors import ServiceError, database_unavailable, invalid_argument
+from agyn_common.errors import STATUS_DETAILS_KEY, ServiceError, database_unavailable, invalid_argument
 from agyn_common.gate import CallGate
 from agyn_common.idempotency import Idempotency, idempotency_key
 from agyn_common.metrics import RpcOutcomes
 from agyn_common.request_checks import check_request
 
 log = logging.getLogger(__name__)
-
-STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 # Errors of the database connection, not of the statement: the database is away, restarting
 # or refusing connections, or the pool has none to give. The caller may retry them.
