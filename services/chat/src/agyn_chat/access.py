@@ -1,19 +1,19 @@
-"""Who may call the chat deployable (DESIGN §6).
+"""Who may call the chat deployable (chat sheet §4; DESIGN §3, §6).
 
 The single source for the in-process check and the Istio AuthorizationPolicy; every method of
 CHAT needs an entry, or tools/deploy/tests/test_method_tables.py fails.
 """
 
-from agyn_common.access import AccessBuilder, IdentityRule
-from agyn_common.gateway_surface import GATEWAY_WORKLOAD
+from agyn_common.access import AccessBuilder
 
 CHAT = "agynio.api.chat.v1.ChatService"
 
 ACCESS = (
     AccessBuilder("chat")
-    # Named here until proto/agynio/api/gateway/v1/chat.proto exposes the service; then
-    # `.through_gateway(CHAT)` takes this line's place.
-    .allow(CHAT, ["GetChatStatus"], callers=[GATEWAY_WORKLOAD], identity=IdentityRule.REQUIRED)
-    # Create-style methods honour `idempotency-key`: `.idempotent(CHAT, ["Create..."])`.
+    # Only the Gateway, for an identity: Chat acts for its caller in every call it makes.
+    .through_gateway(CHAT)
+    # A retried create or message with the same key returns the first (DeleteChat is
+    # idempotent by nature).
+    .idempotent(CHAT, ["CreateChat", "SendMessage"])
     .build()
 )

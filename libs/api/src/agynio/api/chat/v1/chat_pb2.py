@@ -22,9 +22,10 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61gynio/api/chat/v1/chat.proto\x12\x12\x61gynio.api.chat.v1\"\x16\n\x14GetChatStatusRequest\"A\n\x15GetChatStatusResponse\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x17\n\x0fschema_revision\x18\x02 \x01(\t2s\n\x0b\x43hatService\x12\x64\n\rGetChatStatus\x12(.agynio.api.chat.v1.GetChatStatusRequest\x1a).agynio.api.chat.v1.GetChatStatusResponseB5Z3github.com/agynio/api/gen/agynio/api/chat/v1;chatv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61gynio/api/chat/v1/chat.proto\x12\x12\x61gynio.api.chat.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x03\n\x04\x43hat\x12\n\n\x02id\x18\x01 \x01(\t\x12\x39\n\x0cparticipants\x18\x02 \x03(\x0b\x32#.agynio.api.chat.v1.ChatParticipant\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0forganization_id\x18\x05 \x01(\t\x12.\n\x06status\x18\x06 \x01(\x0e\x32\x1e.agynio.api.chat.v1.ChatStatus\x12\x14\n\x07summary\x18\x07 \x01(\tH\x00\x88\x01\x01\x12?\n\x0f\x61\x63tivity_status\x18\x08 \x01(\x0e\x32&.agynio.api.chat.v1.ChatActivityStatus\x12\x14\n\x0cunread_count\x18\t \x01(\x05\x12\x1b\n\x13\x61\x63tive_workload_ids\x18\n \x03(\tB\n\n\x08_summary\"L\n\x0f\x43hatParticipant\x12\n\n\x02id\x18\x01 \x01(\t\x12-\n\tjoined_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8d\x01\n\x0b\x43hatMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hat_id\x18\x02 \x01(\t\x12\x11\n\tsender_id\x18\x03 \x01(\t\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x10\n\x08\x66ile_ids\x18\x05 \x03(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"E\n\x11\x43reateChatRequest\x12\x17\n\x0fparticipant_ids\x18\x01 \x03(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\"<\n\x12\x43reateChatResponse\x12&\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x18.agynio.api.chat.v1.Chat\"\x81\x01\n\x0fGetChatsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x17\n\x0forganization_id\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.agynio.api.chat.v1.ChatStatus\"T\n\x10GetChatsResponse\x12\'\n\x05\x63hats\x18\x01 \x03(\x0b\x32\x18.agynio.api.chat.v1.Chat\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"v\n\x11UpdateChatRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.agynio.api.chat.v1.ChatStatus\x12\x14\n\x07summary\x18\x03 \x01(\tH\x00\x88\x01\x01\x42\n\n\x08_summary\"<\n\x12UpdateChatResponse\x12&\n\x04\x63hat\x18\x01 \x01(\x0b\x32\x18.agynio.api.chat.v1.Chat\"L\n\x12GetMessagesRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"w\n\x13GetMessagesResponse\x12\x31\n\x08messages\x18\x01 \x03(\x0b\x32\x1f.agynio.api.chat.v1.ChatMessage\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x14\n\x0cunread_count\x18\x03 \x01(\x05\"E\n\x12SendMessageRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x10\n\x08\x66ile_ids\x18\x03 \x03(\t\"G\n\x13SendMessageResponse\x12\x30\n\x07message\x18\x01 \x01(\x0b\x32\x1f.agynio.api.chat.v1.ChatMessage\"9\n\x11MarkAsReadRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\t\x12\x13\n\x0bmessage_ids\x18\x02 \x03(\t\"(\n\x12MarkAsReadResponse\x12\x12\n\nread_count\x18\x01 \x01(\x05\"$\n\x11\x44\x65leteChatRequest\x12\x0f\n\x07\x63hat_id\x18\x01 \x01(\t\"\x14\n\x12\x44\x65leteChatResponse*W\n\nChatStatus\x12\x1b\n\x17\x43HAT_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43HAT_STATUS_OPEN\x10\x01\x12\x16\n\x12\x43HAT_STATUS_CLOSED\x10\x02*\xa1\x01\n\x12\x43hatActivityStatus\x12$\n CHAT_ACTIVITY_STATUS_UNSPECIFIED\x10\x00\x12 \n\x1c\x43HAT_ACTIVITY_STATUS_RUNNING\x10\x01\x12 \n\x1c\x43HAT_ACTIVITY_STATUS_PENDING\x10\x02\x12!\n\x1d\x43HAT_ACTIVITY_STATUS_FINISHED\x10\x03\x32\x98\x05\n\x0b\x43hatService\x12[\n\nCreateChat\x12%.agynio.api.chat.v1.CreateChatRequest\x1a&.agynio.api.chat.v1.CreateChatResponse\x12U\n\x08GetChats\x12#.agynio.api.chat.v1.GetChatsRequest\x1a$.agynio.api.chat.v1.GetChatsResponse\x12[\n\nUpdateChat\x12%.agynio.api.chat.v1.UpdateChatRequest\x1a&.agynio.api.chat.v1.UpdateChatResponse\x12[\n\nDeleteChat\x12%.agynio.api.chat.v1.DeleteChatRequest\x1a&.agynio.api.chat.v1.DeleteChatResponse\x12^\n\x0bGetMessages\x12&.agynio.api.chat.v1.GetMessagesRequest\x1a\'.agynio.api.chat.v1.GetMessagesResponse\x12^\n\x0bSendMessage\x12&.agynio.api.chat.v1.SendMessageRequest\x1a\'.agynio.api.chat.v1.SendMessageResponse\x12[\n\nMarkAsRead\x12%.agynio.api.chat.v1.MarkAsReadRequest\x1a&.agynio.api.chat.v1.MarkAsReadResponseB5Z3github.com/agynio/api/gen/agynio/api/chat/v1;chatv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,10 +33,44 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'agynio.api.chat.v1.chat_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z3github.com/agynio/api/gen/agynio/api/chat/v1;chatv1'
-  _globals['_GETCHATSTATUSREQUEST']._serialized_start=53
-  _globals['_GETCHATSTATUSREQUEST']._serialized_end=75
-  _globals['_GETCHATSTATUSRESPONSE']._serialized_start=77
-  _globals['_GETCHATSTATUSRESPONSE']._serialized_end=142
-  _globals['_CHATSERVICE']._serialized_start=144
-  _globals['_CHATSERVICE']._serialized_end=259
+  _globals['_CHATSTATUS']._serialized_start=1744
+  _globals['_CHATSTATUS']._serialized_end=1831
+  _globals['_CHATACTIVITYSTATUS']._serialized_start=1834
+  _globals['_CHATACTIVITYSTATUS']._serialized_end=1995
+  _globals['_CHAT']._serialized_start=87
+  _globals['_CHAT']._serialized_end=483
+  _globals['_CHATPARTICIPANT']._serialized_start=485
+  _globals['_CHATPARTICIPANT']._serialized_end=561
+  _globals['_CHATMESSAGE']._serialized_start=564
+  _globals['_CHATMESSAGE']._serialized_end=705
+  _globals['_CREATECHATREQUEST']._serialized_start=707
+  _globals['_CREATECHATREQUEST']._serialized_end=776
+  _globals['_CREATECHATRESPONSE']._serialized_start=778
+  _globals['_CREATECHATRESPONSE']._serialized_end=838
+  _globals['_GETCHATSREQUEST']._serialized_start=841
+  _globals['_GETCHATSREQUEST']._serialized_end=970
+  _globals['_GETCHATSRESPONSE']._serialized_start=972
+  _globals['_GETCHATSRESPONSE']._serialized_end=1056
+  _globals['_UPDATECHATREQUEST']._serialized_start=1058
+  _globals['_UPDATECHATREQUEST']._serialized_end=1176
+  _globals['_UPDATECHATRESPONSE']._serialized_start=1178
+  _globals['_UPDATECHATRESPONSE']._serialized_end=1238
+  _globals['_GETMESSAGESREQUEST']._serialized_start=1240
+  _globals['_GETMESSAGESREQUEST']._serialized_end=1316
+  _globals['_GETMESSAGESRESPONSE']._serialized_start=1318
+  _globals['_GETMESSAGESRESPONSE']._serialized_end=1437
+  _globals['_SENDMESSAGEREQUEST']._serialized_start=1439
+  _globals['_SENDMESSAGEREQUEST']._serialized_end=1508
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=1510
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=1581
+  _globals['_MARKASREADREQUEST']._serialized_start=1583
+  _globals['_MARKASREADREQUEST']._serialized_end=1640
+  _globals['_MARKASREADRESPONSE']._serialized_start=1642
+  _globals['_MARKASREADRESPONSE']._serialized_end=1682
+  _globals['_DELETECHATREQUEST']._serialized_start=1684
+  _globals['_DELETECHATREQUEST']._serialized_end=1720
+  _globals['_DELETECHATRESPONSE']._serialized_start=1722
+  _globals['_DELETECHATRESPONSE']._serialized_end=1742
+  _globals['_CHATSERVICE']._serialized_start=1998
+  _globals['_CHATSERVICE']._serialized_end=2662
 # @@protoc_insertion_point(module_scope)

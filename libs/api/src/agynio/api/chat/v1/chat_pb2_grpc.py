@@ -26,7 +26,10 @@ if _version_not_supported:
 
 
 class ChatServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """ChatService is the internal service. The Gateway exposes it as
+    agynio.api.gateway.v1.ChatGateway with the same messages. Every call acts for the caller:
+    Threads and Runners apply the caller's rights.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -34,19 +37,92 @@ class ChatServiceStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.GetChatStatus = channel.unary_unary(
-                '/agynio.api.chat.v1.ChatService/GetChatStatus',
-                request_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatStatusRequest.SerializeToString,
-                response_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatStatusResponse.FromString,
+        self.CreateChat = channel.unary_unary(
+                '/agynio.api.chat.v1.ChatService/CreateChat',
+                request_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.CreateChatRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.CreateChatResponse.FromString,
+                _registered_method=True)
+        self.GetChats = channel.unary_unary(
+                '/agynio.api.chat.v1.ChatService/GetChats',
+                request_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatsRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatsResponse.FromString,
+                _registered_method=True)
+        self.UpdateChat = channel.unary_unary(
+                '/agynio.api.chat.v1.ChatService/UpdateChat',
+                request_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.UpdateChatRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.UpdateChatResponse.FromString,
+                _registered_method=True)
+        self.DeleteChat = channel.unary_unary(
+                '/agynio.api.chat.v1.ChatService/DeleteChat',
+                request_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.DeleteChatRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.DeleteChatResponse.FromString,
+                _registered_method=True)
+        self.GetMessages = channel.unary_unary(
+                '/agynio.api.chat.v1.ChatService/GetMessages',
+                request_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetMessagesRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetMessagesResponse.FromString,
+                _registered_method=True)
+        self.SendMessage = channel.unary_unary(
+                '/agynio.api.chat.v1.ChatService/SendMessage',
+                request_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.SendMessageRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.SendMessageResponse.FromString,
+                _registered_method=True)
+        self.MarkAsRead = channel.unary_unary(
+                '/agynio.api.chat.v1.ChatService/MarkAsRead',
+                request_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.MarkAsReadRequest.SerializeToString,
+                response_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.MarkAsReadResponse.FromString,
                 _registered_method=True)
 
 
 class ChatServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """ChatService is the internal service. The Gateway exposes it as
+    agynio.api.gateway.v1.ChatGateway with the same messages. Every call acts for the caller:
+    Threads and Runners apply the caller's rights.
+    """
 
-    def GetChatStatus(self, request, context):
-        """Which service answered and the migration its database is at: a first call to see the
-        service, its database and its method table working.
+    def CreateChat(self, request, context):
+        """Starts a chat in an organization with the given others; the caller joins as initiator.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChats(self, request, context):
+        """The caller's chats of an organization, newest first, with unread counts and activity.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateChat(self, request, context):
+        """Sets a chat's status or summary (shared by every participant).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteChat(self, request, context):
+        """Archives the chat's thread and hides the chat for everyone; messages stay in Threads.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMessages(self, request, context):
+        """A page of the chat's messages, oldest first, and the caller's unread count.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendMessage(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkAsRead(self, request, context):
+        """Acknowledges the caller's unread messages of the chat: all, or those named.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -55,10 +131,40 @@ class ChatServiceServicer:
 
 def add_ChatServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'GetChatStatus': grpc.unary_unary_rpc_method_handler(
-                    servicer.GetChatStatus,
-                    request_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatStatusRequest.FromString,
-                    response_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatStatusResponse.SerializeToString,
+            'CreateChat': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateChat,
+                    request_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.CreateChatRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.CreateChatResponse.SerializeToString,
+            ),
+            'GetChats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChats,
+                    request_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatsRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatsResponse.SerializeToString,
+            ),
+            'UpdateChat': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateChat,
+                    request_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.UpdateChatRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.UpdateChatResponse.SerializeToString,
+            ),
+            'DeleteChat': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteChat,
+                    request_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.DeleteChatRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.DeleteChatResponse.SerializeToString,
+            ),
+            'GetMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMessages,
+                    request_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetMessagesRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetMessagesResponse.SerializeToString,
+            ),
+            'SendMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendMessage,
+                    request_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.SendMessageRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.SendMessageResponse.SerializeToString,
+            ),
+            'MarkAsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkAsRead,
+                    request_deserializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.MarkAsReadRequest.FromString,
+                    response_serializer=agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.MarkAsReadResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -69,10 +175,13 @@ def add_ChatServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ChatService:
-    """Missing associated documentation comment in .proto file."""
+    """ChatService is the internal service. The Gateway exposes it as
+    agynio.api.gateway.v1.ChatGateway with the same messages. Every call acts for the caller:
+    Threads and Runners apply the caller's rights.
+    """
 
     @staticmethod
-    def GetChatStatus(request,
+    def CreateChat(request,
             target,
             options=(),
             channel_credentials=None,
@@ -85,9 +194,171 @@ class ChatService:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/agynio.api.chat.v1.ChatService/GetChatStatus',
-            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatStatusRequest.SerializeToString,
-            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatStatusResponse.FromString,
+            '/agynio.api.chat.v1.ChatService/CreateChat',
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.CreateChatRequest.SerializeToString,
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.CreateChatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.chat.v1.ChatService/GetChats',
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatsRequest.SerializeToString,
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetChatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateChat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.chat.v1.ChatService/UpdateChat',
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.UpdateChatRequest.SerializeToString,
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.UpdateChatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteChat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.chat.v1.ChatService/DeleteChat',
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.DeleteChatRequest.SerializeToString,
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.DeleteChatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.chat.v1.ChatService/GetMessages',
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetMessagesRequest.SerializeToString,
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.GetMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.chat.v1.ChatService/SendMessage',
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.SendMessageRequest.SerializeToString,
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.SendMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkAsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/agynio.api.chat.v1.ChatService/MarkAsRead',
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.MarkAsReadRequest.SerializeToString,
+            agynio_dot_api_dot_chat_dot_v1_dot_chat__pb2.MarkAsReadResponse.FromString,
             options,
             channel_credentials,
             insecure,
