@@ -64,6 +64,7 @@ BACKENDS: tuple[Backend, ...] = (
         passed_headers={"EnrollRunner": ("x-runner-address",)},
     ),
     Backend("tracing", "agynio.api.tracing.v1.TracingService"),
+    Backend("chat", "agynio.api.chat.v1.ChatService"),
 )
 
 

@@ -19,6 +19,7 @@ class GatewaySettings(ServiceSettings):
     files_address: str | None = None
     runners_address: str | None = None
     tracing_address: str | None = None
+    chat_address: str | None = None
     # Requests may also come as /api/<service>/<method> (served without the ingress rewrite).
     path_prefix: str = "/api"
     # Deadline of a forwarded unary call when the client sets none.

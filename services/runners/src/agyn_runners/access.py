@@ -53,8 +53,8 @@ ACCESS = (
         callers=[GATEWAY_WORKLOAD, ORCHESTRATOR],
         identity=IdentityRule.NONE,
     )
-    # Chat asks, usually for its user, which workloads of a thread are active.
-    .allow(RUNNERS, ["ListWorkloadsByThread"], callers=["chat"], identity=IdentityRule.OPTIONAL)
+    # Chat asks, always for its caller, which workloads of a thread are active (chat sheet §4).
+    .allow(RUNNERS, ["ListWorkloadsByThread"], callers=["chat"], identity=IdentityRule.REQUIRED)
     # Resolving a workload's runner, organization, existence (Notifications: room checks).
     .allow(
         RUNNERS,

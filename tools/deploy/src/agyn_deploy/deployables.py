@@ -92,7 +92,17 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("gateway"),
         "The external API: Connect, gRPC and gRPC-Web on one port, authenticated.",
-        calls=("users", "organizations", "threads", "notifications", "agents", "files", "runners", "tracing"),
+        calls=(
+            "users",
+            "organizations",
+            "threads",
+            "notifications",
+            "agents",
+            "files",
+            "runners",
+            "tracing",
+            "chat",
+        ),
         port=8080,
         port_name="http2",
         # Istio's ingress names the real client; the per-client rate limits key on it.
@@ -141,7 +151,12 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         # Any pod may export (the servicer authenticates the exporter's credential).
         extra_ingress=({"ports": [{"port": GRPC_PORT, "protocol": "TCP"}]},),
     ),
-    Deployable(_local("chat"), "The Chat service.", calls=()),
+    Deployable(
+        _local("chat"),
+        "Chat: the chat app's conversations over Threads, their unread counts and agents' activity.",
+        # Identity is served by users; without runners a chat's activity is not tracked.
+        calls=("threads", "users", "runners"),
+    ),
 )
 
 _missing = {service.name for service in SERVICES} - {deployable.name for deployable in DEPLOYABLES}
