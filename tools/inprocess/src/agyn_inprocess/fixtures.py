@@ -1,12 +1,11 @@
 """pytest fixtures: the platform in-process, started once per test module.
 
-`platform` (Users and Organizations), `agents`, `runners`, `files`, `threads`, `notifications`
-and `gateway` are started the first time a test of a module asks for them, on databases of that
-module, and
-stopped after its last test: the tests of a module share them, so each test makes its own
-organizations, users and names and never counts what others wrote. A test that stops,
-restarts or reconfigures a service, or needs empty databases, is marked
-`@pytest.mark.fresh_platform` and gets every service of its own, stopped after it.
+`platform` (Users and Organizations), `agents`, `runners`, `files`, `threads`, `notifications`,
+`chat`, `gateway` and `chat_gateway` are started the first time a test of a module asks for
+them, on databases of that module, and stopped after its last test: the tests of a module
+share them, so each test makes its own organizations, users and names and never counts what
+others wrote. A test that stops, restarts or reconfigures a service, or needs empty databases,
+is marked `@pytest.mark.fresh_platform` and gets every service of its own, stopped after it.
 
 Enable with `pytest_plugins = ["agyn_inprocess.fixtures"]`; the event loop must live as long
 as the services (`asyncio_default_*_loop_scope = "session"`).
@@ -24,6 +23,7 @@ from agyn_common.embedded import EmbeddedNats, EmbeddedS3
 from agyn_testkit.fixtures import DatabaseFactory
 
 from agyn_inprocess.agents import Agents, in_process_agents
+from agyn_inprocess.chat import Chat, in_process_chat
 from agyn_inprocess.files import Files, in_process_files
 from agyn_inprocess.gateway import Gateway, OidcIssuer, in_process_gateway, start_issuer
 from agyn_inprocess.notifications import Notifications, in_process_notifications
@@ -227,6 +227,60 @@ async def gateway(
         )
 
     async with services.service("gateway", start) as running:
+        yield running
+
+
+@pytest.fixture
+async def chat(
+    services: Scope, threads: Threads, runners: Runners, nats: EmbeddedNats
+) -> AsyncIterator[Chat]:
+    """Chat, its chats' activity asked of Runners."""
+
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Chat]:
+        return in_process_chat(threads, databases, nats.url, runners_address=runners.address)
+
+    async with services.service("chat", start) as running:
+        yield running
+
+
+@pytest.fixture
+def chat_with(
+    threads: Threads, database_factory: DatabaseFactory, nats: EmbeddedNats
+) -> Callable[..., AbstractAsyncContextManager[Chat]]:
+    """Chat of the test's own, on a database of its own, with other settings:
+    `async with chat_with(runners_address=...)`; activity is not tracked without one."""
+
+    def start(**overrides: Any) -> AbstractAsyncContextManager[Chat]:
+        return in_process_chat(threads, database_factory, nats.url, **overrides)
+
+    return start
+
+
+@pytest.fixture
+async def chat_gateway(
+    services: Scope,
+    platform: Platform,
+    agents: Agents,
+    threads: Threads,
+    notifications: Notifications,
+    runners: Runners,
+    chat: Chat,
+    nats: EmbeddedNats,
+) -> AsyncIterator[Gateway]:
+    """The Gateway in front of Chat and of what the chat app calls beside it."""
+
+    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Gateway]:
+        return in_process_gateway(
+            platform,
+            nats.url,
+            threads=threads,
+            agents=agents,
+            notifications=notifications,
+            runners=runners,
+            chat=chat,
+        )
+
+    async with services.service("chat-gateway", start) as running:
         yield running
 
 

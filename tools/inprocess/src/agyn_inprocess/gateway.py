@@ -1,6 +1,7 @@
 """The Gateway in-process in front of Users, Organizations, Threads, Notifications, Agents,
-Files and Runners, a test OIDC issuer, and the wire formats of the three protocols written out by hand (so
-that the tests check the bytes clients send and receive, not a library's idea of them)."""
+Files, Runners and Chat, a test OIDC issuer, and the wire formats of the three protocols written
+out by hand (so that the tests check the bytes clients send and receive, not a library's idea of
+them)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from google.protobuf.message import Message
 
 from agyn_inprocess.agents import Agents
+from agyn_inprocess.chat import Chat
 from agyn_inprocess.files import Files
 from agyn_inprocess.notifications import Notifications
 from agyn_inprocess.organizations import Platform
@@ -83,6 +85,7 @@ async def in_process_gateway(
     notifications: Notifications | None = None,
     files: Files | None = None,
     runners: Runners | None = None,
+    chat: Chat | None = None,
     anonymous_methods: frozenset[str] = frozenset(),
     **overrides: Any,
 ) -> AsyncIterator[Gateway]:
@@ -94,6 +97,7 @@ async def in_process_gateway(
         "agents_address": agents.service.address if agents else None,
         "files_address": files.address if files else None,
         "runners_address": runners.address if runners else None,
+        "chat_address": chat.address if chat else None,
     }
     # An override may put another server behind a route (`agents_address=...`).
     settings = in_process_settings(GatewaySettings, "", nats_url, **{**addresses, **overrides})

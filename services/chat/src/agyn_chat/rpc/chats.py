@@ -6,6 +6,7 @@ newest first, of which the caller sees those whose thread lists it as a particip
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import UTC
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from agyn_common.caller import Caller, current_caller
 from agyn_common.db import Database
-from agyn_common.errors import invalid_argument, not_found
+from agyn_common.errors import database_unavailable, invalid_argument, not_found
 from agyn_common.pagination import KeysetPage
 from agyn_common.validation import check_length, parse_uuid
 from agynio.api.chat.v1 import chat_pb2 as pb
@@ -23,6 +24,8 @@ from agyn_chat import convert, store
 from agyn_chat.activity import NOT_TRACKED, Activities
 from agyn_chat.models import chats
 from agyn_chat.threads import Threads
+
+log = logging.getLogger(__name__)
 
 MAX_LISTED = 1000  # participant ids a request may list, duplicates and the caller included
 MAX_OTHERS = 99  # Threads' cap on the participants besides the initiator
@@ -63,16 +66,20 @@ class ChatHandlers:
         if len(others) > MAX_OTHERS:
             raise invalid_argument("participant_ids", f"at most {MAX_OTHERS} other participants")
         thread = await self._threads.create(caller, organization_id, list(others), key)
-        # A retry with the same key reaches the same thread, and finds its row made (§8 #4);
-        # a row that cannot be written fails the call rather than leave a chat never listed.
-        async with self._db.transaction() as connection:
-            row = await store.insert(
-                connection,
-                uuid.UUID(thread.id),
-                organization_id,
-                identity,
-                thread.created_at.ToDatetime(tzinfo=UTC),
-            )
+        # A row that cannot be written fails the call, retryable, rather than answer a chat
+        # that is never listed; a retry with the same key reaches the same thread (§8 #4).
+        try:
+            async with self._db.transaction() as connection:
+                row = await store.insert(
+                    connection,
+                    uuid.UUID(thread.id),
+                    organization_id,
+                    identity,
+                    thread.created_at.ToDatetime(tzinfo=UTC),
+                )
+        except sa.exc.DBAPIError as error:
+            log.warning("thread %s made, its chat not kept: %s", thread.id, error)
+            raise database_unavailable() from None
         return pb.CreateChatResponse(chat=convert.chat(thread, row))
 
     async def get_chats(self, request: pb.GetChatsRequest) -> pb.GetChatsResponse:
