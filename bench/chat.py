@@ -27,13 +27,15 @@ from agynio.api.chat.v1 import chat_pb2, chat_pb2_grpc
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
-from figures import Figures, on_a_local_platform, row, run_for
+from figures import CpuClock, Figures, on_a_local_platform, row, run_for
 
 CHATS = 500
 PAGE = 50
 LEVELS = (1, 10)
 SECONDS_PER_LEVEL = 5.0
 MAKING_AT_ONCE = 10
+# The processes a listing keeps busy: their CPU per call is printed under each figure.
+BUSY = ("chat", "threads", "users", "runners", "organizations")
 GATEWAY = (("x-agyn-caller", "gateway"),)
 
 
@@ -116,7 +118,24 @@ async def timed(call) -> float:
     return time.perf_counter() - started
 
 
-async def compare(platform: Platform, shape: Shape) -> dict[int, tuple[Figures, Figures]]:
+async def run_measured(
+    clocks: dict[str, CpuClock], concurrency: int, one
+) -> tuple[Figures, dict[str, float]]:
+    """The figures of `one` at `concurrency`, and each busy process's CPU ms per call."""
+    before = {name: clock.seconds() for name, clock in clocks.items()}
+    figures = await run_for(concurrency, SECONDS_PER_LEVEL, one)
+    return figures, {
+        name: (clock.seconds() - before[name]) * 1000 / figures.count for name, clock in clocks.items()
+    }
+
+
+def cpu_row(cpu: dict[str, float]) -> str:
+    return "    CPU ms per call: " + ", ".join(f"{name} {ms:.2f}" for name, ms in cpu.items() if ms >= 0.005)
+
+
+async def compare(
+    platform: Platform, clocks: dict[str, CpuClock], shape: Shape
+) -> dict[int, tuple[Figures, Figures]]:
     """(GetChats, GetThreads) figures by number of callers."""
     chats = chat_pb2.GetChatsRequest(organization_id=shape.org, page_size=PAGE)
     threads = threads_pb2.GetThreadsRequest(participant_id=shape.person, page_size=PAGE)
@@ -133,13 +152,15 @@ async def compare(platform: Platform, shape: Shape) -> dict[int, tuple[Figures, 
     figures = {}
     print(f"{shape.label:<34}{'rate':>12}{'p50 ms':>10}{'p99 ms':>10}")
     for concurrency in LEVELS:
-        from_chat_figures = await run_for(concurrency, SECONDS_PER_LEVEL, from_chat)
-        from_threads_figures = await run_for(concurrency, SECONDS_PER_LEVEL, from_threads)
+        from_chat_figures, chat_cpu = await run_measured(clocks, concurrency, from_chat)
+        from_threads_figures, threads_cpu = await run_measured(clocks, concurrency, from_threads)
         figures[concurrency] = (from_chat_figures, from_threads_figures)
         ratio = from_chat_figures.throughput / from_threads_figures.throughput
         print(f"-- {concurrency} concurrent caller(s)")
         print(row("Threads GetThreads", from_threads_figures))
+        print(cpu_row(threads_cpu))
         print(f"{row('Chat GetChats', from_chat_figures)}{ratio:>9.2f}x")
+        print(cpu_row(chat_cpu))
     return figures
 
 
@@ -148,15 +169,22 @@ class ChatFigures:
     people: dict[int, tuple[Figures, Figures]]
     with_agents: dict[int, tuple[Figures, Figures]]
 
+    @staticmethod
+    def ratio(shape: dict[int, tuple[Figures, Figures]], callers: int) -> float:
+        """GetChats' rate over GetThreads' at `callers`."""
+        from_chat, from_threads = shape[callers]
+        return from_chat.throughput / from_threads.throughput
+
 
 async def measure(local: LocalPlatform) -> ChatFigures:
     platform = Platform(local.addresses)
+    clocks = {name: CpuClock(local.pid(name)) for name in BUSY}
     try:
         started = time.perf_counter()
         people = await platform.shape(f"{CHATS} chats, a page of {PAGE}", with_agent=False)
         agents = await platform.shape("... each with an agent too", with_agent=True)
         print(f"{2 * CHATS} chats made in {time.perf_counter() - started:.0f}s")
-        return ChatFigures(await compare(platform, people), await compare(platform, agents))
+        return ChatFigures(await compare(platform, clocks, people), await compare(platform, clocks, agents))
     finally:
         await platform.close()
 

@@ -5,9 +5,10 @@
 Runs `messaging.py` (SendMessage and its delivery at 1, 10 and 100 senders, next to raw
 PostgreSQL and NATS), `gateway.py` (GetMe through the Gateway and straight to Users),
 `calls.py` (GetUser next to a bare grpc.aio echo server, with each server's CPU per call),
-`files.py` (20 MiB through the Gateway next to the object store itself, and Files' memory) and
-`workload_logs.py` (a workload's log through the Gateway and Runners next to the runner itself),
-each printing its own table, and ends with one row per goal. Every ratio compares two figures
+`files.py` (20 MiB through the Gateway next to the object store itself, and Files' memory),
+`workload_logs.py` (a workload's log through the Gateway and Runners next to the runner itself)
+and `chat.py` (Chat's GetChats next to Threads' GetThreads of the same threads), each printing
+its own table, and ends with one row per goal. Every ratio compares two figures
 taken in this run on this machine. A benchmark, not a test: it asserts nothing.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import calls
+import chat
 import files
 import gateway
 import messaging
@@ -46,6 +48,8 @@ async def measure(platform: LocalPlatform) -> None:
     stored = await files.measure(platform)
     print("\n== A workload's log through the Gateway and straight from the runner")
     await workload_logs.measure(platform)
+    print("\n== GetChats next to Threads' own listing of the same threads")
+    chats = await chat.measure(platform)
 
     at_100, at_10 = levels[100], levels[10]
     send_ratio = at_100.sending.throughput / at_100.insert.throughput
@@ -56,6 +60,11 @@ async def measure(platform: LocalPlatform) -> None:
     direct, connect = gateway_10["straight to Users (gRPC)"], gateway_10["through the Gateway (Connect JSON)"]
     connect_ratio = connect.throughput / direct.throughput
     metrics_ratio = cost.with_metrics.cpu_ms / cost.without_metrics.cpu_ms
+    chats_ratio, chats_alone, chats_with_agents = (
+        chats.ratio(chats.people, 10),
+        chats.ratio(chats.people, 1),
+        chats.ratio(chats.with_agents, 10),
+    )
     goals = [
         Goal(
             "SendMessage at 100 senders / raw insert+commit",
@@ -115,8 +124,15 @@ async def measure(platform: LocalPlatform) -> None:
             "< 20 MiB",  # less than the file: it is never held whole
             lambda value: value < 20,
         ),
+        Goal(
+            "GetChats / GetThreads, 50 of 500, 10 callers",
+            chats_ratio,
+            f"{chats_ratio:.2f}x (1 caller {chats_alone:.2f}x; agents {chats_with_agents:.2f}x)",
+            ">= 0.5x",
+            lambda value: value >= 0.5,
+        ),
     ]
-    print("\n== Goals (issues 23, 24 and 25)")
+    print("\n== Goals (issues 23, 24, 25 and 29)")
     print(f"{'measure':<48}{'measured':<40}{'goal':<10}")
     for goal in goals:
         verdict = "met" if goal.met(goal.measured) else "NOT met"

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import grpc
+from agyn_common.cache import TtlCache
 from agyn_common.caller import Caller
 from agynio.api.chat.v1 import chat_pb2 as pb
 from agynio.api.identity.v1 import identity_pb2, identity_pb2_grpc
@@ -25,6 +26,9 @@ log = logging.getLogger(__name__)
 
 IN_FLIGHT = 8  # Runners lookups at once, per listing
 IDENTITY_BATCH = 1000  # Identity's largest BatchGetIdentityTypes
+# An identity's type never changes: once known it is kept (the least recently used go first).
+KNOWN_TYPES = 100_000
+KEPT_SECONDS = 24 * 3600.0
 A = TypeVar("A")
 R = TypeVar("R")
 
@@ -113,6 +117,7 @@ class Activities:
     def __init__(self, identity: grpc.aio.Channel, runners: grpc.aio.Channel | None) -> None:
         self._identity = identity_pb2_grpc.IdentityServiceStub(identity)
         self._runners = None if runners is None else runners_pb2_grpc.RunnersServiceStub(runners)
+        self._is_agent: TtlCache[str, bool] = TtlCache(ttl=KEPT_SECONDS, max_entries=KNOWN_TYPES)
 
     async def of(self, caller: Caller, threads: Sequence[threads_pb2.Thread]) -> dict[str, Activity]:
         """The activity of each thread's chat, by thread id; none when activity is not tracked."""
@@ -135,11 +140,12 @@ class Activities:
         return {thread_id: aggregate(said) for thread_id, said in by_thread.items()}
 
     async def _agents_among(self, caller: Caller, identity_ids: Sequence[str]) -> set[str]:
-        """Which of these identities are agents; none when Identity cannot say."""
-        agents: set[str] = set()
-        for start in range(0, len(identity_ids), IDENTITY_BATCH):
+        """Which of these identities are agents; those Identity cannot say of are not."""
+        known = {identity: self._is_agent.get(identity) for identity in identity_ids}
+        unknown = [identity for identity, is_agent in known.items() if is_agent is None]
+        for start in range(0, len(unknown), IDENTITY_BATCH):
             request = identity_pb2.BatchGetIdentityTypesRequest(
-                identity_ids=identity_ids[start : start + IDENTITY_BATCH]
+                identity_ids=unknown[start : start + IDENTITY_BATCH]
             )
             try:
                 reply: identity_pb2.BatchGetIdentityTypesResponse = (
@@ -149,13 +155,13 @@ class Activities:
                 )
             except grpc.aio.AioRpcError as error:
                 log.warning("identity types unavailable, activity unknown: %s", error.code().name)
-                return set()
-            agents.update(
-                entry.identity_id
-                for entry in reply.entries
-                if entry.identity_type == identity_pb2.IDENTITY_TYPE_AGENT
-            )
-        return agents
+                break
+            for entry in reply.entries:
+                if entry.identity_type != identity_pb2.IDENTITY_TYPE_UNSPECIFIED:
+                    is_agent = entry.identity_type == identity_pb2.IDENTITY_TYPE_AGENT
+                    known[entry.identity_id] = is_agent
+                    self._is_agent.put(entry.identity_id, is_agent, self._is_agent.generation)
+        return {identity for identity, is_agent in known.items() if is_agent}
 
     async def _latest(self, caller: Caller, thread_id: str, agent_id: str) -> Contribution | None:
         assert self._runners is not None

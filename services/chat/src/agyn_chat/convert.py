@@ -20,24 +20,36 @@ def status(value: int, field: str = "status") -> int:
     return value
 
 
-def chat(
-    thread: threads_pb2.Thread, row: Any, *, unread: int = 0, activity: Activity = NOT_TRACKED
-) -> pb.Chat:
-    """The chat of a thread (participants, times) and its row (organization, status, summary)."""
-    message = pb.Chat(
-        id=thread.id,
-        participants=[pb.ChatParticipant(id=p.id, joined_at=p.joined_at) for p in thread.participants],
-        created_at=thread.created_at,
-        updated_at=thread.updated_at,
-        organization_id=str(row.organization_id),
-        status=row.status,
-        activity_status=activity.status,
-        unread_count=unread,
-        active_workload_ids=activity.workload_ids,
-    )
+def chat(thread: threads_pb2.Thread, row: Any) -> pb.Chat:
+    """The chat of a thread, as CreateChat and UpdateChat answer it (no unread count, no activity)."""
+    message = pb.Chat()
+    fill_chat(message, thread, row)
+    return message
+
+
+def fill_chat(
+    message: pb.Chat,
+    thread: threads_pb2.Thread,
+    row: Any,
+    *,
+    unread: int = 0,
+    activity: Activity = NOT_TRACKED,
+) -> None:
+    """`message` (empty) as the chat of a thread (participants, times) and its row (organization,
+    status, summary); filled in place, where a listing adds it."""
+    message.id = thread.id
+    add = message.participants.add
+    for participant in thread.participants:
+        add(id=participant.id, joined_at=participant.joined_at)
+    message.created_at.CopyFrom(thread.created_at)
+    message.updated_at.CopyFrom(thread.updated_at)
+    message.organization_id = str(row.organization_id)
+    message.status = row.status
     if row.summary is not None:
         message.summary = row.summary
-    return message
+    message.activity_status = activity.status
+    message.unread_count = unread
+    message.active_workload_ids.extend(activity.workload_ids)
 
 
 def chat_message(message: threads_pb2.Message) -> pb.ChatMessage:

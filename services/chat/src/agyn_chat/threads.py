@@ -66,14 +66,12 @@ class Threads:
         return reply.thread
 
     async def participant_threads(
-        self, caller: Caller, thread_ids: Sequence[uuid.UUID]
+        self, caller: Caller, thread_ids: Sequence[str]
     ) -> list[threads_pb2.Thread]:
         """Of these threads (at most 100), those the caller takes part in, in the same order."""
         if not thread_ids:
             return []
-        request = access_pb2.GetParticipantThreadsRequest(
-            thread_ids=[str(thread_id) for thread_id in thread_ids]
-        )
+        request = access_pb2.GetParticipantThreadsRequest(thread_ids=thread_ids)
         reply: access_pb2.GetParticipantThreadsResponse = await self._ask(
             self._access.GetParticipantThreads, request, caller
         )
@@ -81,7 +79,7 @@ class Threads:
 
     async def participant_thread(self, caller: Caller, thread_id: uuid.UUID) -> threads_pb2.Thread | None:
         """The thread when the caller takes part in it; None when it does not, or there is none."""
-        found = await self.participant_threads(caller, [thread_id])
+        found = await self.participant_threads(caller, [str(thread_id)])
         return found[0] if found else None
 
     async def archive(self, caller: Caller, thread_id: uuid.UUID) -> None:

@@ -6,6 +6,7 @@ newest first, of which the caller sees those whose thread lists it as a particip
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC
@@ -90,8 +91,22 @@ class ChatHandlers:
         # The token holds the last row's (created_at, id), for this caller and filter only (§8 #10).
         scope = f"chats:{identity}:{organization_id}:{status}"
         page = _page(request.page_token, request.page_size, scope)
-        kept, token = await self._fill(caller, page, store.listed(organization_id, status), scope)
-        return pb.GetChatsResponse(chats=await self._chats(caller, kept), next_page_token=token)
+        listed = store.listed(organization_id, status)
+        # The unread counts are asked meanwhile: they do not depend on the page.
+        (kept, token), unread = await asyncio.gather(
+            self._fill(caller, page, listed, scope), self._threads.unread_counts(caller)
+        )
+        activities = await self._activities.of(caller, [thread for _, thread in kept]) if kept else {}
+        reply = pb.GetChatsResponse(next_page_token=token)
+        for row, thread in kept:
+            convert.fill_chat(
+                reply.chats.add(),
+                thread,
+                row,
+                unread=unread.get(thread.id, 0),
+                activity=activities.get(thread.id, NOT_TRACKED),
+            )
+        return reply
 
     async def _fill(
         self, caller: Caller, page: KeysetPage, listed: sa.Select[Any], scope: str
@@ -106,10 +121,10 @@ class ChatHandlers:
             async with self._db.read() as connection:
                 rows = (await connection.execute(page.query(listed))).all()
             batch, more = rows[: page.size], len(rows) > page.size
-            taking_part = await self._threads.participant_threads(caller, [row.thread_id for row in batch])
-            found = {thread.id: thread for thread in taking_part}
+            keys = [str(row.thread_id) for row in batch]
+            found = {thread.id: thread for thread in await self._threads.participant_threads(caller, keys)}
             for index, row in enumerate(batch):
-                thread = found.get(str(row.thread_id))
+                thread = found.get(keys[index])
                 if thread is None:
                     continue
                 kept.append((row, thread))
@@ -120,19 +135,6 @@ class ChatHandlers:
             token = page.token_after(batch[-1])
             page = _page(token, STORE_PAGE, scope)
         return kept, token
-
-    async def _chats(self, caller: Caller, kept: list[tuple[Any, threads_pb2.Thread]]) -> list[pb.Chat]:
-        """The chats of the kept rows, with the caller's unread counts and their activity."""
-        if not kept:
-            return []
-        unread = await self._threads.unread_counts(caller)
-        activities = await self._activities.of(caller, [thread for _, thread in kept])
-        return [
-            convert.chat(
-                thread, row, unread=unread.get(thread.id, 0), activity=activities.get(thread.id, NOT_TRACKED)
-            )
-            for row, thread in kept
-        ]
 
     async def update(self, request: pb.UpdateChatRequest) -> pb.UpdateChatResponse:
         caller = current_caller()
