@@ -213,6 +213,23 @@ def test_up_serves_users_keeps_its_data_and_stops_cleanly(tmp_path):
             assert [(m.identity_id, m.role) for m in members.memberships] == [
                 (admin_id, organizations_pb2.MEMBERSHIP_ROLE_OWNER)
             ]
+        # The README's chat: made with Ada through the Gateway, listed for both.
+        chat_gateway = f"http://{endpoints['gateway']}/api/agynio.api.gateway.v1.ChatGateway"
+        made = httpx.post(
+            f"{chat_gateway}/CreateChat",
+            headers=bearer,
+            json={"organizationId": created.organization.id, "participantIds": [ada["identity_id"]]},
+            timeout=30,
+        )
+        assert made.status_code == 200, made.text
+        for credential in (token, ada["token"]):
+            listed = httpx.post(
+                f"{chat_gateway}/GetChats",
+                headers={"Authorization": f"Bearer {credential}"},
+                json={"organizationId": created.organization.id},
+                timeout=30,
+            )
+            assert [c["id"] for c in listed.json()["chats"]] == [made.json()["chat"]["id"]], listed.text
 
         # The README's workload on the local runner, its logs followed through the Gateway while
         # it prints: over gRPC as it runs, then over Connect and gRPC-Web once it has ended.
