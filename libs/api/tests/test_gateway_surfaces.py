@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 from agynio.api.agents.v1 import agents_pb2
+from agynio.api.chat.v1 import chat_pb2
 from agynio.api.gateway.v1 import agents_pb2 as agents_gateway
+from agynio.api.gateway.v1 import chat_pb2 as chat_gateway
 from agynio.api.gateway.v1 import notifications_pb2 as notifications_gateway
 from agynio.api.gateway.v1 import organizations_pb2 as organizations_gateway
 from agynio.api.gateway.v1 import threads_pb2 as threads_gateway
@@ -55,6 +57,12 @@ def signatures(service) -> dict[str, tuple[str, str, bool]]:
             agents_pb2.DESCRIPTOR.services_by_name["AgentsService"],
             {},
             False,  # ResolveAgentIdentity stays internal
+        ),
+        (
+            chat_gateway.DESCRIPTOR.services_by_name["ChatGateway"],
+            chat_pb2.DESCRIPTOR.services_by_name["ChatService"],
+            {},
+            True,
         ),
     ],
 )
