@@ -17,16 +17,12 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 
-import grpc
+from agyn_inprocess.platform_client import Client, as_user
 from agyn_local.platform import LocalPlatform
-from agynio.api.agents.v1 import agents_pb2, agents_pb2_grpc
-from agynio.api.chat.v1 import chat_pb2, chat_pb2_grpc
-from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
-from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
-from agynio.api.users.v1 import users_pb2, users_pb2_grpc
+from agynio.api.chat.v1 import chat_pb2
+from agynio.api.threads.v1 import threads_pb2
 from figures import CpuClock, Figures, on_a_local_platform, row, run_for
 
 CHATS = 500
@@ -36,11 +32,6 @@ SECONDS_PER_LEVEL = 5.0
 MAKING_AT_ONCE = 10
 # The processes a listing keeps busy: their CPU per call is printed under each figure.
 BUSY = ("chat", "threads", "users", "runners", "organizations")
-GATEWAY = (("x-agyn-caller", "gateway"),)
-
-
-def as_user(identity: str) -> tuple[tuple[str, str], ...]:
-    return (*GATEWAY, ("x-identity-id", identity), ("x-identity-type", "user"))
 
 
 @dataclass
@@ -50,66 +41,22 @@ class Shape:
     org: str
 
 
-class Platform:
-    def __init__(self, addresses: dict[str, str]) -> None:
-        self.channels = [grpc.aio.insecure_channel(address) for address in addresses.values()]
-        channel = dict(zip(addresses, self.channels, strict=True))
-        self.users = users_pb2_grpc.UsersServiceStub(channel["users"])
-        self.orgs = organizations_pb2_grpc.OrganizationsServiceStub(channel["organizations"])
-        self.agents = agents_pb2_grpc.AgentsServiceStub(channel["agents"])
-        self.threads = threads_pb2_grpc.ThreadsServiceStub(channel["threads"])
-        self.chat = chat_pb2_grpc.ChatServiceStub(channel["chat"])
+async def shape(client: Client, label: str, with_agent: bool) -> Shape:
+    """A person with CHATS chats in an organization of theirs, each with a colleague (and an agent)."""
+    person, colleague = await client.user("person"), await client.user("colleague")
+    org = await client.organization(person, colleague)
+    others = [colleague]
+    if with_agent:
+        others.append((await client.agent(person, org)).meta.id)
+    request = chat_pb2.CreateChatRequest(organization_id=org, participant_ids=others)
+    pending = iter(range(CHATS))
 
-    async def user(self) -> str:
-        reply = await self.users.ResolveOrCreateUser(
-            users_pb2.ResolveOrCreateUserRequest(oidc_subject=f"bench-{uuid.uuid4()}"), metadata=GATEWAY
-        )
-        return str(reply.user.meta.id)
+    async def maker() -> None:
+        for _ in pending:
+            await client.chat.CreateChat(request, metadata=as_user(person), timeout=30)
 
-    async def shape(self, label: str, with_agent: bool) -> Shape:
-        """A person with CHATS chats in an organization of theirs, each with a colleague (and an
-        agent)."""
-        person, colleague = await self.user(), await self.user()
-        created = await self.orgs.CreateOrganization(
-            organizations_pb2.CreateOrganizationRequest(name="Bench"), metadata=as_user(person)
-        )
-        org = str(created.organization.id)
-        invitation = await self.orgs.CreateMembership(
-            organizations_pb2.CreateMembershipRequest(
-                organization_id=org, identity_id=colleague, role=organizations_pb2.MEMBERSHIP_ROLE_MEMBER
-            ),
-            metadata=as_user(person),
-        )
-        await self.orgs.AcceptMembership(
-            organizations_pb2.AcceptMembershipRequest(membership_id=invitation.membership.id),
-            metadata=as_user(colleague),
-        )
-        others = [colleague]
-        if with_agent:
-            agent = await self.agents.CreateAgent(
-                agents_pb2.CreateAgentRequest(
-                    organization_id=org,
-                    name="Helper",
-                    model=str(uuid.uuid4()),
-                    init_image="ghcr.io/example/init:1",
-                    availability=agents_pb2.AGENT_AVAILABILITY_INTERNAL,
-                ),
-                metadata=as_user(person),
-            )
-            others.append(str(agent.agent.meta.id))
-        request = chat_pb2.CreateChatRequest(organization_id=org, participant_ids=others)
-        pending = iter(range(CHATS))
-
-        async def maker() -> None:
-            for _ in pending:
-                await self.chat.CreateChat(request, metadata=as_user(person), timeout=30)
-
-        await asyncio.gather(*(maker() for _ in range(MAKING_AT_ONCE)))
-        return Shape(label, person, org)
-
-    async def close(self) -> None:
-        for channel in self.channels:
-            await channel.close()
+    await asyncio.gather(*(maker() for _ in range(MAKING_AT_ONCE)))
+    return Shape(label, person, org)
 
 
 async def timed(call) -> float:
@@ -134,20 +81,20 @@ def cpu_row(cpu: dict[str, float]) -> str:
 
 
 async def compare(
-    platform: Platform, clocks: dict[str, CpuClock], shape: Shape
+    client: Client, clocks: dict[str, CpuClock], shape: Shape
 ) -> dict[int, tuple[Figures, Figures]]:
     """(GetChats, GetThreads) figures by number of callers."""
     chats = chat_pb2.GetChatsRequest(organization_id=shape.org, page_size=PAGE)
     threads = threads_pb2.GetThreadsRequest(participant_id=shape.person, page_size=PAGE)
     caller = as_user(shape.person)
-    listed = await platform.chat.GetChats(chats, metadata=caller)
+    listed = await client.chat.GetChats(chats, metadata=caller)
     assert len(listed.chats) == PAGE and listed.next_page_token, "a full page, with more after it"
 
     async def from_chat(worker: int) -> float:
-        return await timed(platform.chat.GetChats(chats, metadata=caller))
+        return await timed(client.chat.GetChats(chats, metadata=caller))
 
     async def from_threads(worker: int) -> float:
-        return await timed(platform.threads.GetThreads(threads, metadata=caller))
+        return await timed(client.threads.GetThreads(threads, metadata=caller))
 
     figures = {}
     print(f"{shape.label:<34}{'rate':>12}{'p50 ms':>10}{'p99 ms':>10}")
@@ -177,16 +124,16 @@ class ChatFigures:
 
 
 async def measure(local: LocalPlatform) -> ChatFigures:
-    platform = Platform(local.addresses)
+    client = Client(local)
     clocks = {name: CpuClock(local.pid(name)) for name in BUSY}
     try:
         started = time.perf_counter()
-        people = await platform.shape(f"{CHATS} chats, a page of {PAGE}", with_agent=False)
-        agents = await platform.shape("... each with an agent too", with_agent=True)
+        people = await shape(client, f"{CHATS} chats, a page of {PAGE}", with_agent=False)
+        agents = await shape(client, "... each with an agent too", with_agent=True)
         print(f"{2 * CHATS} chats made in {time.perf_counter() - started:.0f}s")
-        return ChatFigures(await compare(platform, clocks, people), await compare(platform, clocks, agents))
+        return ChatFigures(await compare(client, clocks, people), await compare(client, clocks, agents))
     finally:
-        await platform.close()
+        await client.close()
 
 
 def main() -> int:

@@ -34,8 +34,7 @@ async def listed(gateway: Gateway, token: str, org: str) -> dict[str, Any]:
     return {chat["id"]: chat for chat in reply.get("chats", [])}
 
 
-async def test_the_chat_apps_flow(chat_gateway: Gateway, cast: Cast):
-    gateway = chat_gateway
+async def test_the_chat_apps_flow(gateway: Gateway, cast: Cast):
     person, colleague = await gateway.token_for(cast.owner), await gateway.token_for(cast.member)
     async with grpc.aio.insecure_channel(gateway.address) as channel:
         # The app follows its own room by its explicit id.
@@ -89,18 +88,18 @@ async def test_the_chat_apps_flow(chat_gateway: Gateway, cast: Cast):
         room.cancel()
 
 
-async def test_chat_gateway_answers_under_both_names_at_both_roots(chat_gateway: Gateway, cast: Cast):
-    token = await chat_gateway.token_for(cast.owner)
+async def test_chat_gateway_answers_under_both_names_at_both_roots(gateway: Gateway, cast: Cast):
+    token = await gateway.token_for(cast.owner)
     for root in ("", "/api"):
         for service in (CHAT_GATEWAY, "agynio.api.chat.v1.ChatGateway"):
-            reply = await chat_gateway.http.post(
-                f"{chat_gateway.url}{root}/{service}/GetChats",
+            reply = await gateway.http.post(
+                f"{gateway.url}{root}/{service}/GetChats",
                 json={"organizationId": cast.org},
                 headers={"authorization": f"Bearer {token}"},
             )
             assert reply.status_code == 200, (root, service, reply.text)
     # Without a credential the Gateway refuses before Chat is asked.
-    reply = await chat_gateway.http.post(
-        f"{chat_gateway.url}/api/{CHAT_GATEWAY}/GetChats", json={"organizationId": cast.org}
+    reply = await gateway.http.post(
+        f"{gateway.url}/api/{CHAT_GATEWAY}/GetChats", json={"organizationId": cast.org}
     )
     assert reply.status_code == 401

@@ -4,35 +4,18 @@ call it (chat sheet §4)."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 import grpc
 import pytest
 from agyn_chat.models import metadata as chat_metadata
-from agyn_common.db import Database
 from agyn_testkit.calls import expect_error, metadata
-from agyn_testkit.harness import wait_for_health
+from agyn_testkit.harness import schema_differences, wait_for_health
 from agynio.api.chat.v1 import chat_pb2 as pb
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from grpc_health.v1 import health_pb2
 
 
-def _differences(connection: Any) -> list[Any]:
-    context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
-    )
-    return list(compare_metadata(context, chat_metadata))
-
-
 async def test_the_migrations_build_what_the_models_describe(chat):
-    database = Database(chat.service.runtime.settings.database_url)
-    try:
-        async with database.read() as connection:
-            differences = await connection.run_sync(_differences)
-    finally:
-        await database.close()
-    assert differences == []
+    assert await schema_differences(chat.service.runtime.settings.database_url, chat_metadata) == []
 
 
 async def test_serving(chat):

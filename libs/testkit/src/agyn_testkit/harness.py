@@ -11,8 +11,12 @@ from typing import Any, TypeVar
 
 import grpc
 import nats
+import sqlalchemy as sa
 from agyn_common.access import AccessMode
+from agyn_common.db import Database
 from agyn_common.settings import ServiceSettings
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from nats.js.api import DeliverPolicy
 
@@ -119,3 +123,21 @@ async def wait_for_outcome(
         if elapsed >= within:
             raise AssertionError(f"still {outcome} after {within}s, waiting for {expected}")
         await asyncio.sleep(0.02)
+
+
+async def schema_differences(database_url: str, metadata: sa.MetaData) -> list[Any]:
+    """What the migrated database and `metadata` (a service's models) disagree on, as Alembic
+    compares them: a first revision written by hand drifts from its models unseen otherwise."""
+
+    def compare(connection: Any) -> list[Any]:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        return list(compare_metadata(context, metadata))
+
+    database = Database(database_url)
+    try:
+        async with database.read() as connection:
+            return await connection.run_sync(compare)
+    finally:
+        await database.close()

@@ -1,11 +1,11 @@
 """pytest fixtures: the platform in-process, started once per test module.
 
 `platform` (Users and Organizations), `agents`, `runners`, `files`, `threads`, `notifications`,
-`chat`, `gateway` and `chat_gateway` are started the first time a test of a module asks for
-them, on databases of that module, and stopped after its last test: the tests of a module
-share them, so each test makes its own organizations, users and names and never counts what
-others wrote. A test that stops, restarts or reconfigures a service, or needs empty databases,
-is marked `@pytest.mark.fresh_platform` and gets every service of its own, stopped after it.
+`chat` and `gateway` are started the first time a test of a module asks for them, on
+databases of that module, and stopped after its last test: the tests of a module share them,
+so each test makes its own organizations, users and names and never counts what others wrote.
+A test that stops, restarts or reconfigures a service, or needs empty databases, is marked
+`@pytest.mark.fresh_platform` and gets every service of its own, stopped after it.
 
 Enable with `pytest_plugins = ["agyn_inprocess.fixtures"]`; the event loop must live as long
 as the services (`asyncio_default_*_loop_scope = "session"`).
@@ -211,6 +211,7 @@ async def gateway(
     notifications: Notifications,
     files: Files,
     runners: Runners,
+    chat: Chat,
     nats: EmbeddedNats,
 ) -> AsyncIterator[Gateway]:
     """The Gateway in front of every service."""
@@ -224,6 +225,7 @@ async def gateway(
             notifications=notifications,
             files=files,
             runners=runners,
+            chat=chat,
         )
 
     async with services.service("gateway", start) as running:
@@ -254,34 +256,6 @@ def chat_with(
         return in_process_chat(threads, database_factory, nats.url, **overrides)
 
     return start
-
-
-@pytest.fixture
-async def chat_gateway(
-    services: Scope,
-    platform: Platform,
-    agents: Agents,
-    threads: Threads,
-    notifications: Notifications,
-    runners: Runners,
-    chat: Chat,
-    nats: EmbeddedNats,
-) -> AsyncIterator[Gateway]:
-    """The Gateway in front of Chat and of what the chat app calls beside it."""
-
-    def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Gateway]:
-        return in_process_gateway(
-            platform,
-            nats.url,
-            threads=threads,
-            agents=agents,
-            notifications=notifications,
-            runners=runners,
-            chat=chat,
-        )
-
-    async with services.service("chat-gateway", start) as running:
-        yield running
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import grpc
 from agynio.api.agents.v1 import agents_pb2, agents_pb2_grpc
+from agynio.api.chat.v1 import chat_pb2_grpc
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
@@ -39,6 +40,7 @@ class Client:
         self.threads = threads_pb2_grpc.ThreadsServiceStub(self.channels["threads"])
         self.notifications = notifications_pb2_grpc.NotificationsServiceStub(self.channels["notifications"])
         self.agents = agents_pb2_grpc.AgentsServiceStub(self.channels["agents"])
+        self.chat = chat_pb2_grpc.ChatServiceStub(self.channels["chat"])
 
     async def close(self) -> None:
         for channel in self.channels.values():
