@@ -38,6 +38,7 @@ def register(server: grpc.aio.Server, runtime: Runtime[TracingSettings]) -> None
         ttl=settings.identity_resolution_cache_seconds,
         max_entries=settings.identity_resolution_cache_size,
     )
+    exporters.attach(runtime.bus)
     threads = ThreadChecks(
         runtime.channels.channel(settings.threads_address),
         ttl=settings.thread_auth_cache_seconds,
