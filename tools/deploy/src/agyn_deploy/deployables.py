@@ -87,7 +87,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("notifications"),
         "Notification streams (Subscribe) fed from the bus, and Publish for producers.",
-        calls=("organizations", "agents", "runners"),
+        calls=("organizations", "agents", "runners", "tracing"),
     ),
     Deployable(
         _local("gateway"),
