@@ -1,4 +1,4 @@
-"""The threads deployable: ThreadsService."""
+"""The threads deployable: ThreadsService and ThreadAccessService on one port."""
 
 from __future__ import annotations
 
@@ -12,13 +12,13 @@ from agyn_common.org_access import OrganizationAccess
 from agyn_common.rooms import ROOMS
 from agyn_common.server import Runtime, ServiceDefinition
 from agyn_common.server import main as serve_main
-from agynio.api.threads.v1 import threads_pb2_grpc
+from agynio.api.threads.v1 import access_pb2_grpc, threads_pb2_grpc
 
-from agyn_threads.access import ACCESS, THREADS
+from agyn_threads.access import ACCESS, THREAD_ACCESS, THREADS
 from agyn_threads.attachments import Attachments
 from agyn_threads.identities import Identities
 from agyn_threads.models import metadata
-from agyn_threads.servicer import ThreadsServicer
+from agyn_threads.servicer import ThreadAccessServicer, ThreadsServicer
 from agyn_threads.settings import ThreadsSettings
 
 
@@ -40,13 +40,14 @@ def register(server: grpc.aio.Server, runtime: Runtime[ThreadsSettings]) -> None
         ),
         server,
     )
+    access_pb2_grpc.add_ThreadAccessServiceServicer_to_server(ThreadAccessServicer(runtime.db), server)
 
 
 DEFINITION = ServiceDefinition(
     name="threads",
     settings_type=ThreadsSettings,
     access=ACCESS,
-    grpc_services=(THREADS,),
+    grpc_services=(THREADS, THREAD_ACCESS),
     register=register,
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",

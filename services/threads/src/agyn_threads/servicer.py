@@ -1,4 +1,5 @@
-"""ThreadsService (threads sheet §A3, §A4, §8; DESIGN §2, §5): each RPC handed to its handler."""
+"""ThreadsService (threads sheet §A3, §A4, §8; DESIGN §2, §5) and ThreadAccessService (DESIGN §2):
+each RPC handed to its handler."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ from agyn_common.db import Database
 from agyn_common.metrics import Metrics
 from agyn_common.org_access import OrganizationAccess
 from agyn_common.outbox import Outbox
+from agynio.api.threads.v1 import access_pb2, access_pb2_grpc, threads_pb2_grpc
 from agynio.api.threads.v1 import threads_pb2 as pb
-from agynio.api.threads.v1 import threads_pb2_grpc
 
 from agyn_threads.attachments import Attachments
 from agyn_threads.identities import Identities
 from agyn_threads.rpc.listings import ThreadListings
 from agyn_threads.rpc.messages import MessageHandlers
 from agyn_threads.rpc.permissions import ThreadPermissions
+from agyn_threads.rpc.thread_access import ThreadAccessHandlers
 from agyn_threads.rpc.threads import ThreadHandlers
 
 
@@ -99,3 +101,15 @@ class ThreadsServicer(threads_pb2_grpc.ThreadsServiceServicer):
         self, request: pb.AckMessagesRequest, context: grpc.aio.ServicerContext
     ) -> pb.AckMessagesResponse:
         return await self._messages.ack(request)
+
+
+class ThreadAccessServicer(access_pb2_grpc.ThreadAccessServiceServicer):
+    """Thread participation for other services (our addition; rpc/thread_access.py)."""
+
+    def __init__(self, database: Database) -> None:
+        self._access = ThreadAccessHandlers(database)
+
+    async def GetParticipantThreads(
+        self, request: access_pb2.GetParticipantThreadsRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.GetParticipantThreadsResponse:
+        return await self._access.participant_threads(request)

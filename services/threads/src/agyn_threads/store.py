@@ -125,15 +125,26 @@ async def add_participant(
         )
 
 
-async def participant_threads(
-    connection: AsyncConnection, participant: uuid.UUID, page: KeysetPage
-) -> Sequence[sa.Row[Any]]:
-    query = (
+def _threads_of(participant: uuid.UUID) -> sa.Select[Any]:
+    return (
         sa.select(threads)
         .join(thread_participants, thread_participants.c.thread_id == threads.c.id)
         .where(thread_participants.c.participant_id == participant)
     )
-    return (await connection.execute(page.query(query))).all()
+
+
+async def participant_threads(
+    connection: AsyncConnection, participant: uuid.UUID, page: KeysetPage
+) -> Sequence[sa.Row[Any]]:
+    return (await connection.execute(page.query(_threads_of(participant)))).all()
+
+
+async def participant_threads_among(
+    connection: AsyncConnection, participant: uuid.UUID, thread_ids: Collection[uuid.UUID]
+) -> Sequence[sa.Row[Any]]:
+    """Those of `thread_ids` the participant is in, in no particular order."""
+    query = _threads_of(participant).where(thread_participants.c.thread_id.in_(thread_ids))
+    return (await connection.execute(query)).all()
 
 
 async def organization_threads(

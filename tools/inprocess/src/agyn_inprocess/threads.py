@@ -16,7 +16,7 @@ from agyn_testkit.fixtures import DatabaseFactory
 from agyn_testkit.harness import in_process_settings
 from agyn_threads.__main__ import DEFINITION as THREADS
 from agyn_threads.settings import ThreadsSettings
-from agynio.api.threads.v1 import threads_pb2, threads_pb2_grpc
+from agynio.api.threads.v1 import access_pb2_grpc, threads_pb2, threads_pb2_grpc
 
 from agyn_inprocess.organizations import Platform
 
@@ -28,6 +28,7 @@ class Threads:
     platform: Platform
     service: RunningService[Any]
     stub: threads_pb2_grpc.ThreadsServiceStub
+    access: access_pb2_grpc.ThreadAccessServiceStub
 
     async def create(self, caller: uuid.UUID, org: str, *participants: uuid.UUID, **extra: str) -> pb.Thread:
         reply: pb.CreateThreadResponse = await self.stub.CreateThread(
@@ -72,7 +73,12 @@ async def in_process_threads(
     )
     channel = grpc.aio.insecure_channel(running.address)
     try:
-        yield Threads(platform=platform, service=running, stub=threads_pb2_grpc.ThreadsServiceStub(channel))
+        yield Threads(
+            platform=platform,
+            service=running,
+            stub=threads_pb2_grpc.ThreadsServiceStub(channel),
+            access=access_pb2_grpc.ThreadAccessServiceStub(channel),
+        )
     finally:
         await channel.close()
         await running.stop(1)
