@@ -26,7 +26,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExportResult
 
-TOOL_OUTPUT = ["Cloning into 'repo'...", "Receiving objects: 100% (1432/1432)", "42M\trepo"]
+TOOL_OUTPUT = ["ruff: all checks passed", "mypy: no issues found", "pytest: 214 passed"]
 STEP_SECONDS = 1.0
 
 
@@ -68,7 +68,7 @@ def main() -> int:
         attributes={
             "agyn.message.role": "user",
             "agyn.message.kind": "source",
-            "agyn.message.text": "How big is the repository?",
+            "agyn.message.text": "Do the tests pass?",
         },
     )
     export(message)  # in progress: the run shows at once
@@ -84,7 +84,7 @@ def main() -> int:
             "gen_ai.usage.output_tokens": 48,
             "gen_ai.usage.cache_read.input_tokens": 1024,
             "agyn.llm.tool_calls": json.dumps(
-                [{"call_id": "call_1", "name": "shell", "arguments": '{"command": "du -sh repo"}'}]
+                [{"call_id": "call_1", "name": "shell", "arguments": '{"command": "make test"}'}]
             ),
         },
     )
@@ -96,7 +96,7 @@ def main() -> int:
         attributes={
             "agyn.tool.name": "shell",
             "agyn.tool.call_id": "call_1",
-            "agyn.tool.input": json.dumps({"command": "du -sh repo"}),
+            "agyn.tool.input": json.dumps({"command": "make test"}),
         },
     )
     for lines in range(1, len(TOOL_OUTPUT) + 1):
