@@ -129,7 +129,8 @@ def test_the_tests_import_only_what_the_workspace_declares():
     declared = {_requirement_name(entry) for entry in dev if isinstance(entry, str)}
     for member in MEMBERS:
         declared |= _declared(member)
-    paths = [ROOT / "conftest.py", ROOT / "tests", ROOT / "bench"]
+    # The README's example scripts run in the same environment as the tests.
+    paths = [ROOT / "conftest.py", ROOT / "tests", ROOT / "bench", ROOT / "examples"]
     paths += [ROOT / member / "tests" for member in MEMBERS if (ROOT / member / "tests").is_dir()]
     # Helper modules beside the tests (on pytest's pythonpath), which no distribution provides.
     local = frozenset(path.stem for root in paths if root.is_dir() for path in root.rglob("*.py"))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -13,7 +15,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 import httpx
@@ -25,6 +27,7 @@ from agyn_local.services import SERVICES
 from agynio.api.gateway.v1 import runners_pb2_grpc as runners_gateway
 from agynio.api.organizations.v1 import organizations_pb2, organizations_pb2_grpc
 from agynio.api.runner.v1 import runner_pb2
+from agynio.api.tracing.v1 import tracing_pb2
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 
 START_TIMEOUT_SECONDS = 90
@@ -36,6 +39,8 @@ SERVICE_NAMES = """
         jsonb_array_elements(resource->'attributes') AS attribute
     WHERE attribute->>'key' = 'service.name'
 """
+# The README's script exporting a run to Tracing with the OpenTelemetry SDK.
+EXPORT_SPANS = Path(__file__).resolve().parents[3] / "examples" / "export_spans.py"
 StubT = TypeVar("StubT")
 
 
@@ -382,3 +387,106 @@ def test_up_refuses_a_busy_port_with_one_line(tmp_path):
         result.stderr.strip()
         == f"agyn-local: port {busy} for users is in use; choose another with --base-port"
     )
+
+
+MESSAGE, LLM_CALL, TOOL_EXECUTION = (
+    tracing_pb2.RUN_EVENT_KIND_MESSAGE,
+    tracing_pb2.RUN_EVENT_KIND_LLM_CALL,
+    tracing_pb2.RUN_EVENT_KIND_TOOL_EXECUTION,
+)
+CREATED, UPDATED = tracing_pb2.RUN_EVENT_ACTION_CREATED, tracing_pb2.RUN_EVENT_ACTION_UPDATED
+
+
+def attributes(message: Any) -> dict[str, str]:
+    """The string attributes of an OTLP span or resource."""
+    return {kv.key: kv.value.string_value for kv in message.attributes}
+
+
+def test_up_shows_the_readme_run_of_spans_live_and_lists_it(tmp_path):
+    """The README's Tracing example: a workload credential from `agent-credential`, the SDK
+    script exporting with it, StreamRunEvents through the Gateway showing each export as it
+    lands, then ListSpans through the Gateway."""
+    state_dir = tmp_path / "local"
+    with running_up(state_dir, free_port()) as up:
+        endpoints = up.wait_until_up()
+        token = (state_dir / "admin-token").read_text().strip()
+
+        def gw(method: str, body: dict[str, Any]) -> Any:
+            reply = httpx.post(
+                f"http://{endpoints['gateway']}/api/agynio.api.{method}",
+                headers={"Authorization": f"Bearer {token}"},
+                json=body,
+                timeout=30,
+            )
+            assert reply.status_code == 200, reply.text
+            return reply.json()
+
+        org = gw("organizations.v1.OrganizationsGateway/CreateOrganization", {"name": "Acme"})
+        org_id = org["organization"]["id"]
+        agent = gw(
+            "agents.v1.AgentsGateway/CreateAgent",
+            {"organizationId": org_id, "name": "Helper", "nickname": "helper",
+             "model": "3f0c1b1e-8a52-4a36-9d5e-2f4f7c9d6a11", "image": "ghcr.io/example/agent:1",
+             "initImage": "ghcr.io/example/init:1", "availability": "AGENT_AVAILABILITY_INTERNAL"},
+        )["agent"]["meta"]["id"]  # fmt: skip
+        issued = subprocess.run(
+            [sys.executable, "-m", "agyn_local", "agent-credential", "--dir", str(state_dir),
+             "--agent-id", agent],
+            capture_output=True, text=True, timeout=60, check=True,
+        )  # fmt: skip
+        workload = json.loads(issued.stdout)
+        assert workload["credential"].startswith("agynw_")
+
+        request = tracing_pb2.StreamRunEventsRequest(
+            organization_id=org_id, workload_id=workload["workload_id"], replay=True
+        )
+        events: list[tracing_pb2.RunEvent] = []
+        with grpc.insecure_channel(endpoints["gateway"]) as channel:
+            stream = channel.unary_stream(
+                "/agynio.api.tracing.v1.TracingGateway/StreamRunEvents",
+                request_serializer=tracing_pb2.StreamRunEventsRequest.SerializeToString,
+                response_deserializer=tracing_pb2.StreamRunEventsResponse.FromString,
+            )(request, metadata=[("authorization", f"Bearer {token}")], timeout=60)
+            assert next(stream).replay_complete.replayed_spans == 0  # nothing exported yet
+            exporting = subprocess.Popen(
+                [sys.executable, str(EXPORT_SPANS), "--endpoint", endpoints["tracing"]],
+                env={**os.environ, "AGYN_WORKLOAD_CREDENTIAL": workload["credential"]},
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            for reply in stream:  # until the script's last export: the message, ended
+                if reply.HasField("event"):
+                    events.append(reply.event)
+                    if (reply.event.kind, reply.event.status) == (MESSAGE, tracing_pb2.SPAN_STATUS_OK):
+                        break
+            stream.cancel()
+        stdout, stderr = exporting.communicate(timeout=60)
+        assert exporting.returncode == 0, stderr
+        trace_id = json.loads(stdout)["trace_id"]
+
+        # Live: every span created or updated on the stream as it came, none replayed; the tool
+        # updated as its output grew, with the workload Tracing resolved from the credential.
+        assert {event.kind for event in events} == {MESSAGE, LLM_CALL, TOOL_EXECUTION}
+        assert {event.action for event in events} <= {CREATED, UPDATED}
+        tool = [event for event in events if event.kind == TOOL_EXECUTION]
+        assert tool[-1].action == UPDATED and tool[-1].status == tracing_pb2.SPAN_STATUS_OK
+        outputs = [
+            attributes(event.resource_spans.scope_spans[0].spans[0])["agyn.tool.output"] for event in tool
+        ]
+        assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(outputs))
+        assert outputs[-1].count("\n") == 2  # the script's three lines
+        for event in events:
+            resource = attributes(event.resource_spans.resource)
+            assert (resource["agyn.workload.id"], resource["agyn.agent.id"]) == (
+                workload["workload_id"],
+                agent,
+            )
+            assert event.resource_spans.scope_spans[0].spans[0].trace_id.hex() == trace_id
+
+        # ListSpans through the Gateway, as the README's `gw` calls it.
+        listed = gw("tracing.v1.TracingGateway/ListSpans", {"organizationId": org_id})
+        (resource_spans,) = listed["resourceSpans"]
+        resource = {kv["key"]: kv["value"]["stringValue"] for kv in resource_spans["resource"]["attributes"]}
+        assert resource["agyn.workload.id"] == workload["workload_id"]
+        spans = [span for scope in resource_spans["scopeSpans"] for span in scope["spans"]]
+        assert sorted(span["name"] for span in spans) == ["invocation.message", "llm.call", "tool.execution"]
+        assert all(span.get("endTimeUnixNano") for span in spans)  # each in its last state: ended

@@ -7,18 +7,25 @@ anything was dropped in between.
 
 A cache kept true by the bus (`needs_bus=True`, then `follow(bus)`) serves and stores only
 while the bus is connected, since changes announced meanwhile would go unheard, and forgets
-everything when the connection drops and when the bus reports a gap.
+everything when the connection drops and when the bus reports a gap; `drop_on` drops what
+an event on a subject makes stale.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Callable, Hashable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 if TYPE_CHECKING:
+    from nats.aio.msg import Msg
+
     from agyn_common.bus import Bus
+
+log = logging.getLogger(__name__)
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -45,6 +52,23 @@ class TtlCache(Generic[K, V]):
         self._bus = bus
         bus.on_disconnect(self.clear)  # nothing from before an outage is served after it
         bus.on_gap(self.clear)
+
+    def drop_on(
+        self, bus: Bus, subject: str, stale: Callable[[Mapping[str, Any]], Callable[[V], bool]]
+    ) -> None:
+        """Drop the values `stale(data)` picks when a domain event on `subject` arrives
+        (`data` is the event's); everything when the event cannot be read."""
+
+        async def on_event(message: Msg) -> None:
+            try:
+                picked = stale(json.loads(message.data)["data"])
+            except (ValueError, KeyError, TypeError, AttributeError):
+                log.warning("unreadable event on %s; dropping every cached answer", message.subject)
+                self.clear()
+                return
+            self.drop_entries_where(lambda _key, value: picked(value))
+
+        bus.subscribe(subject, on_event)
 
     @property
     def serving(self) -> bool:

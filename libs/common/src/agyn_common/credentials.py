@@ -2,13 +2,21 @@
 and the hash that stands for it everywhere (gateway-auth-mesh §3.4, §8 #6).
 
 A credential is its prefix + 44 base62 characters of 32 CSPRNG bytes; only its SHA-256 is
-stored, and the Gateway asks Users about that hash, never the credential.
+stored, and the Gateway asks Users about that hash, never the credential. Those who keep
+resolved credentials (the Gateway, Tracing's exporters) drop them on Users' revocation events.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from agyn_common.bus import EVENTS_SUBJECT_PREFIX
+
+V = TypeVar("V")
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BODY_LENGTH = 44
@@ -36,3 +44,26 @@ def new_secret(prefix: str) -> str:
 def secret_hash(plaintext: str) -> str:
     """Lowercase hex SHA-256 of the whole plaintext, prefix included."""
     return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+# Users' event: the identity's workload credentials (one workload's, when it names one) are gone.
+CREDENTIAL_REVOKED_EVENTS = f"{EVENTS_SUBJECT_PREFIX}.users.workload_credential.revoked"
+
+
+def revoked(
+    holder: Callable[[V], tuple[uuid.UUID, uuid.UUID | None]],
+) -> Callable[[Mapping[str, Any]], Callable[[V], bool]]:
+    """For `TtlCache.drop_on`: the cached resolutions an event naming `identity_id` (and maybe
+    `workload_id`) revokes, `holder` saying whose (identity, workload) a resolution is."""
+
+    def stale(data: Mapping[str, Any]) -> Callable[[V], bool]:
+        identity_id = uuid.UUID(data["identity_id"])
+        workload_id = uuid.UUID(data["workload_id"]) if data.get("workload_id") else None
+
+        def covers(value: V) -> bool:
+            held_identity, held_workload = holder(value)
+            return held_identity == identity_id and workload_id in (None, held_workload)
+
+        return covers
+
+    return stale

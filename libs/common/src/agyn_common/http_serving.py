@@ -101,16 +101,38 @@ class ClientGone(Exception):
     """The client went away before its request was read: nobody is left to answer."""
 
 
-class RequestBody:
+class BodyStream:
+    """An ASGI request body taken message by message, knowing whether it has ended or its
+    client has left; what is not read can be drained before the answer ends."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self.complete = False
+        self.disconnected = False
+
+    async def drain(self) -> None:
+        """Read the rest of the body and drop it, unless the client sends far too much."""
+        drained = 0
+        while not (self.complete or self.disconnected) and drained <= DRAIN_MAX_BYTES:
+            drained += len((await self._next()).get("body", b""))
+
+    async def _next(self) -> Message:
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.disconnected = True
+        elif message["type"] == "http.request" and not message.get("more_body", False):
+            self.complete = True
+        return message
+
+
+class RequestBody(BodyStream):
     """A request's body, read once as a whole: at most `max_bytes`, as sent and once inflated."""
 
     def __init__(self, receive: Receive, declared: int | None, encoding: str, max_bytes: int) -> None:
-        self._receive = receive
+        super().__init__(receive)
         self._declared = declared  # Content-Length, when sent
         self._encoding = encoding
         self._max_bytes = max_bytes
-        self.complete = False
-        self.disconnected = False
 
     def _too_large(self, what: str = "") -> HttpRefusal:
         return HttpRefusal(
@@ -162,20 +184,6 @@ class RequestBody:
             parts.append(part)
             data = inflater.unused_data
         return b"".join(parts)
-
-    async def drain(self) -> None:
-        """Read what is left of the body and drop it, unless the client sends far too much."""
-        drained = 0
-        while not (self.complete or self.disconnected) and drained <= DRAIN_MAX_BYTES:
-            drained += len((await self._next()).get("body", b""))
-
-    async def _next(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.disconnect":
-            self.disconnected = True
-        elif not message.get("more_body", False):
-            self.complete = True
-        return message
 
 
 @dataclass

@@ -69,7 +69,9 @@ def canonical_room(value: str, field: str) -> str:
             raise invalid_argument(field, f"{kind} room needs a UUID, got {identifier[:64]!r}") from None
     if kind == TRACE_KIND:
         if not _TRACE_ID.fullmatch(identifier.strip()):
-            raise invalid_argument(field, "trace room needs 32 hexadecimal characters")
+            raise invalid_argument(
+                field, f"trace room needs 32 hexadecimal characters, got {identifier[:64]!r}"
+            )
         return f"{kind}:{identifier.strip().lower()}"
     return room
 

@@ -15,12 +15,11 @@ per-client bucket; an empty bucket answers RESOURCE_EXHAUSTED before Users is as
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +27,18 @@ import grpc
 from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus
 from agyn_common.cache import TtlCache
 from agyn_common.caller import WORKLOAD_ID_KEY, Caller
-from agyn_common.credentials import API_TOKEN_PREFIX, WORKLOAD_CREDENTIAL_PREFIXES, secret_hash
+from agyn_common.credentials import (
+    API_TOKEN_PREFIX,
+    CREDENTIAL_REVOKED_EVENTS,
+    WORKLOAD_CREDENTIAL_PREFIXES,
+    revoked,
+    secret_hash,
+)
 from agyn_common.errors import ServiceError, internal, resource_exhausted, unauthenticated
 from agyn_common.ratelimit import RateLimiter
 from agynio.api.identity.v1 import identity_pb2
 from agynio.api.users.v1 import users_pb2, users_pb2_grpc
 from agynio.api.ziti_management.v1 import ziti_management_pb2, ziti_management_pb2_grpc
-from nats.aio.msg import Msg
 from prometheus_client import Counter
 
 from agyn_gateway.oidc import OidcProvider, VerifiedToken
@@ -42,7 +46,6 @@ from agyn_gateway.oidc import OidcProvider, VerifiedToken
 log = logging.getLogger(__name__)
 
 TOKEN_REVOKED_EVENTS = f"{EVENTS_SUBJECT_PREFIX}.users.api_token.revoked"
-CREDENTIAL_REVOKED_EVENTS = f"{EVENTS_SUBJECT_PREFIX}.users.workload_credential.revoked"
 USER_DELETED_EVENTS = f"{EVENTS_SUBJECT_PREFIX}.users.user.deleted"
 MAX_CACHED_CREDENTIALS = 10_000
 # x-identity-type of what a workload credential resolves to (§2.3).
@@ -107,9 +110,11 @@ class Authenticator:
     def attach(self, bus: Bus) -> None:
         """Enable the credential cache, kept true by Users' events."""
         self._known.follow(bus)
-        bus.subscribe(TOKEN_REVOKED_EVENTS, self._on_event)
-        bus.subscribe(CREDENTIAL_REVOKED_EVENTS, self._on_event)
-        bus.subscribe(USER_DELETED_EVENTS, self._on_event)
+        self._known.drop_on(bus, TOKEN_REVOKED_EVENTS, _token_revoked)
+        # Revoked workload credentials, or a deleted user: all of the identity's, or one workload's.
+        identity_gone = revoked(_held_by)
+        self._known.drop_on(bus, CREDENTIAL_REVOKED_EVENTS, identity_gone)
+        self._known.drop_on(bus, USER_DELETED_EVENTS, identity_gone)
 
     async def authenticate(self, authorization: str | None, client: str) -> Principal | None:
         """The caller, or None for a request without a credential; UNAUTHENTICATED for a bad one."""
@@ -222,24 +227,11 @@ class Authenticator:
             log.info("provisioned user %s on first sign-in", reply.user.meta.id)
         return reply.user
 
-    async def _on_event(self, message: Msg) -> None:
-        try:
-            stale = _stale_after(message.subject, json.loads(message.data)["data"])
-        except (ValueError, KeyError, TypeError, AttributeError):
-            log.warning("unreadable event on %s; dropping every cached credential", message.subject)
-            self._known.clear()
-            return
-        self._known.drop_entries_where(lambda _key, principal: stale(principal))
+
+def _held_by(principal: Principal) -> tuple[uuid.UUID, uuid.UUID | None]:
+    return principal.identity_id, principal.workload_id
 
 
-def _stale_after(subject: str, data: dict[str, Any]) -> Callable[[Principal], bool]:
-    """Which cached principals an event of Users makes stale."""
-    if subject == TOKEN_REVOKED_EVENTS:
-        token_id = uuid.UUID(data["token_id"])
-        return lambda principal: principal.token_id == token_id
-    # A deleted user, or revoked workload credentials: all of the identity's, or one workload's.
-    identity_id = uuid.UUID(data["identity_id"])
-    workload_id = uuid.UUID(data["workload_id"]) if data.get("workload_id") else None
-    return lambda principal: (
-        principal.identity_id == identity_id and (workload_id is None or principal.workload_id == workload_id)
-    )
+def _token_revoked(data: Mapping[str, Any]) -> Callable[[Principal], bool]:
+    token_id = uuid.UUID(data["token_id"])
+    return lambda principal: principal.token_id == token_id

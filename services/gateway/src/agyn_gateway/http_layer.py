@@ -27,12 +27,13 @@ from collections.abc import Collection
 from http import HTTPStatus
 
 from agyn_common.gate import CallGate
+from agyn_common.http_serving import App, BodyStream, Message, Receive, Scope, Send
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
 
 from agyn_gateway.auth import Authenticator
 from agyn_gateway.measures import GatewayMeasures, protocol_of
-from agyn_gateway.plain import App, Message, Receive, Scope, Send, caller_of, header, problem, send_json
+from agyn_gateway.plain import caller_of, header, problem, send_json
 from agyn_gateway.requests import RequestInfo, set_current_request
 from agyn_gateway.uploads import UPLOADS_PATH, FileUploads
 
@@ -53,9 +54,6 @@ PREFLIGHT_HEADERS = [
 ]
 GRPC_WEB_TEXT = b"application/grpc-web-text"
 GRPC_UNIMPLEMENTED = b"12"  # grpc-status of UNIMPLEMENTED
-# A client still sending this much after its answer is ready is not one that sent a little too
-# much by mistake: its connection is given up rather than read on.
-DRAIN_MAX_BYTES = 64 * 2**20
 
 
 class GatewayHttp:
@@ -271,7 +269,7 @@ class GatewayHttp:
         await self._rpc(scope, receive_decoded, send_encoded)
 
 
-class _RequestBody:
+class _RequestBody(BodyStream):
     """The request's receive(): the body bounded before it is buffered (unless it is bounded
     per message: `max_bytes` None), and whatever the application left unread drained before
     the answer ends.
@@ -286,13 +284,11 @@ class _RequestBody:
     def __init__(
         self, receive: Receive, request: RequestInfo, declared: int | None, max_bytes: int | None
     ) -> None:
-        self._receive = receive
+        super().__init__(receive)
         self._request = request
         self._declared = declared  # Content-Length, when sent
         self._max_bytes = max_bytes
         self._read = 0
-        self.complete = False
-        self.disconnected = False
 
     async def __call__(self) -> Message:
         if self._max_bytes is None:
@@ -303,20 +299,6 @@ class _RequestBody:
         self._read += len(message.get("body", b""))
         if self._read > self._max_bytes:
             raise self._too_large()
-        return message
-
-    async def drain(self) -> None:
-        """Read the rest of the body and drop it, unless the client sends far too much."""
-        drained = 0
-        while not (self.complete or self.disconnected) and drained <= DRAIN_MAX_BYTES:
-            drained += len((await self._next()).get("body", b""))
-
-    async def _next(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.disconnect":
-            self.disconnected = True
-        elif message["type"] == "http.request" and not message.get("more_body", False):
-            self.complete = True
         return message
 
     def _too_large(self) -> ConnectError:

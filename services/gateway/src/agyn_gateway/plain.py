@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
-from typing import Any
 
 from agyn_common.errors import ServiceError
+from agyn_common.http_serving import Scope, Send
 
 from agyn_gateway.auth import Authenticator, Principal
 from agyn_gateway.requests import current_request
 
 log = logging.getLogger(__name__)
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Plain-HTTP status of each gRPC code (§3.9, plain-HTTP endpoints); others 502.
 PROBLEM_STATUS = {

@@ -17,6 +17,7 @@ import email.utils
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
+from agyn_common.http_serving import Receive, Scope, Send
 from agynio.api.files.v1 import files_pb2 as pb
 from connectrpc.code import Code
 from connectrpc.errors import ConnectError
@@ -25,7 +26,7 @@ from google.protobuf import json_format
 from agyn_gateway.auth import Authenticator
 from agyn_gateway.errors import as_connect_error
 from agyn_gateway.forwarding import Forwarder
-from agyn_gateway.plain import PROBLEM_STATUS, Receive, Scope, Send, caller_of, header, problem, send_json
+from agyn_gateway.plain import PROBLEM_STATUS, caller_of, header, problem, send_json
 from agyn_gateway.routes import Route
 
 UPLOADS_PATH = "/files"

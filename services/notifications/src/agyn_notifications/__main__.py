@@ -14,8 +14,8 @@ from agyn_common.server import main as serve_main
 from agynio.api.notifications.v1 import notifications_pb2_grpc
 
 from agyn_notifications.access import ACCESS, NOTIFICATIONS
+from agyn_notifications.record_organizations import runner_records, trace_records
 from agyn_notifications.rooms_access import RoomAccess
-from agyn_notifications.runner_records import RunnerRecords
 from agyn_notifications.servicer import NotificationsServicer
 from agyn_notifications.settings import NotificationsSettings
 from agyn_notifications.streams import Streams
@@ -32,8 +32,13 @@ def register(server: grpc.aio.Server, runtime: Runtime[NotificationsSettings]) -
     )
     agents.attach(runtime.bus)
     runners = (
-        RunnerRecords(runtime.channels.channel(settings.runners_address))
+        runner_records(runtime.channels.channel(settings.runners_address))
         if settings.runners_address
+        else None
+    )
+    traces = (
+        trace_records(runtime.channels.channel(settings.tracing_address))
+        if settings.tracing_address
         else None
     )
     streams = Streams(runtime.bus, settings.max_streams_per_identity, runtime.metrics)
@@ -43,7 +48,7 @@ def register(server: grpc.aio.Server, runtime: Runtime[NotificationsSettings]) -
     notifications_pb2_grpc.add_NotificationsServiceServicer_to_server(
         NotificationsServicer(
             runtime.bus,
-            RoomAccess(organizations, agents, runners),
+            RoomAccess(organizations, agents, runners, traces),
             streams,
             buffer_size=settings.stream_buffer_size,
         ),

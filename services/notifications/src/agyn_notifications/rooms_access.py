@@ -3,8 +3,10 @@
 Each relation is answered by the service that owns its data (DESIGN §3): a participant room
 by identity equality, an organization room by Organizations (`member`), an agent room by
 `member` on the agent's organization, which Agents names; a workload or volume room by
-`member` on the record's organization, which Runners names. The cluster-wide `workloads`
-room is for platform callers only, never for an identity.
+`member` on the record's organization, which Runners names; a trace room by `member` on the
+organization of the trace's spans, which Tracing names (files-tracing B.4, B.8-8: a trace
+with no span yet cannot be followed). The cluster-wide `workloads` room is for platform
+callers only, never for an identity.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from collections.abc import Iterable, Sequence
 from agyn_common.agent_access import AgentAccess
 from agyn_common.errors import invalid_argument, permission_denied
 from agyn_common.org_access import OrganizationAccess
-from agyn_common.rooms import unique_rooms
+from agyn_common.rooms import TRACE_KIND, unique_rooms
 
-from agyn_notifications.runner_records import RunnerRecords
+from agyn_notifications.record_organizations import RecordOrganizations, RunnerRecord
 
 MAX_ROOMS = 256
 ME = "me"
@@ -47,11 +49,17 @@ def requested_rooms(values: Sequence[str], identity: uuid.UUID, field: str = "ro
 
 class RoomAccess:
     def __init__(
-        self, organizations: OrganizationAccess, agents: AgentAccess, runners: RunnerRecords | None
+        self,
+        organizations: OrganizationAccess,
+        agents: AgentAccess,
+        runners: RecordOrganizations[RunnerRecord] | None,
+        traces: RecordOrganizations[bytes] | None,
     ) -> None:
         self._organizations = organizations
         self._agents = agents
-        self._runners = runners  # None: Runners is not deployed, its rooms are denied
+        # None: the service is not deployed, and its rooms are denied.
+        self._runners = runners
+        self._traces = traces
 
     async def authorize(self, identity: uuid.UUID, rooms: Iterable[str]) -> None:
         """PERMISSION_DENIED at the first room the caller may not follow."""
@@ -69,8 +77,10 @@ class RoomAccess:
         if kind == "agent":
             organization = await self._agents.organization_of(uuid.UUID(identifier))
         elif kind in ("workload", "volume") and self._runners is not None:
-            organization = await self._runners.organization_of(kind, uuid.UUID(identifier))
-        # Every other room (trace, the HEAD-era kinds, flat rooms such as the platform-only
+            organization = await self._runners.organization_of((kind, uuid.UUID(identifier)))
+        elif kind == TRACE_KIND and self._traces is not None:
+            organization = await self._traces.organization_of(bytes.fromhex(identifier))
+        # Every other room (the HEAD-era kinds, flat rooms such as the platform-only
         # `workloads`) is denied until its owning service exists here to say which
         # organization it belongs to; an unknown kind is denied for good.
         return organization is not None and await self._organizations.check(identity, "member", organization)

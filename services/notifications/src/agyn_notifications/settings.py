@@ -11,6 +11,8 @@ class NotificationsSettings(ServiceSettings):
     agents_address: str = Field(description="host:port of the agents service")
     # Runners says which organization a `workload:<id>` or `volume:<id>` room belongs to.
     runners_address: str | None = Field(default=None, description="host:port of the runners service")
+    # Tracing says which organization a `trace:<32 hex>` room belongs to.
+    tracing_address: str | None = Field(default=None, description="host:port of the tracing service")
     # Envelopes a stream may hold for a client that reads slower than they come.
     stream_buffer_size: int = Field(default=64, gt=0)
     # Concurrent Subscribe streams one identity may hold on one replica (sheet §8 #12).

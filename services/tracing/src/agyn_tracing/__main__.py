@@ -18,6 +18,7 @@ from agyn_tracing.attribution import ExporterResolver
 from agyn_tracing.intake import Intake
 from agyn_tracing.models import metadata
 from agyn_tracing.otlp_http import traces_route
+from agyn_tracing.retention import Retention
 from agyn_tracing.run_events import RunEventHub
 from agyn_tracing.servicer import OtlpTraceServicer, TraceAccessServicer, TracingServicer
 from agyn_tracing.settings import TracingSettings
@@ -38,6 +39,11 @@ def register(server: grpc.aio.Server, runtime: Runtime[TracingSettings]) -> None
         ttl=settings.identity_resolution_cache_seconds,
         max_entries=settings.identity_resolution_cache_size,
     )
+    exporters.attach(runtime.bus)
+    retention = Retention(
+        runtime.db, runtime.metrics, days=settings.retention_days, interval=settings.retention_sweep_interval
+    )
+    runtime.run_in_background("retention", retention.run)
     threads = ThreadChecks(
         runtime.channels.channel(settings.threads_address),
         ttl=settings.thread_auth_cache_seconds,

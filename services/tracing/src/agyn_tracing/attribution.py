@@ -1,5 +1,9 @@
 """Who exports: an agent's workload credential resolved to its agent and organization
-(files-tracing B.3.2 step 1, DESIGN §3 in place of the OpenZiti dialer identity)."""
+(files-tracing B.3.2 step 1, DESIGN §3 in place of the OpenZiti dialer identity).
+
+Resolutions are kept (B.6) and dropped as soon as Users announces the credential revoked, as
+the Gateway does; while the bus is away nothing is kept, since a revocation would go unheard.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ import uuid
 from dataclasses import dataclass
 
 import grpc
+from agyn_common.bus import Bus
 from agyn_common.cache import TtlCache
 from agyn_common.caller import Metadata, metadata_values
-from agyn_common.credentials import secret_hash
+from agyn_common.credentials import CREDENTIAL_REVOKED_EVENTS, revoked, secret_hash
 from agyn_common.errors import dependency_unavailable, unauthenticated
 from agynio.api.agents.v1 import agents_pb2, agents_pb2_grpc
 from agynio.api.identity.v1 import identity_pb2
@@ -28,7 +33,7 @@ class Exporter:
     identity_id: uuid.UUID
     agent_id: str
     organization_id: str
-    workload_id: str | None
+    workload_id: uuid.UUID | None
 
     def attributes(self) -> list[tuple[str, str]]:
         pairs = [
@@ -36,8 +41,8 @@ class Exporter:
             (AGENT_ID, self.agent_id),
             (ORGANIZATION_ID, self.organization_id),
         ]
-        if self.workload_id:
-            pairs.append((WORKLOAD_ID, self.workload_id))
+        if self.workload_id is not None:
+            pairs.append((WORKLOAD_ID, str(self.workload_id)))
         return pairs
 
 
@@ -60,7 +65,16 @@ class ExporterResolver:
     ) -> None:
         self._issuer = ziti_management_pb2_grpc.ZitiManagementServiceStub(users)
         self._agents = agents_pb2_grpc.AgentsServiceStub(agents)
-        self._known: TtlCache[str, Exporter] = TtlCache(ttl=ttl, max_entries=max_entries)
+        self._known: TtlCache[str, Exporter] = TtlCache(ttl=ttl, max_entries=max_entries, needs_bus=True)
+
+    def attach(self, bus: Bus) -> None:
+        """Enable the cache, kept true by Users' revocations."""
+        self._known.follow(bus)
+        self._known.drop_on(
+            bus,
+            CREDENTIAL_REVOKED_EVENTS,
+            revoked(lambda exporter: (exporter.identity_id, exporter.workload_id)),
+        )
 
     async def resolve(self, credential: str) -> Exporter:
         """The agent behind a workload credential; UNAUTHENTICATED for anything else."""
@@ -91,7 +105,7 @@ class ExporterResolver:
             uuid.UUID(identity.identity_id),
             agent.agent_id,
             agent.organization_id,
-            identity.workload_id if identity.HasField("workload_id") else None,
+            uuid.UUID(identity.workload_id) if identity.HasField("workload_id") else None,
         )
         self._known.put(key, exporter, generation)
         return exporter

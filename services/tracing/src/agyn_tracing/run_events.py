@@ -29,6 +29,7 @@ from agyn_common.metrics import Metrics
 from agyn_common.validation import parse_uuid
 from agynio.api.tracing.v1 import tracing_pb2 as pb
 from nats.aio.msg import Msg
+from prometheus_client import Counter
 
 from agyn_tracing import store
 from agyn_tracing.convert import resource_spans, span_status
@@ -95,7 +96,7 @@ class Run:
 class RunStream:
     """One open StreamRunEvents: which spans changed since it last looked, and how it ends."""
 
-    def __init__(self, run: Run, buffer_size: int, overflowed: Any) -> None:
+    def __init__(self, run: Run, buffer_size: int, overflowed: Counter) -> None:
         self.run = run
         self._buffer_size = buffer_size
         self._overflowed = overflowed

@@ -11,9 +11,12 @@ class TracingSettings(ServiceSettings):
     grpc_max_recv_bytes: int = Field(default=32 * 2**20, gt=0)
     # OTLP/HTTP (POST /v1/traces) on this port of GRPC_HOST; 0: any free port; unset: not served.
     otlp_http_port: int | None = Field(default=None, ge=0, le=65535)
-    # Resolved exporter credentials kept in memory (B.6); revocations take effect after the TTL.
+    # Retention (B.8-4): a trace's spans go once its newest span is older than this; at least a day.
+    retention_days: int = Field(default=14, gt=0)
+    retention_sweep_interval: float = Field(default=3600.0, gt=0, description="seconds between sweeps")
+    # Resolved exporter credentials kept in memory (B.6); Users' revocation events drop them.
     identity_resolution_cache_size: int = Field(default=1000, gt=0)
-    identity_resolution_cache_seconds: float = Field(default=5.0, ge=0)
+    identity_resolution_cache_seconds: float = Field(default=300.0, ge=0)
     # An agent's read access to a thread its spans name, and messages found in their thread.
     thread_auth_cache_size: int = Field(default=1000, gt=0)
     thread_auth_cache_seconds: float = Field(default=5.0, ge=0)

@@ -87,7 +87,7 @@ DEPLOYABLES: tuple[Deployable, ...] = (
     Deployable(
         _local("notifications"),
         "Notification streams (Subscribe) fed from the bus, and Publish for producers.",
-        calls=("organizations", "agents", "runners"),
+        calls=("organizations", "agents", "runners", "tracing"),
     ),
     Deployable(
         _local("gateway"),
@@ -150,6 +150,8 @@ DEPLOYABLES: tuple[Deployable, ...] = (
         calls=("users", "agents", "organizations", "threads"),
         # Any pod may export (the servicer authenticates the exporter's credential).
         extra_ingress=({"ports": [{"port": GRPC_PORT, "protocol": "TCP"}]},),
+        # The service's own default, written out so that the chart shows what can be tuned.
+        settings={"RETENTION_DAYS": "14"},
     ),
     Deployable(
         _local("chat"),

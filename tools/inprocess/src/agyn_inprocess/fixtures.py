@@ -1,11 +1,11 @@
 """pytest fixtures: the platform in-process, started once per test module.
 
-`platform` (Users and Organizations), `agents`, `runners`, `files`, `threads`, `notifications`,
-`chat` and `gateway` are started the first time a test of a module asks for them, on
+`platform` (Users and Organizations), `agents`, `runners`, `files`, `threads`, `tracing`,
+`notifications`, `chat` and `gateway` are started the first time a test of a module asks for them, on
 databases of that module, and stopped after its last test: the tests of a module share them,
-so each test makes its own organizations, users and names and never counts what others wrote.
-A test that stops, restarts or reconfigures a service, or needs empty databases, is marked
-`@pytest.mark.fresh_platform` and gets every service of its own, stopped after it.
+so each test makes its own organizations, users and names and never counts what others
+wrote. A test that stops, restarts or reconfigures a service, or needs empty databases, is
+marked `@pytest.mark.fresh_platform` and gets every service of its own, stopped after it.
 
 Enable with `pytest_plugins = ["agyn_inprocess.fixtures"]`; the event loop must live as long
 as the services (`asyncio_default_*_loop_scope = "session"`).
@@ -175,13 +175,23 @@ async def threads(
 
 @pytest.fixture
 async def notifications(
-    services: Scope, platform: Platform, agents: Agents, runners: Runners, nats: EmbeddedNats
+    services: Scope,
+    platform: Platform,
+    agents: Agents,
+    runners: Runners,
+    tracing: Tracing,
+    nats: EmbeddedNats,
 ) -> AsyncIterator[Notifications]:
-    """Notifications asking Agents and Runners whose agent, workload and volume rooms are."""
+    """Notifications asking Agents, Runners and Tracing whose agent, workload, volume and trace
+    rooms are."""
 
     def start(databases: DatabaseFactory) -> AbstractAsyncContextManager[Notifications]:
         return in_process_notifications(
-            platform, nats.url, agents.service.address, runners_address=runners.address
+            platform,
+            nats.url,
+            agents.service.address,
+            runners_address=runners.address,
+            tracing_address=tracing.address,
         )
 
     async with services.service("notifications", start) as running:
@@ -193,8 +203,9 @@ def notifications_with(
     platform: Platform, nats: EmbeddedNats
 ) -> Callable[..., AbstractAsyncContextManager[Notifications]]:
     """Notifications of the test's own, with other settings:
-    `async with notifications_with(stream_buffer_size=2)`; Agents and Runners are away unless
-    `agents_address` and `runners_address` are given."""
+    `async with notifications_with(stream_buffer_size=2)`; Agents is away unless
+    `agents_address` is given, Runners and Tracing are not deployed unless `runners_address`
+    and `tracing_address` are."""
 
     def start(**overrides: Any) -> AbstractAsyncContextManager[Notifications]:
         return in_process_notifications(platform, nats.url, **overrides)

@@ -62,6 +62,7 @@ async def in_process_tracing(
             **overrides,
         ),
     )
+    await running.runtime.bus.wait_ready(15)  # exporter resolutions are kept only while it follows the bus
     channel = grpc.aio.insecure_channel(running.address)
     try:
         yield Tracing(

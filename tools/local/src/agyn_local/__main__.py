@@ -1,10 +1,12 @@
 """`python -m agyn_local up`: run the whole platform on this machine until Ctrl-C or SIGTERM.
 `python -m agyn_local issue-token --username <name>`: an API token for an account on it.
-`python -m agyn_local run-workload --organization-id <id> -- <argv...>`: a workload on its runner."""
+`python -m agyn_local run-workload --organization-id <id> -- <argv...>`: a workload on its runner.
+`python -m agyn_local agent-credential --agent-id <id>`: an agent workload's credential (for Tracing)."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -24,7 +26,7 @@ from agyn_local.platform import (
     run_service_command,
 )
 from agyn_local.services import ADMIN_SERVICE, SERVICES
-from agyn_local.workloads import print_started
+from agyn_local.workloads import agent_credential, print_started
 
 
 def parse_command(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
@@ -45,7 +47,13 @@ def parse_command(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[
     )
     run_workload.add_argument("--organization-id", required=True, help="the organization it runs for")
     run_workload.add_argument("argv", nargs="+", help="the command, after --")
-    for command in (up_command, issue_token, run_workload):
+    credential = commands.add_parser(
+        "agent-credential",
+        help="a credential for a new workload of an agent, as the agents orchestrator gets one: "
+        "its workload id and the credential its OTLP exporter sends to Tracing",
+    )
+    credential.add_argument("--agent-id", required=True, help="the agent (its id in Agents)")
+    for command in (up_command, issue_token, run_workload, credential):
         command.add_argument(
             "--dir",
             type=Path,
@@ -113,6 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             runner_id = (state_dir / "runner-id").read_text().strip()
             print_started(endpoints, runner_id, options.organization_id, options.argv)
         except (StartupFailed, OSError, RuntimeError, grpc.RpcError) as failure:
+            print(f"agyn-local: {failure}", file=sys.stderr)
+            return 1
+        return 0
+    if options.command == "agent-credential":
+        try:
+            print(json.dumps(agent_credential(read_endpoints(state_dir), options.agent_id)))
+        except (StartupFailed, grpc.RpcError) as failure:
             print(f"agyn-local: {failure}", file=sys.stderr)
             return 1
         return 0

@@ -4,6 +4,9 @@ It starts a process on the local runner (StartWorkload, as the orchestrator) and
 workload in Runners (CreateWorkload, then UpdateWorkload with the runner's instance id, as
 the orchestrator does), so that its logs can be followed through the Gateway like any
 workload's. There is no orchestrator locally; this stands in for its first two steps.
+
+`agyn_local agent-credential`: the credential the orchestrator gets for an agent's workload
+from the users issuer, which the workload's exporter presents to Tracing.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Sequence
 import grpc
 from agynio.api.runner.v1 import runner_pb2, runner_pb2_grpc
 from agynio.api.runners.v1 import runners_pb2, runners_pb2_grpc
+from agynio.api.ziti_management.v1 import ziti_management_pb2, ziti_management_pb2_grpc
 
 ORCHESTRATOR = (("x-agyn-caller", "agents-orchestrator"),)
 CONTAINER = "main"
@@ -66,3 +70,18 @@ def print_started(
     endpoints: dict[str, str], runner_id: str, organization_id: str, argv: Sequence[str]
 ) -> None:
     print(json.dumps(run_workload(endpoints, runner_id, organization_id, argv)))
+
+
+def agent_credential(endpoints: dict[str, str], agent_id: str) -> dict[str, str]:
+    """A credential for a new workload of the agent (CreateAgentIdentity, as the orchestrator
+    calls it before it starts one): Tracing resolves it to the agent, its organization and
+    this workload id."""
+    workload_id = str(uuid.uuid4())
+    with grpc.insecure_channel(endpoints["users"]) as channel:
+        issuer = ziti_management_pb2_grpc.ZitiManagementServiceStub(channel)
+        issued: ziti_management_pb2.CreateAgentIdentityResponse = issuer.CreateAgentIdentity(
+            ziti_management_pb2.CreateAgentIdentityRequest(agent_id=agent_id, workload_id=workload_id),
+            metadata=ORCHESTRATOR,
+            timeout=30,
+        )
+    return {"workload_id": workload_id, "credential": issued.enrollment_jwt}
