@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from agyn_common.db import Database
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,9 +36,10 @@ async def insert(
     return (await connection.execute(sa.select(chats).where(chats.c.thread_id == thread_id))).one()
 
 
-async def load(connection: AsyncConnection, thread_id: uuid.UUID) -> Any:
+async def find(db: Database, thread_id: uuid.UUID) -> Any:
     """The chat's row, deleted or not; None for a thread that has none."""
-    return (await connection.execute(sa.select(chats).where(chats.c.thread_id == thread_id))).first()
+    async with db.read() as connection:
+        return (await connection.execute(sa.select(chats).where(chats.c.thread_id == thread_id))).first()
 
 
 def listed(organization_id: uuid.UUID, status: int) -> sa.Select[Any]:

@@ -35,8 +35,11 @@ STORE_PAGE = 100  # rows of one store page: one participation check (Threads tak
 MAX_STORE_PAGES = 10  # per GetChats; then a short page with a token (§8 #2)
 
 
-def chat_id_of(value: str) -> uuid.UUID:
-    return parse_uuid(value.strip(), "chat_id")
+def callers_chat(chat_id: str) -> tuple[Caller, uuid.UUID]:
+    """The caller, who must have an identity, and the chat a request names."""
+    caller = current_caller()
+    caller.require_identity()
+    return caller, parse_uuid(chat_id.strip(), "chat_id")
 
 
 def _page(token: str, size: int, scope: str) -> KeysetPage:
@@ -137,17 +140,14 @@ class ChatHandlers:
         return kept, token
 
     async def update(self, request: pb.UpdateChatRequest) -> pb.UpdateChatResponse:
-        caller = current_caller()
-        caller.require_identity()
-        chat_id = chat_id_of(request.chat_id)
+        caller, chat_id = callers_chat(request.chat_id)
         values: dict[str, Any] = {}
         if convert.status(request.status):
             values["status"] = request.status
         if request.HasField("summary"):
             summary = check_length(request.summary, "summary", max_chars=MAX_SUMMARY)
             values["summary"] = summary or None  # "" clears it
-        async with self._db.read() as connection:
-            row = await store.load(connection, chat_id)
+        row = await store.find(self._db, chat_id)
         if row is None or row.deleted_at is not None:
             raise not_found("chat not found")
         # Participants only: one who may read the thread without taking part may not (§3.4).
@@ -162,11 +162,8 @@ class ChatHandlers:
         return pb.UpdateChatResponse(chat=convert.chat(thread, row))
 
     async def delete(self, request: pb.DeleteChatRequest) -> pb.DeleteChatResponse:
-        caller = current_caller()
-        caller.require_identity()
-        chat_id = chat_id_of(request.chat_id)
-        async with self._db.read() as connection:
-            row = await store.load(connection, chat_id)
+        caller, chat_id = callers_chat(request.chat_id)
+        row = await store.find(self._db, chat_id)
         if row is None:  # Chat archives only the threads of its chats
             raise not_found("chat not found")
         # Archived first, as the caller (Threads decides who may): a failure after it leaves a

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import grpc
-from agyn_common.caller import current_caller
 from agyn_common.db import Database
 from agyn_common.errors import ServiceError, invalid_argument, not_found
 from agyn_common.validation import parse_uuid_list
 from agynio.api.chat.v1 import chat_pb2 as pb
 
 from agyn_chat import convert, store
-from agyn_chat.rpc.chats import chat_id_of
+from agyn_chat.rpc.chats import callers_chat
 from agyn_chat.threads import Threads
 
 MAX_ACKS = 1000  # message ids one MarkAsRead names: Threads' AckMessages takes as many
@@ -25,11 +24,8 @@ class MessageHandlers:
         self._threads = threads
 
     async def get_messages(self, request: pb.GetMessagesRequest) -> pb.GetMessagesResponse:
-        caller = current_caller()
-        caller.require_identity()
-        chat_id = chat_id_of(request.chat_id)
-        async with self._db.read() as connection:
-            row = await store.load(connection, chat_id)
+        caller, chat_id = callers_chat(request.chat_id)
+        row = await store.find(self._db, chat_id)
         # A deleted chat is gone; a thread without a chat is served as upstream does (§8 #8).
         if row is not None and row.deleted_at is not None:
             raise not_found("chat not found")
@@ -48,9 +44,7 @@ class MessageHandlers:
         )
 
     async def send(self, request: pb.SendMessageRequest, key: str | None) -> pb.SendMessageResponse:
-        caller = current_caller()
-        caller.require_identity()
-        chat_id = chat_id_of(request.chat_id)
+        caller, chat_id = callers_chat(request.chat_id)
         if not request.body and not request.file_ids:
             raise invalid_argument("body", "body or file_ids must be provided")
         message = await self._threads.send(caller, chat_id, request.body, request.file_ids, key)
@@ -58,9 +52,7 @@ class MessageHandlers:
 
     async def mark_read(self, request: pb.MarkAsReadRequest) -> pb.MarkAsReadResponse:
         """Every unread message of the chat, or those of `message_ids` that are (§8 #5)."""
-        caller = current_caller()
-        caller.require_identity()
-        chat_id = chat_id_of(request.chat_id)
+        caller, chat_id = callers_chat(request.chat_id)
         named = {
             str(value) for value in parse_uuid_list(request.message_ids, "message_ids", max_items=MAX_ACKS)
         }
