@@ -1,6 +1,6 @@
 """The pure parts of libs/common, each on its own: page tokens, field checks, rate limits,
-caller metadata, the calling workload in both access modes, the JSON log line, and the spans
-a service never records."""
+caller metadata, the calling workload in both access modes, the JSON log line, the spans
+a service never records, and another service's answer passed on."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from agyn_common.access import (
     principal_from_xfcc,
 )
 from agyn_common.caller import IDENTITY_ID_KEY, IDENTITY_TYPE_KEY, caller_from_metadata
-from agyn_common.errors import ServiceError
+from agyn_common.errors import STATUS_DETAILS_KEY, ServiceError, failed_precondition, passed_on
 from agyn_common.logs import JsonFormatter, TextFormatter
 from agyn_common.pagination import (
     clamp_page_size,
@@ -323,3 +323,26 @@ def test_unrecorded_spans_and_what_runs_under_them_are_dropped_even_in_a_sampled
     with tracer.start_as_current_span("ListSpans"):
         pass
     assert [span.name for span in spans.get_finished_spans()] == ["ListSpans"]
+
+
+# --- another service's answer, passed on ------------------------------------------------------
+
+
+def downstream_error(code: grpc.StatusCode, details: str, trailing: tuple = ()) -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(*trailing), details)
+
+
+def test_a_decision_passes_on_with_its_details_and_a_failure_is_unavailable_naming_the_service():
+    refused = failed_precondition("thread is degraded", "THREAD_DEGRADED")
+    error = downstream_error(
+        refused.code, refused.message, ((STATUS_DETAILS_KEY, refused.to_status().SerializeToString()),)
+    )
+    passed = passed_on("threads", error)
+    assert (passed.code, passed.message) == (grpc.StatusCode.FAILED_PRECONDITION, "thread is degraded")
+    assert passed.to_status() == refused.to_status()  # the details as the callee packed them
+    plain = passed_on("threads", downstream_error(grpc.StatusCode.NOT_FOUND, ""))
+    assert (plain.code, plain.message, plain.details) == (grpc.StatusCode.NOT_FOUND, "NOT_FOUND", ())
+    for code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAUTHENTICATED):
+        away = passed_on("threads", downstream_error(code, "boom"))
+        assert away.code == grpc.StatusCode.UNAVAILABLE
+        assert away.message == f"threads is unavailable: {code.name}"

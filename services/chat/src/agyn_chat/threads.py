@@ -29,20 +29,6 @@ def forwarded_key(key: str | None) -> tuple[tuple[str, str], ...]:
     return ((IDEMPOTENCY_KEY, "chat:" + hashlib.sha256(key.encode()).hexdigest()),)
 
 
-async def ask(
-    dependency: str,
-    method: Callable[..., Awaitable[Any]],
-    request: Message,
-    metadata: Sequence[tuple[str, str]],
-) -> Any:
-    """One call to another service for the caller; its refusals pass on, its failures are
-    UNAVAILABLE naming it."""
-    try:
-        return await method(request, metadata=tuple(metadata))
-    except grpc.aio.AioRpcError as error:
-        raise passed_on(dependency, error) from None
-
-
 class Threads:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._threads = threads_pb2_grpc.ThreadsServiceStub(channel)
@@ -51,7 +37,11 @@ class Threads:
     async def _ask(
         self, method: Callable[..., Awaitable[Any]], request: Message, caller: Caller, *extra: tuple[str, str]
     ) -> Any:
-        return await ask(DEPENDENCY, method, request, [*caller.outgoing_metadata(), *extra])
+        """One call for the caller; Threads' refusals pass on, its failures are UNAVAILABLE."""
+        try:
+            return await method(request, metadata=(*caller.outgoing_metadata(), *extra))
+        except grpc.aio.AioRpcError as error:
+            raise passed_on(DEPENDENCY, error) from None
 
     async def create(
         self, caller: Caller, organization_id: uuid.UUID, others: Sequence[uuid.UUID], key: str | None
