@@ -155,3 +155,35 @@ async def test_a_connection_the_database_dropped_is_not_handed_out_again(probe_d
             assert connection.sync_connection.connection.driver_connection.info.backend_pid != killed
     finally:
         await single.close()
+
+
+# Each parameter cast to the type it means: a binary value carries its own (ints the smallest
+# that hold them), which PostgreSQL does not convert implicitly.
+UNNESTED = Query(
+    sa.text(
+        "SELECT u.name, u.blob, u.count, CAST(u.doc AS jsonb) AS doc FROM unnest("
+        "CAST(:names AS text[]), CAST(:blobs AS bytea[]), CAST(:counts AS bigint[]), CAST(:docs AS text[])"
+        ") WITH ORDINALITY AS u(name, blob, count, doc, n) ORDER BY u.n"
+    ).columns(
+        sa.column("name", sa.Text),
+        sa.column("blob", sa.LargeBinary),
+        sa.column("count", sa.BigInteger),
+        sa.column("doc", postgresql.JSONB),
+    ),
+    binary=True,
+)
+
+
+async def test_binary_parameters_arrive_as_they_were_given(database):
+    names = ['quo"te', "back\\slash", "{braces, comma}", "NULL", None, "ünïcode ✓"]
+    blobs = [b"\x00\x01", b"", None, b"\\x", b"{}", b"\xff" * 3]
+    counts = [1, -(2**15), 2**31, 2**63 - 1, None, 0]  # int2 to int8 in one array
+    docs = ['{"a": [1, "x\\"y"]}', "[]", None, '"s"', "null", "{}"]
+    async with database.read() as connection:
+        rows = await UNNESTED.all(connection, names=names, blobs=blobs, counts=counts, docs=docs)
+        nothing = await UNNESTED.all(connection, names=[None], blobs=[None], counts=[None], docs=[None])
+    assert [row.name for row in rows] == names
+    assert [row.blob for row in rows] == blobs
+    assert [row.count for row in rows] == counts
+    assert [row.doc for row in rows] == [{"a": [1, 'x"y']}, [], None, "s", None, {}]
+    assert [tuple(row) for row in nothing] == [(None, None, None, None)]

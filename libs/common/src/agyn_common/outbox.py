@@ -81,7 +81,8 @@ QUEUE_ROWS = _QUEUED.insert().from_select(
         sa.bindparam("outbox_headers", type_=postgresql.JSONB),
     ),
 )
-_QUEUE_ROWS = Query(QUEUE_ROWS)
+# In binary: a bulk write's thousand ids and payloads cost little to send that way.
+_QUEUE_ROWS = Query(QUEUE_ROWS, binary=True)
 
 # The relay's batch, taken out of the queue in one statement: the oldest rows no other replica
 # is relaying. They are gone only when the pass commits, once JetStream has acknowledged every

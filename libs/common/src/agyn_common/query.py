@@ -11,6 +11,12 @@ two kinds of statement mix freely.
 It takes only statements whose every parameter is named (`sa.bindparam`), and whose result
 columns psycopg loads itself (uuid, text, numbers, booleans, timestamps, arrays, JSON): a
 type that needs SQLAlchemy's conversion is refused when the query is built, not wrong later.
+
+`binary=True` sends the parameters in PostgreSQL's binary format. For large arrays it is far
+cheaper: psycopg quotes each item of a text array in Python (about 90 ms for the 27 arrays of
+512 spans, against 3 ms in binary). A binary value carries its exact type (a str is text, an
+int the smallest integer that holds it), where a text one is left for PostgreSQL to infer, so
+the statement casts each such parameter to the type it means.
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ def _loaded_by_driver(column_type: sa.types.TypeEngine[Any]) -> bool:
 
 
 class Query:
-    def __init__(self, statement: sa.ClauseElement, name: str = "Row") -> None:
+    def __init__(self, statement: sa.ClauseElement, name: str = "Row", *, binary: bool = False) -> None:
         compiled = statement.compile(dialect=_DIALECT)
         assert isinstance(compiled, SQLCompiler)
         self.sql: str = str(compiled)
@@ -52,6 +58,8 @@ class Query:
         for bind, key in compiled.bind_names.items():
             if bind.expanding:
                 raise ValueError(f"{key}: expanding parameters are not supported; compare with ANY(array)")
+            if binary:  # psycopg's placeholder for a binary parameter
+                self.sql = self.sql.replace(f"%({key})s", f"%({key})b")
             if bind.required:
                 self._required.add(key)
             else:

@@ -355,7 +355,11 @@ async def start_service(
         bus=bus,
         channels=channels,
         database=db,
-        outbox_or_none=None if db is None or metadata is None else Outbox(db, metadata),
+        outbox_or_none=(
+            None
+            if db is None or metadata is None
+            else Outbox(db, metadata, batch_size=settings.outbox_batch_size)
+        ),
         idempotency=None if db is None or metadata is None else Idempotency(db, metadata),
         metrics=Metrics(),
     )

@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
     # How long an answer about another service's relations (organization, agent) is kept;
     # the owner's change events drop it sooner.
     access_cache_seconds: float = Field(default=5.0, ge=0)
+    # The most outbox rows the relay publishes in one pass (one transaction, one wait for
+    # JetStream's acknowledgements). A service that emits in bulk raises it.
+    outbox_batch_size: int = Field(default=200, gt=0)
     # Prometheus metrics on http://<grpc_host>:<port>/metrics, a port of its own (0: none are
     # served or recorded).
     metrics_port: int = Field(default=9464, ge=0, le=65535)

@@ -11,6 +11,8 @@ class TracingSettings(ServiceSettings):
     grpc_max_recv_bytes: int = Field(default=32 * 2**20, gt=0)
     # OTLP/HTTP (POST /v1/traces) on this port of GRPC_HOST; 0: any free port; unset: not served.
     otlp_http_port: int | None = Field(default=None, ge=0, le=65535)
+    # Each span queues two events: an Export of 512 spans (an SDK batch) relayed in one pass.
+    outbox_batch_size: int = Field(default=1024, gt=0)
     # Retention (B.8-4): a trace's spans go once its newest span is older than this; at least a day.
     retention_days: int = Field(default=14, gt=0)
     retention_sweep_interval: float = Field(default=3600.0, gt=0, description="seconds between sweeps")
