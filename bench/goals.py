@@ -158,7 +158,7 @@ async def measure(platform: LocalPlatform) -> None:
             lambda value: value >= 0.5,
         ),
     ]
-    print("\n== Goals (issues 23, 24 and 25)")
+    print("\n== Goals (issues 23 to 29)")
     print(f"{'measure':<48}{'measured':<40}{'goal':<10}")
     for goal in goals:
         verdict = "met" if goal.met(goal.measured) else "NOT met"
