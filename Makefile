@@ -39,7 +39,7 @@ PYTEST_WORKERS ?= auto
 pytest: $(SYNCED) ## Run the tests only (PYTEST_WORKERS=0 runs them in this process)
 	$(BIN)/pytest --numprocesses=$(PYTEST_WORKERS) --dist=loadfile
 
-bench: $(SYNCED) ## Benchmark SendMessage and its delivery, the Gateway, the cost of one call, Files, Tracing; then the goals (~5 min)
+bench: $(SYNCED) ## Benchmark SendMessage and its delivery, the Gateway, the cost of one call, Files, Tracing, Chat; then the goals (~7 min)
 	$(BIN)/python bench/goals.py
 
 lint: $(SYNCED) ## ruff (lint and formatting check) and shellcheck
