@@ -21,7 +21,7 @@ import logging
 import socket
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,7 @@ from agyn_common.http_connections import (
     close_idle_connections,
     refuse_new_streams,
 )
+from agyn_common.metrics import Metrics
 from agyn_common.pipeline import database_away
 
 log = logging.getLogger(__name__)
@@ -419,3 +420,49 @@ class HttpServer:
             self.serving.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.serving
+
+
+@dataclass(frozen=True)
+class HttpService:
+    """A plain-HTTP port a service asked for (`Runtime.serve_http`)."""
+
+    port: int  # 0: any free one
+    routes: tuple[Route, ...]
+    max_body_bytes: int
+
+
+def bind_http_servers(
+    service: str,
+    requested: Mapping[str, HttpService],
+    open_paths: Collection[str],
+    *,
+    host: str,
+    grace: float,
+    gate: CallGate,
+    tracer: Tracer,
+    metrics: Metrics | None,  # None: not measured
+) -> dict[str, HttpServer]:
+    """The HTTP ports a service asked for, bound, not yet serving; every path must be open in
+    its access declaration."""
+    if not requested:
+        return {}
+    outcomes = None
+    if metrics is not None:
+        outcomes = HttpOutcomes(
+            metrics.histogram(
+                "http_server_request_duration_seconds",
+                "Duration of the plain-HTTP requests this service served, by method, route and status.",
+                ("http_request_method", "http_route", "http_response_status_code"),
+            )
+        )
+    servers: dict[str, HttpServer] = {}
+    for name, asked in requested.items():
+        undeclared = {route.path for route in asked.routes} - set(open_paths)
+        if undeclared:
+            raise ValueError(f"HTTP paths missing from the access declaration: {sorted(undeclared)}")
+        app = HttpRoutes(
+            asked.routes, max_body_bytes=asked.max_body_bytes, tracer=tracer, gate=gate, outcomes=outcomes
+        )
+        servers[name] = HttpServer(app, host, asked.port, grace=grace)
+        log.info("%s serves HTTP (%s) on %s:%d", service, name, host, servers[name].port)
+    return servers

@@ -53,7 +53,7 @@ from agyn_common.bus import EVENTS, Bus, StreamSpec
 from agyn_common.clients import ServiceChannels
 from agyn_common.commandline import parse_command
 from agyn_common.db import Database
-from agyn_common.http_serving import HttpOutcomes, HttpRoutes, HttpServer, Route
+from agyn_common.http_serving import HttpServer, HttpService, Route, bind_http_servers
 from agyn_common.idempotency import Idempotency
 from agyn_common.logs import configure_logging
 from agyn_common.metrics import Metrics, RpcOutcomes
@@ -90,7 +90,7 @@ class Runtime(Generic[SettingsT]):
     stopping_callbacks: list[Callable[[], None]] = field(default_factory=list)
     stopped_callbacks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: dict[str, Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=dict)
-    http: dict[str, tuple[int, tuple[Route, ...], int]] = field(default_factory=dict)
+    http: dict[str, HttpService] = field(default_factory=dict)
 
     def run_in_background(self, name: str, loop: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run `loop()` as a task from start until the stop sequence cancels it, after the
@@ -102,7 +102,7 @@ class Runtime(Generic[SettingsT]):
         its host: through the calls' door, with their spans and metrics, in their stop
         (`agyn_common.http_serving`). The port taken is `RunningService.http_ports[name]`.
         Every path must be open in the access declaration (`open_http_to_any_workload`)."""
-        self.http[name] = (port, tuple(routes), max_body_bytes)
+        self.http[name] = HttpService(port, tuple(routes), max_body_bytes)
 
     def on_stopping(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the service stops taking calls (after the lame duck, with the
@@ -391,7 +391,16 @@ async def start_service(
     reflection.enable_server_reflection(
         (*definition.grpc_services, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    http_servers = _http_servers(definition, runtime, pipeline, tracer_provider, measured)
+    http_servers = bind_http_servers(
+        definition.name,
+        runtime.http,
+        definition.access.open_http_paths,
+        host=settings.grpc_host,
+        grace=settings.shutdown_grace_seconds,
+        gate=pipeline.gate,
+        tracer=current_tracer(tracer_provider),
+        metrics=runtime.metrics if measured else None,
+    )
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     await server.start()
     for http in http_servers.values():
@@ -404,50 +413,6 @@ async def start_service(
     running.start_background()
     log.info("%s listening on %s:%d", definition.name, settings.grpc_host, port)
     return running
-
-
-def _http_servers(
-    definition: ServiceDefinition[SettingsT],
-    runtime: Runtime[SettingsT],
-    pipeline: RpcPipeline,
-    tracer_provider: TracerProvider | None,
-    measured: bool,
-) -> dict[str, HttpServer]:
-    """The HTTP ports the service asked for (`Runtime.serve_http`), bound, not yet serving."""
-    if not runtime.http:
-        return {}
-    outcomes = None
-    if measured:
-        outcomes = HttpOutcomes(
-            runtime.metrics.histogram(
-                "http_server_request_duration_seconds",
-                "Duration of the plain-HTTP requests this service served, by method, route and status.",
-                ("http_request_method", "http_route", "http_response_status_code"),
-            )
-        )
-    servers: dict[str, HttpServer] = {}
-    for name, (port, routes, max_body_bytes) in runtime.http.items():
-        undeclared = {route.path for route in routes} - set(definition.access.open_http_paths)
-        if undeclared:
-            raise ValueError(f"HTTP paths missing from the access declaration: {sorted(undeclared)}")
-        app = HttpRoutes(
-            routes,
-            max_body_bytes=max_body_bytes,
-            tracer=current_tracer(tracer_provider),
-            gate=pipeline.gate,
-            outcomes=outcomes,
-        )
-        servers[name] = HttpServer(
-            app, runtime.settings.grpc_host, port, grace=runtime.settings.shutdown_grace_seconds
-        )
-        log.info(
-            "%s serves HTTP (%s) on %s:%d",
-            definition.name,
-            name,
-            runtime.settings.grpc_host,
-            servers[name].port,
-        )
-    return servers
 
 
 async def serve_until_signalled(definition: ServiceDefinition[SettingsT], settings: SettingsT) -> None:
