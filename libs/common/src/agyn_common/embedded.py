@@ -6,7 +6,9 @@ Used by the pytest fixtures and by `make up`; they need the `embedded` extra.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import fcntl
 import json
 import os
 import random
@@ -14,6 +16,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator
@@ -24,6 +27,11 @@ from psycopg import sql
 
 # Ports `free_port` handed out in this process: never handed out twice.
 _handed_out: set[int] = set()
+# Ports handed out lately by any process on this machine (a benchmark, another checkout's
+# tests): a lock file each, held until the port's server has surely bound it.
+_RESERVATIONS = Path(tempfile.gettempdir()) / "agyn-free-ports"
+RESERVATION_SECONDS = 120.0
+_reserved: collections.deque[tuple[float, int]] = collections.deque()  # (when, lock fd)
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 # "index/count": this process (and its children) take only every count-th port, from the
 # index-th. Test workers running side by side on one machine each get a share, so that one
@@ -61,11 +69,33 @@ def free_port() -> int:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
+        if not _reserve(port):
+            continue
         _handed_out.add(port)
         return port
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def _reserve(port: int) -> bool:
+    """Hold the port's lock file for a while; False when another process holds it. The lock
+    goes with the process, and is never inherited by the servers it starts."""
+    now = time.monotonic()
+    while _reserved and _reserved[0][0] < now - RESERVATION_SECONDS:
+        os.close(_reserved.popleft()[1])
+    try:
+        _RESERVATIONS.mkdir(exist_ok=True)
+        descriptor = os.open(_RESERVATIONS / str(port), os.O_CREAT | os.O_RDWR, 0o666)
+    except OSError:  # another user's lock file: no reservation across users
+        return True
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(descriptor)
+        return False
+    _reserved.append((now, descriptor))
+    return True
 
 
 def _wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:
