@@ -2,8 +2,11 @@
 of the contract's baseline; §8 #12, #13).
 
 Asked as the caller, so that the workload ids returned are ones the caller may follow
-(`workload:<id>` rooms need membership of the workload's organization). Neither Identity nor
-Runners can fail a listing: a lookup that fails contributes nothing, and is logged.
+(`workload:<id>` rooms need membership of the workload's organization). The latest workload of
+every (thread, agent) pair of a page comes from one WorkloadAccessService call (our internal
+addition, DESIGN §2), which answers per pair what ListWorkloadsByThread with page_size 1 would.
+Neither Identity nor Runners can fail a listing: a lookup that fails contributes nothing, and
+is logged.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from agyn_common.cache import TtlCache
 from agyn_common.caller import Caller
 from agynio.api.chat.v1 import chat_pb2 as pb
 from agynio.api.identity.v1 import identity_pb2, identity_pb2_grpc
-from agynio.api.runners.v1 import runners_pb2, runners_pb2_grpc
+from agynio.api.runners.v1 import access_pb2, access_pb2_grpc, runners_pb2
 from agynio.api.threads.v1 import threads_pb2
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT = 8  # Runners lookups at once, per listing
+PAIRS_PER_CALL = 100  # Runners' largest GetLatestThreadWorkloads
+IN_FLIGHT = 8  # Runners calls at once, per listing (one, unless a page has over 100 pairs)
 IDENTITY_BATCH = 1000  # Identity's largest BatchGetIdentityTypes
 # An identity's type never changes: once known it is kept (the least recently used go first).
 KNOWN_TYPES = 100_000
@@ -116,7 +120,7 @@ async def bounded(items: Sequence[A], work: Callable[[A], Awaitable[R]], limit: 
 class Activities:
     def __init__(self, identity: grpc.aio.Channel, runners: grpc.aio.Channel | None) -> None:
         self._identity = identity_pb2_grpc.IdentityServiceStub(identity)
-        self._runners = None if runners is None else runners_pb2_grpc.RunnersServiceStub(runners)
+        self._runners = None if runners is None else access_pb2_grpc.WorkloadAccessServiceStub(runners)
         self._is_agent: TtlCache[str, bool] = TtlCache(ttl=KEPT_SECONDS, max_entries=KNOWN_TYPES)
 
     async def of(self, caller: Caller, threads: Sequence[threads_pb2.Thread]) -> dict[str, Activity]:
@@ -133,7 +137,12 @@ class Activities:
             for p in thread.participants
             if not p.passive and p.id in agents
         ]
-        found = await bounded(pairs, lambda pair: self._latest(caller, *pair), IN_FLIGHT)
+        batches = [pairs[start : start + PAIRS_PER_CALL] for start in range(0, len(pairs), PAIRS_PER_CALL)]
+        found = [
+            said
+            for batch in await bounded(batches, lambda batch: self._latest(caller, batch), IN_FLIGHT)
+            for said in batch
+        ]
         by_thread: dict[str, list[Contribution | None]] = {}
         for (thread_id, _), said in zip(pairs, found, strict=True):
             by_thread.setdefault(thread_id, []).append(said)
@@ -163,21 +172,35 @@ class Activities:
                     self._is_agent.put(entry.identity_id, is_agent, self._is_agent.generation)
         return {identity for identity, is_agent in known.items() if is_agent}
 
-    async def _latest(self, caller: Caller, thread_id: str, agent_id: str) -> Contribution | None:
+    async def _latest(self, caller: Caller, pairs: Sequence[tuple[str, str]]) -> list[Contribution | None]:
+        """What the latest workload of each (thread, agent) pair says, in the pairs' order."""
         assert self._runners is not None
-        request = runners_pb2.ListWorkloadsByThreadRequest(
-            thread_id=thread_id, agent_id=agent_id, page_size=1
+        request = access_pb2.GetLatestThreadWorkloadsRequest(
+            pairs=[
+                access_pb2.ThreadAgent(thread_id=thread_id, agent_id=agent_id)
+                for thread_id, agent_id in pairs
+            ]
         )
         try:
-            reply: runners_pb2.ListWorkloadsByThreadResponse = await self._runners.ListWorkloadsByThread(
+            reply: access_pb2.GetLatestThreadWorkloadsResponse = await self._runners.GetLatestThreadWorkloads(
                 request, metadata=tuple(caller.outgoing_metadata())
             )
         except grpc.aio.AioRpcError as error:
-            log.warning(
-                "workloads of thread %s, agent %s unavailable: %s", thread_id, agent_id, error.code().name
-            )
-            return None
-        said = contribution(reply.workloads)
-        if said is None:
-            log.warning("workload of thread %s, agent %s not understood", thread_id, agent_id)
-        return said
+            for thread_id, agent_id in pairs:
+                log.warning(
+                    "workloads of thread %s, agent %s unavailable: %s",
+                    thread_id,
+                    agent_id,
+                    error.code().name,
+                )
+            return [None] * len(pairs)
+        # Runners names the pairs by their UUIDs' canonical text, as Threads does.
+        latest = {(item.thread_id.lower(), item.agent_id.lower()): item.workload for item in reply.latest}
+        found: list[Contribution | None] = []
+        for thread_id, agent_id in pairs:
+            workload = latest.get((thread_id.lower(), agent_id.lower()))
+            said = contribution([] if workload is None else [workload])
+            if said is None:
+                log.warning("workload of thread %s, agent %s not understood", thread_id, agent_id)
+            found.append(said)
+        return found

@@ -1,4 +1,4 @@
-"""The runners deployable: RunnersService."""
+"""The runners deployable: RunnersService and WorkloadAccessService on one port."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from agyn_common.org_access import OrganizationAccess
 from agyn_common.rooms import ROOMS
 from agyn_common.server import Runtime, ServiceDefinition
 from agyn_common.server import main as serve_main
-from agynio.api.runners.v1 import runners_pb2_grpc
+from agynio.api.runners.v1 import access_pb2_grpc, runners_pb2_grpc
 
-from agyn_runners.access import ACCESS, RUNNERS
+from agyn_runners.access import ACCESS, RUNNERS, WORKLOAD_ACCESS
 from agyn_runners.credentials import RunnerCredentials, RunnerIdentities
 from agyn_runners.events import RunnerEvents
 from agyn_runners.models import metadata
@@ -22,8 +22,9 @@ from agyn_runners.names import NameSource
 from agyn_runners.permissions import Permissions
 from agyn_runners.rpc.runners import RunnerHandlers
 from agyn_runners.rpc.volumes import VolumeHandlers
+from agyn_runners.rpc.workload_access import WorkloadAccessHandlers
 from agyn_runners.rpc.workloads import WorkloadHandlers
-from agyn_runners.servicer import RunnersServicer
+from agyn_runners.servicer import RunnersServicer, WorkloadAccessServicer
 from agyn_runners.settings import RunnersSettings
 from agyn_runners.sweep import ActivitySweep
 
@@ -46,6 +47,9 @@ def register(server: grpc.aio.Server, runtime: Runtime[RunnersSettings]) -> None
         VolumeHandlers(runtime.db, permissions, events, names),
     )
     runners_pb2_grpc.add_RunnersServiceServicer_to_server(servicer, server)
+    access_pb2_grpc.add_WorkloadAccessServiceServicer_to_server(
+        WorkloadAccessServicer(WorkloadAccessHandlers(runtime.db, permissions)), server
+    )
     sweep = ActivitySweep(
         runtime.db,
         events,
@@ -59,7 +63,7 @@ DEFINITION = ServiceDefinition(
     name="runners",
     settings_type=RunnersSettings,
     access=ACCESS,
-    grpc_services=(RUNNERS,),
+    grpc_services=(RUNNERS, WORKLOAD_ACCESS),
     register=register,
     metadata=metadata,
     migrations=Path(__file__).parent / "migrations",

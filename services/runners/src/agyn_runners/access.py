@@ -8,6 +8,7 @@ from agyn_common.access import AccessBuilder, IdentityRule
 from agyn_common.gateway_surface import GATEWAY_WORKLOAD, exposed_methods
 
 RUNNERS = "agynio.api.runners.v1.RunnersService"
+WORKLOAD_ACCESS = "agynio.api.runners.v1.WorkloadAccessService"  # ours, internal (DESIGN §2)
 ORCHESTRATOR = "agents-orchestrator"
 
 # Through the Gateway with an identity: managing runners, an agent's touch, the logs (§8 #9).
@@ -55,6 +56,8 @@ ACCESS = (
     )
     # Chat asks, always for its caller, which workloads of a thread are active (chat sheet §4).
     .allow(RUNNERS, ["ListWorkloadsByThread"], callers=["chat"], identity=IdentityRule.REQUIRED)
+    # ... and, for a whole page of chats at once, the latest workload of each (thread, agent).
+    .allow(WORKLOAD_ACCESS, ["GetLatestThreadWorkloads"], callers=["chat"], identity=IdentityRule.REQUIRED)
     # Resolving a workload's runner, organization, existence (Notifications: room checks).
     .allow(
         RUNNERS,

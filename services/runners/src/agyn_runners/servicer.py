@@ -1,4 +1,5 @@
-"""RunnersService (runners sheet §3; DESIGN §6): each of its 23 RPCs handed to its handler."""
+"""RunnersService (runners sheet §3; DESIGN §6): each of its 23 RPCs handed to its handler; and
+WorkloadAccessService, our internal addition for Chat (DESIGN §2)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import grpc
 from agyn_common.caller import metadata_values
 from agyn_common.errors import invalid_argument
 from agynio.api.runner.v1 import runner_pb2
+from agynio.api.runners.v1 import access_pb2, access_pb2_grpc, runners_pb2_grpc
 from agynio.api.runners.v1 import runners_pb2 as pb
-from agynio.api.runners.v1 import runners_pb2_grpc
 
 from agyn_runners.rpc.runners import RunnerHandlers
 from agyn_runners.rpc.volumes import VolumeHandlers
+from agyn_runners.rpc.workload_access import WorkloadAccessHandlers
 from agyn_runners.rpc.workloads import WorkloadHandlers
 
 RUNNER_ADDRESS_KEY = "x-runner-address"
@@ -143,3 +145,15 @@ class RunnersServicer(runners_pb2_grpc.RunnersServiceServicer):
         self, request: pb.BatchUpdateVolumeSampledAtRequest, context: grpc.aio.ServicerContext
     ) -> pb.BatchUpdateVolumeSampledAtResponse:
         return await self._volumes.sampled_at(request)
+
+
+class WorkloadAccessServicer(access_pb2_grpc.WorkloadAccessServiceServicer):
+    """The latest workloads of (thread, agent) pairs for Chat (our addition; rpc/workload_access.py)."""
+
+    def __init__(self, access: WorkloadAccessHandlers) -> None:
+        self._access = access
+
+    async def GetLatestThreadWorkloads(
+        self, request: access_pb2.GetLatestThreadWorkloadsRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.GetLatestThreadWorkloadsResponse:
+        return await self._access.latest_thread_workloads(request)
