@@ -167,7 +167,7 @@ async def test_touch_flips_idle_to_processing_and_the_sweep_back_once(runners, c
                 ),
                 {"id": uuid.UUID(workload.meta.id)},
             )
-        sweepers = [ActivitySweep(database, events, interval=1, grace=25) for _ in range(2)]
+        sweepers = [ActivitySweep(database, events, grace=25) for _ in range(2)]
         flipped = await asyncio.gather(
             *(sweeper.once() for sweeper in sweepers), *(sweeper.once() for sweeper in sweepers)
         )

@@ -51,7 +51,7 @@ async def span_numbers(tracing, trace_id: bytes) -> list[int]:
 
 
 def sweeper(tracing, metrics: Metrics, **options: int) -> Retention:
-    return Retention(tracing.service.runtime.db, metrics, days=14, interval=3600, **options)
+    return Retention(tracing.service.runtime.db, metrics, days=14, **options)
 
 
 async def test_an_old_trace_goes_and_one_with_a_recent_span_stays_whole(tracing):

@@ -104,6 +104,20 @@ class Runtime(Generic[SettingsT]):
         Every path must be open in the access declaration (`open_http_to_any_workload`)."""
         self.http[name] = HttpService(port, tuple(routes), max_body_bytes)
 
+    def run_periodically(self, name: str, seconds: float, once: Callable[[], Awaitable[object]]) -> None:
+        """Await `once()` at start and then every `seconds` (a sweep), as `run_in_background`;
+        a round that fails (the database away) is logged, and the next one tries again."""
+
+        async def loop() -> None:
+            while True:
+                try:
+                    await once()
+                except Exception as error:
+                    log.warning("%s failed: %s", name, error)
+                await asyncio.sleep(seconds)
+
+        self.run_in_background(name, loop)
+
     def on_stopping(self, callback: Callable[[], None]) -> None:
         """Call `callback` once the service stops taking calls (after the lame duck, with the
         GOAWAY sent), before it waits for the calls still running: endless calls such as

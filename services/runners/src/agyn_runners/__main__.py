@@ -50,13 +50,8 @@ def register(server: grpc.aio.Server, runtime: Runtime[RunnersSettings]) -> None
     access_pb2_grpc.add_WorkloadAccessServiceServicer_to_server(
         WorkloadAccessServicer(WorkloadAccessHandlers(runtime.db, permissions)), server
     )
-    sweep = ActivitySweep(
-        runtime.db,
-        events,
-        interval=settings.workload_activity_sweep_interval,
-        grace=settings.keepalive_grace,
-    )
-    runtime.run_in_background("activity-sweep", sweep.run)
+    sweep = ActivitySweep(runtime.db, events, grace=settings.keepalive_grace)
+    runtime.run_periodically("activity sweep", settings.workload_activity_sweep_interval, sweep.once)
 
 
 DEFINITION = ServiceDefinition(

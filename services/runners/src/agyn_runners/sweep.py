@@ -6,22 +6,16 @@ same transaction, so replicas racing flip each row once and announce it once.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from agyn_common.db import Database
 
 from agyn_runners import store
 from agyn_runners.events import RunnerEvents
 
-log = logging.getLogger(__name__)
-
 
 class ActivitySweep:
-    def __init__(self, database: Database, events: RunnerEvents, *, interval: float, grace: float) -> None:
+    def __init__(self, database: Database, events: RunnerEvents, *, grace: float) -> None:
         self._db = database
         self._events = events
-        self._interval = interval
         self._statement = store.sweep_statement(grace)
 
     async def once(self) -> int:
@@ -31,11 +25,3 @@ class ActivitySweep:
             for row in rows:
                 await self._events.workload_changed(connection, None, row)
         return len(rows)
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.once()
-            except Exception as error:  # the database is away: the next round tries again
-                log.warning("activity sweep failed: %s", error)
-            await asyncio.sleep(self._interval)

@@ -40,10 +40,8 @@ def register(server: grpc.aio.Server, runtime: Runtime[TracingSettings]) -> None
         max_entries=settings.identity_resolution_cache_size,
     )
     exporters.attach(runtime.bus)
-    retention = Retention(
-        runtime.db, runtime.metrics, days=settings.retention_days, interval=settings.retention_sweep_interval
-    )
-    runtime.run_in_background("retention", retention.run)
+    retention = Retention(runtime.db, runtime.metrics, days=settings.retention_days)
+    runtime.run_periodically("retention sweep", settings.retention_sweep_interval, retention.once)
     threads = ThreadChecks(
         runtime.channels.channel(settings.threads_address),
         ttl=settings.thread_auth_cache_seconds,

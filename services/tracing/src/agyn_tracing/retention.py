@@ -12,8 +12,6 @@ batch.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import zlib
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,8 +23,6 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.dml import ReturningDelete
 
 from agyn_tracing.models import spans
-
-log = logging.getLogger(__name__)
 
 BATCH_SPANS = 500
 # Names the sweep among the advisory locks of the tracing database.
@@ -57,12 +53,9 @@ def delete_unwritten_since(cutoff: datetime) -> ReturningDelete[tuple[bytes]]:
 
 
 class Retention:
-    def __init__(
-        self, database: Database, metrics: Metrics, *, days: int, interval: float, batch: int = BATCH_SPANS
-    ) -> None:
+    def __init__(self, database: Database, metrics: Metrics, *, days: int, batch: int = BATCH_SPANS) -> None:
         self._db = database
         self._age = timedelta(days=days)
-        self._interval = interval
         self._batch = batch
         self._deleted = metrics.counter(
             "agyn_tracing_spans_expired_total", "Spans deleted by retention (RETENTION_DAYS)."
@@ -90,11 +83,3 @@ class Retention:
             kept |= traces - set(deleted)
             total += len(deleted)
             self._deleted.inc(len(deleted))
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.once()
-            except Exception as error:  # the database is away: the next round tries again
-                log.warning("retention sweep failed: %s", error)
-            await asyncio.sleep(self._interval)
