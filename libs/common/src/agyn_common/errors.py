@@ -80,6 +80,11 @@ def resource_exhausted(message: str) -> ServiceError:
     return ServiceError(grpc.StatusCode.RESOURCE_EXHAUSTED, message)
 
 
+def unavailable(message: str) -> ServiceError:
+    """This service cannot go on with the call (it stops, or lost what feeds it): retry."""
+    return ServiceError(grpc.StatusCode.UNAVAILABLE, message)
+
+
 def dependency_unavailable(dependency: str, error: grpc.aio.AioRpcError) -> ServiceError:
     """Another service could not answer: UNAVAILABLE naming it, so the caller may retry."""
     return ServiceError(

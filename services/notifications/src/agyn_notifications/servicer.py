@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import grpc
 from agyn_common.bus import Bus
 from agyn_common.caller import current_caller
-from agyn_common.errors import ServiceError, invalid_argument
+from agyn_common.errors import ServiceError, invalid_argument, unavailable
 from agyn_common.rooms import ROOMS, room_messages, unique_rooms
 from agynio.api.notifications.v1 import notifications_pb2, notifications_pb2_grpc
 from nats.errors import Error as NatsError
@@ -23,7 +23,7 @@ from nats.js.client import JetStreamContext
 
 from agyn_notifications.cursor import Cursor, decode_cursor
 from agyn_notifications.rooms_access import MAX_ROOMS, RoomAccess, has_me_id, requested_rooms
-from agyn_notifications.streams import Stream, Streams, unavailable
+from agyn_notifications.streams import Stream, Streams
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,8 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
 
-import grpc
 from agyn_common.bus import Bus, consumer_span
-from agyn_common.errors import ServiceError, resource_exhausted
+from agyn_common.errors import ServiceError, resource_exhausted, unavailable
 from agyn_common.metrics import Metrics
 from agyn_common.rooms import ROOMS, room_subject
 from agynio.api.notifications.v1 import notifications_pb2
@@ -49,10 +48,6 @@ FETCH_TIMEOUT_SECONDS = 5.0
 # NATS drops a replay consumer nobody pulled from for this long (a client that stopped
 # reading, or a replica that died); the stream then ends and the client resumes.
 REPLAY_IDLE_SECONDS = 600.0
-
-
-def unavailable(message: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.UNAVAILABLE, message)
 
 
 class Stream:

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import grpc
 from agyn_common.bus import EVENTS_SUBJECT_PREFIX, Bus
 from agyn_common.db import Database
-from agyn_common.errors import ServiceError, invalid_argument, resource_exhausted
+from agyn_common.errors import ServiceError, invalid_argument, resource_exhausted, unavailable
 from agyn_common.metrics import Metrics
 from agyn_common.validation import parse_uuid
 from agynio.api.tracing.v1 import tracing_pb2 as pb
@@ -48,10 +47,6 @@ KINDS = {
 READ_PAGE = 200  # rows per query when a stream reads its whole run
 SUMMARY_INTERVAL_SECONDS = 1.0  # summaries after changes are coalesced to one a second
 SpanKey = tuple[bytes, bytes]  # (trace_id, span_id)
-
-
-def unavailable(message: str) -> ServiceError:
-    return ServiceError(grpc.StatusCode.UNAVAILABLE, message)
 
 
 @dataclass(frozen=True)
